@@ -1,0 +1,133 @@
+"""Cogrow: supply-chain collaboration between prime contractors and their supplier SMEs."""
+from __future__ import annotations
+
+import logging
+import warnings
+from decimal import Decimal
+from typing import Any
+
+from flask import Flask, g, request, session
+
+from cogrow.config import REPO_ROOT, Config
+
+__all__ = ["create_app"]
+
+
+def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
+    """Build the application: configuration, extensions, blueprints. Nothing happens at import time."""
+    app = Flask(
+        __name__,
+        template_folder=str(REPO_ROOT / "templates"),
+        static_folder="static",
+    )
+    cfg = config if isinstance(config, Config) else Config()
+    cfg.validate()
+    app.config.from_object(cfg)
+    if isinstance(config, dict):
+        app.config.update(config)
+
+    # SQLite has no decimal type; values are quantised back to the column's scale on read.
+    warnings.filterwarnings("ignore", message=r"Dialect sqlite\+pysqlite does \*not\* support Decimal")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_template_helpers(app)
+
+    from cogrow.celery import celery_init_app
+    from cogrow.cli import register_cli
+
+    celery_init_app(app)
+    register_cli(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from cogrow.core.auth import init_auth
+    from cogrow.core.db import init_db
+    from cogrow.core.errors import register_error_handlers
+    from cogrow.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+    init_db(app)
+    migrate.init_app(app, db, directory=str(REPO_ROOT / "platform" / "cogrow" / "migrations"), render_as_batch=True,
+                     compare_type=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale, timezone_selector=lambda: app.config["BABEL_DEFAULT_TIMEZONE"])
+    limiter.init_app(app)
+    init_auth(app)
+    register_error_handlers(app)
+
+    @app.after_request
+    def _security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'")
+        return response
+
+
+def _select_locale() -> str:
+    choices = ("ko", "en")
+    chosen = session.get("lang") if request else None
+    if chosen in choices:
+        return chosen
+    from flask_login import current_user
+
+    if current_user and current_user.is_authenticated and current_user.locale in choices:
+        return current_user.locale
+    return request.accept_languages.best_match(choices) or "en"
+
+
+def _register_blueprints(app: Flask) -> None:
+    from cogrow.accounts import views as accounts_views
+    from cogrow.catalog import api as catalog_api  # noqa: F401  (routes attach to the API blueprint)
+    from cogrow.catalog import views as catalog_views
+    from cogrow.core import api as core_api
+    from cogrow.core import views as core_views
+    from cogrow.relationships import api as relationships_api  # noqa: F401
+    from cogrow.relationships import views as relationships_views
+
+    app.register_blueprint(core_views.bp)
+    app.register_blueprint(accounts_views.bp)
+    app.register_blueprint(relationships_views.bp)
+    app.register_blueprint(catalog_views.bp)
+    app.register_blueprint(core_api.bp)
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from flask_babel import get_locale
+
+    from cogrow.core.api import decimal_str
+    from cogrow.core.labels import role_label, status_label
+
+    @app.context_processor
+    def _globals() -> dict[str, Any]:
+        actor = g.get("actor")
+        return {"actor": actor, "current_locale": str(get_locale()), "navigation": _navigation(actor)}
+
+    # Globals, not context: macros imported without context still see them.
+    app.jinja_env.globals.update(role_label=role_label, status_label=status_label)
+
+    app.jinja_env.filters["qty"] = _format_quantity
+    app.jinja_env.filters["dec"] = lambda v: decimal_str(v) if isinstance(v, Decimal) else v
+
+
+def _format_quantity(value: Any) -> str:
+    """1234.5000 as 1,234.5: grouped, without trailing zeros."""
+    if value is None:
+        return ""
+    text = f"{value:,.4f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _navigation(actor) -> list[tuple[str, str]]:
+    from flask_babel import gettext as _
+
+    if actor is None or actor.user_id is None:
+        return []
+    items = [("core.home", _("Home")), ("relationships.list_page", _("Suppliers") if actor.is_prime else _("Customers"))]
+    if actor.role == "admin":
+        items += [("accounts.members", _("Users")), ("accounts.invitations", _("Invitations")),
+                  ("accounts.tokens", _("API tokens")), ("accounts.audit_log", _("Audit log"))]
+    return items

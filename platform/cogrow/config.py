@@ -1,0 +1,121 @@
+"""Configuration, read from COGROW_* environment variables in one place."""
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(f"COGROW_{name}")
+    return value if value not in (None, "") else default
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = _env(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_int(name: str, default: int) -> int:
+    value = _env(name)
+    return int(value) if value is not None else default
+
+
+def var_dir() -> Path:
+    path = Path(_env("VAR_DIR", str(REPO_ROOT / "var")))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _development_secret(directory: Path) -> str:
+    """Generate the development secret key once and keep it in var/."""
+    key_file = directory / "secret_key"
+    if not key_file.exists():
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+    return key_file.read_text().strip()
+
+
+class Config:
+    """Settings shared by every environment; built from the environment at app creation."""
+
+    ENV_NAME = "development"
+    TESTING = False
+
+    def __init__(self) -> None:
+        directory = var_dir()
+        self.VAR_DIR = str(directory)
+        self.ENV_NAME = _env("ENV", self.ENV_NAME)
+        self.SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", f"sqlite:///{directory / 'cogrow.sqlite'}")
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.SQLITE_BUSY_TIMEOUT_MS = _env_int("SQLITE_BUSY_TIMEOUT_MS", 30000)
+
+        broker = _env("BROKER_URL", f"sqla+sqlite:///{directory / 'broker.sqlite'}")
+        self.CELERY_BROKER_URL = broker
+        self.CELERY_RESULT_BACKEND = _env("RESULT_BACKEND") or (
+            broker if broker.startswith(("redis://", "rediss://")) else f"db+sqlite:///{directory / 'celery-results.sqlite'}"
+        )
+        self.CELERY_TASK_ALWAYS_EAGER = _env_bool("CELERY_EAGER", False)
+        # Longer than the longest task we run; see reliability.md.
+        self.CELERY_VISIBILITY_TIMEOUT = _env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
+
+        self.SECRET_KEY = _env("SECRET_KEY")
+        if not self.SECRET_KEY and self.ENV_NAME != "production":
+            self.SECRET_KEY = _development_secret(directory)
+
+        self.SESSION_COOKIE_NAME = "cogrow_session"
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = _env_bool("SECURE_COOKIES", self.ENV_NAME == "production")
+        self.REMEMBER_COOKIE_HTTPONLY = True
+        self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
+        self.SESSION_IDLE_TIMEOUT = timedelta(minutes=_env_int("SESSION_IDLE_MINUTES", 30))
+        self.SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=_env_int("SESSION_ABSOLUTE_HOURS", 12))
+        self.PERMANENT_SESSION_LIFETIME = self.SESSION_ABSOLUTE_TIMEOUT
+
+        self.MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 10 * 1024 * 1024)
+        self.WTF_CSRF_ENABLED = True
+        self.WTF_CSRF_TIME_LIMIT = None  # the session's own timeouts bound the token
+
+        self.RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URL", "memory://")
+        self.RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
+        self.LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute")
+        self.LOGIN_ACCOUNT_RATE_LIMIT = _env("LOGIN_ACCOUNT_RATE_LIMIT", "20 per hour")
+
+        self.BABEL_DEFAULT_LOCALE = _env("DEFAULT_LOCALE", "ko")
+        self.BABEL_DEFAULT_TIMEZONE = _env("TIMEZONE", "Asia/Seoul")
+        self.BABEL_TRANSLATION_DIRECTORIES = str(Path(__file__).resolve().parent / "translations")
+        self.LANGUAGES = ("ko", "en")
+
+        self.INVITATION_TTL = timedelta(days=_env_int("INVITATION_DAYS", 14))
+        self.PUBLIC_URL = _env("PUBLIC_URL", "http://127.0.0.1:5000")
+
+    def validate(self) -> None:
+        """Refuse to run production without the settings it cannot invent."""
+        if self.ENV_NAME == "production":
+            if not self.SECRET_KEY or len(self.SECRET_KEY) < 32:
+                raise RuntimeError("COGROW_SECRET_KEY must be set (32+ characters) in production")
+            if self.SQLALCHEMY_DATABASE_URI.startswith("sqlite") and not _env_bool("ALLOW_SQLITE", False):
+                raise RuntimeError("production needs COGROW_DATABASE_URL pointing at PostgreSQL")
+
+
+class TestingConfig(Config):
+    """Settings for the test suite: a database given by the tests, eager nothing, no CSRF by default."""
+
+    ENV_NAME = "testing"
+
+    def __init__(self, database_url: str | None = None) -> None:
+        super().__init__()
+        self.ENV_NAME = "testing"
+        self.TESTING = True
+        if database_url:
+            self.SQLALCHEMY_DATABASE_URI = database_url
+        self.WTF_CSRF_ENABLED = False
+        self.RATELIMIT_ENABLED = False
+        self.SECRET_KEY = "testing-secret-key-that-is-long-enough-0123456789"

@@ -1,0 +1,167 @@
+"""Field parsing shared by HTML forms and the JSON API: one place decides what a valid value is."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from decimal import Decimal, InvalidOperation
+from typing import Any, Mapping
+
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
+
+from cogrow.core.errors import ValidationFailed
+
+# Zero-width and other invisible characters that make two part numbers look equal but differ.
+_INVISIBLE = re.compile("[\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]")
+_MAX_DECIMAL = Decimal("1e14")
+_MISSING = object()
+
+
+def clean_text(value: str) -> str:
+    """NFKC-normalise (full-width to ASCII) and trim; invisible characters are refused, not dropped."""
+    return unicodedata.normalize("NFKC", value).strip()
+
+
+def has_control_chars(value: str) -> bool:
+    return bool(_INVISIBLE.search(value)) or any(unicodedata.category(c) == "Cc" for c in value)
+
+
+class Fields:
+    """Collects parsed values and per-field errors; `done()` raises one ValidationFailed naming them all.
+
+    `data` is a JSON object or a form. With `partial=True` absent fields are skipped (PATCH).
+    """
+
+    def __init__(self, data: Mapping[str, Any], *, partial: bool = False, allowed_extra: tuple[str, ...] = ()) -> None:
+        self.data = data
+        self.partial = partial
+        self.values: dict[str, Any] = {}
+        self.errors: dict[str, str] = {}
+        self._known: set[str] = set(allowed_extra)
+
+    def _raw(self, name: str, required: bool) -> Any:
+        """The raw value, or _MISSING once absence has been dealt with (an error, a None, or nothing)."""
+        self._known.add(name)
+        value = self.data.get(name, _MISSING)
+        if isinstance(value, str) and not value.strip() and not isinstance(self.data, dict):
+            value = None  # an empty form field means "no value"
+        if value is _MISSING:
+            if self.partial:
+                return _MISSING  # PATCH: the field is left as it is
+            value = None
+        if value is None:
+            if required:
+                self.errors[name] = str(_l("This field is required."))
+            else:
+                self.values[name] = None
+            return _MISSING
+        return value
+
+    def text(self, name: str, *, required: bool = False, max_length: int = 200, choices: tuple[str, ...] | None = None,
+             code: bool = False, upper: bool = False) -> None:
+        """A string; `code=True` for identifiers such as part numbers (no spaces inside, no invisibles)."""
+        value = self._raw(name, required)
+        if value is _MISSING:
+            return
+        if not isinstance(value, str):
+            self.errors[name] = str(_l("Must be text."))
+            return
+        if has_control_chars(value):
+            self.errors[name] = str(_l("Contains invisible or control characters."))
+            return
+        value = clean_text(value)
+        if upper:
+            value = value.upper()
+        if required and not value:
+            self.errors[name] = str(_l("This field is required."))
+            return
+        if len(value) > max_length:
+            self.errors[name] = str(_l("At most %(n)s characters.", n=max_length))
+            return
+        if code and re.search(r"\s", value):
+            self.errors[name] = str(_l("Must not contain spaces."))
+            return
+        if choices is not None and value not in choices:
+            self.errors[name] = str(_l("Must be one of: %(choices)s.", choices=", ".join(choices)))
+            return
+        self.values[name] = value if value or required else None
+
+    def email(self, name: str, *, required: bool = True) -> None:
+        value = self._raw(name, required)
+        if value is _MISSING:
+            return
+        if not isinstance(value, str):
+            self.errors[name] = str(_l("Must be text."))
+            return
+        try:
+            self.values[name] = validate_email(value.strip(), check_deliverability=False).normalized.lower()
+        except EmailNotValidError:
+            self.errors[name] = str(_l("Not a valid e-mail address."))
+
+    def decimal(self, name: str, *, required: bool = False, minimum: Decimal | int | None = 0,
+                maximum: Decimal | int | None = None, scale: int = 4, whole: bool = False) -> None:
+        """A Decimal from a JSON number or a numeric string: no floats, NaN, infinities or booleans."""
+        value = self._raw(name, required)
+        if value is _MISSING:
+            return
+        parsed = parse_decimal(value, scale=scale, whole=whole)
+        if isinstance(parsed, str):
+            self.errors[name] = parsed
+            return
+        if minimum is not None and parsed < minimum:
+            self.errors[name] = str(_l("Must be at least %(n)s.", n=minimum))
+            return
+        if maximum is not None and parsed > maximum:
+            self.errors[name] = str(_l("Must be at most %(n)s.", n=maximum))
+            return
+        self.values[name] = parsed
+
+    def integer(self, name: str, *, required: bool = False, minimum: int = 0, maximum: int = 10**6) -> None:
+        before = len(self.errors)
+        self.decimal(name, required=required, minimum=minimum, maximum=maximum, whole=True)
+        if len(self.errors) == before and self.values.get(name) is not None:
+            self.values[name] = int(self.values[name])
+
+    def boolean(self, name: str, *, required: bool = False) -> None:
+        value = self._raw(name, required)
+        if value is _MISSING:
+            return
+        if isinstance(value, bool):
+            self.values[name] = value
+        elif isinstance(value, str) and value.lower() in {"true", "on", "1", "yes", "false", "off", "0", "no"}:
+            self.values[name] = value.lower() in {"true", "on", "1", "yes"}
+        else:
+            self.errors[name] = str(_l("Must be true or false."))
+
+    def done(self, *, strict: bool = True) -> dict[str, Any]:
+        if strict and isinstance(self.data, dict):
+            for key in self.data:
+                if key not in self._known:
+                    self.errors[key] = str(_l("Unknown field."))
+        if self.errors:
+            raise ValidationFailed(str(_l("Some fields are not valid.")), fields=self.errors)
+        return self.values
+
+
+def parse_decimal(value: Any, *, scale: int = 4, whole: bool = False) -> Decimal | str:
+    """Return a Decimal, or the reason (a message) that the value is not one."""
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal, str)):
+        return str(_l("Must be a number."))
+    if isinstance(value, str):
+        text = unicodedata.normalize("NFKC", value).strip()
+        if "," in text:
+            return str(_l("Use '.' for decimals and no thousands separators."))
+        if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", text):
+            return str(_l("Must be a number."))
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            return str(_l("Must be a number."))
+    number = Decimal(value)
+    if not number.is_finite() or abs(number) >= _MAX_DECIMAL:
+        return str(_l("Number out of range."))
+    if whole and number != number.to_integral_value():
+        return str(_l("Must be a whole number."))
+    if number.as_tuple().exponent < -scale:  # type: ignore[operator]
+        return str(_l("At most %(n)s decimal places.", n=scale))
+    return number

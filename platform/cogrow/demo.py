@@ -1,0 +1,93 @@
+"""The demo network: 2 primes, 6 suppliers (one serving both primes), items on every relationship."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from cogrow.accounts import services as accounts
+from cogrow.accounts.models import Membership, Organisation
+from cogrow.catalog.models import Item
+from cogrow.extensions import db
+from cogrow.relationships.models import SupplyRelationship
+
+DEMO_PASSWORD = "cogrow-demo-2026"
+
+PRIMES = [
+    ("hanbit", "Hanbit Motors", "한빛자동차"),
+    ("daesung", "Daesung Heavy Industries", "대성중공업"),
+]
+SUPPLIERS = [
+    ("seoul-precision", "Seoul Precision Co.", "서울정밀"),
+    ("mirae-cast", "Mirae Casting", "미래주조"),
+    ("hana-rubber", "Hana Rubber Tech", "하나고무"),
+    ("jinwoo-press", "Jinwoo Press Works", "진우프레스"),
+    ("kumho-wire", "Kumho Wire Harness", "금호하네스"),
+    ("taeyang-plastics", "Taeyang Plastics", "태양플라스틱"),
+]
+# (prime, supplier): Seoul Precision serves both primes.
+LINKS = [
+    ("hanbit", "seoul-precision"), ("hanbit", "mirae-cast"), ("hanbit", "hana-rubber"), ("hanbit", "kumho-wire"),
+    ("daesung", "seoul-precision"), ("daesung", "jinwoo-press"), ("daesung", "taeyang-plastics"),
+]
+PARTS = [
+    ("BRK-1001", "Brake caliper bracket", Decimal("15000"), 14),
+    ("HSG-2040", "Gearbox housing", Decimal("48000"), 21),
+    ("BSH-0310", "Rubber bushing", Decimal("1200"), 7),
+    ("CLP-0777", "Hose clamp", Decimal("350"), 5),
+    ("HRN-5500", "Door wiring harness", Decimal("22000"), 10),
+]
+
+
+def _email(role: str, slug: str) -> str:
+    return f"{role}@{slug}.example.com"
+
+
+def demo_logins() -> list[tuple[str, str, str]]:
+    """(e-mail, role, organisation) of the users worth signing in as first."""
+    return [
+        (_email("planner", "hanbit"), "planner", "Hanbit Motors"),
+        (_email("procurement", "hanbit"), "procurement", "Hanbit Motors"),
+        (_email("admin", "hanbit"), "admin", "Hanbit Motors"),
+        (_email("production", "seoul-precision"), "production", "Seoul Precision Co."),
+        (_email("admin", "seoul-precision"), "admin", "Seoul Precision Co."),
+    ]
+
+
+def load_demo() -> bool:
+    """Load the demo network into an empty database; returns False (and changes nothing) otherwise."""
+    if db.session.scalar(select(func.count()).select_from(Organisation)):
+        return False
+    orgs: dict[str, Organisation] = {}
+    for slug, name, name_ko in PRIMES:
+        orgs[slug] = accounts.create_organisation(f"{name} ({name_ko})", "prime")
+        for role in ("admin", "planner", "procurement"):
+            _member(slug, role, orgs[slug], locale="en" if slug == "hanbit" else "ko")
+    for slug, name, name_ko in SUPPLIERS:
+        orgs[slug] = accounts.create_organisation(f"{name} ({name_ko})", "supplier")
+        for role in ("admin", "production"):
+            _member(slug, role, orgs[slug], locale=None)
+    now = datetime.now(timezone.utc)
+    for n, (prime, supplier) in enumerate(LINKS):
+        rel = SupplyRelationship(
+            prime_id=orgs[prime].id, supplier_id=orgs[supplier].id, status="active", accepted_at=now,
+            firm_fence_weeks=4, material_fence_weeks=8, currency="KRW", material_share=Decimal("0.4"),
+            threshold_units=Decimal("100"), threshold_krw=Decimal("1000000"), threshold_pct=Decimal("0.1"),
+        )
+        db.session.add(rel)
+        db.session.flush()
+        for k in range(3):
+            part, description, price, lead = PARTS[(n + k) % len(PARTS)]
+            db.session.add(Item(
+                relationship_id=rel.id, prime_part_number=f"{prime[:2].upper()}-{part}",
+                supplier_part_number=f"{supplier[:3].upper()}{part[-4:]}", description=description,
+                uom="EA", unit_price=price, currency="KRW", lead_time_days=lead,
+            ))
+    db.session.commit()
+    return True
+
+
+def _member(slug: str, role: str, org: Organisation, locale: str | None) -> None:
+    user = accounts.create_user(_email(role, slug), f"{role.title()} · {org.name.split(' (')[0]}", DEMO_PASSWORD, locale)
+    db.session.add(Membership(user_id=user.id, organisation_id=org.id, role=role))

@@ -1,0 +1,82 @@
+"""Relationship pages: the list, inviting a supplier, the detail with terms and status."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from cogrow.catalog import services as catalog
+from cogrow.core.auth import requires
+from cogrow.core.errors import AppError, ValidationFailed
+from cogrow.relationships import schemas, services
+
+bp = Blueprint("relationships", __name__, url_prefix="/relationships")
+
+
+@bp.get("")
+@requires()
+def list_page():
+    return render_template("relationships/list.html", relationships=services.list_relationships(g.actor),
+                           item_counts=catalog.count_items_by_relationship(g.actor))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@requires("admin", kind="prime")
+def invite():
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            rel, raw = services.invite_supplier(g.actor, schemas.parse_invite(request.form))
+        except ValidationFailed as exc:
+            errors = exc.fields
+        except AppError as exc:
+            if exc.status != 409:
+                raise
+            errors = exc.fields or {"contact_email": exc.message}
+        else:
+            if raw:
+                link = url_for("accounts.accept_invitation", token=raw, _external=True)
+                flash(_("Supplier invited. Send this sign-up link to their admin: %(link)s", link=link), "success")
+            else:
+                flash(_("Supplier invited. Their admin can accept it on Cogrow now."), "success")
+            return redirect(url_for("relationships.detail", relationship_id=rel.id))
+    return render_template("relationships/new.html", errors=errors, form=request.form,
+                           currencies=schemas.CURRENCIES), (422 if errors else 200)
+
+
+@bp.get("/<int:relationship_id>")
+@requires()
+def detail(relationship_id: int):
+    rel = services.get_relationship(g.actor, relationship_id)
+    return render_template("relationships/detail.html", rel=rel, errors={}, form=None,
+                           currencies=schemas.CURRENCIES, item_count=catalog.count_items_by_relationship(g.actor).get(rel.id, 0))
+
+
+@bp.post("/<int:relationship_id>/terms")
+@requires("admin", kind="prime")
+def update_terms(relationship_id: int):
+    version = request.form.get("version", "")
+    try:
+        values = schemas.parse_terms(request.form)
+        services.update_terms(g.actor, relationship_id, values, int(version) if version.isdigit() else -1)
+    except ValidationFailed as exc:
+        rel = services.get_relationship(g.actor, relationship_id)
+        return render_template("relationships/detail.html", rel=rel, errors=exc.fields, form=request.form,
+                               currencies=schemas.CURRENCIES, item_count=0), 422
+    flash(_("Terms saved."), "success")
+    return redirect(url_for("relationships.detail", relationship_id=relationship_id))
+
+
+@bp.post("/<int:relationship_id>/accept")
+@requires("admin", kind="supplier")
+def accept(relationship_id: int):
+    services.accept(g.actor, relationship_id)
+    flash(_("Relationship accepted."), "success")
+    return redirect(url_for("relationships.detail", relationship_id=relationship_id))
+
+
+@bp.post("/<int:relationship_id>/status")
+@requires("admin", kind="prime")
+def change_status(relationship_id: int):
+    services.set_status(g.actor, relationship_id, request.form.get("status", ""))
+    flash(_("Status changed."), "success")
+    return redirect(url_for("relationships.detail", relationship_id=relationship_id))
