@@ -116,6 +116,7 @@ class TestingConfig(Config):
         self.TESTING = True
         if database_url:
             self.SQLALCHEMY_DATABASE_URI = database_url
-        self.WTF_CSRF_ENABLED = False
-        self.RATELIMIT_ENABLED = False
+        self.WTF_CSRF_ENABLED = False  # tests that check CSRF switch it back on
+        self.LOGIN_RATE_LIMIT = "1000 per minute"  # the rate-limit test lowers it
+        self.LOGIN_ACCOUNT_RATE_LIMIT = "1000 per minute"
         self.SECRET_KEY = "testing-secret-key-that-is-long-enough-0123456789"

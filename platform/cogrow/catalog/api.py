@@ -7,6 +7,7 @@ from cogrow.catalog import schemas, services
 from cogrow.catalog.models import Item
 from cogrow.core.api import bp, decimal_str, etag, json_body, page_args, required_version
 from cogrow.core.auth import requires
+from cogrow.relationships import services as relationships
 
 
 def item_json(item: Item) -> dict:
@@ -43,6 +44,7 @@ def items_index(relationship_id: int):
 @bp.post("/relationships/<int:relationship_id>/items")
 @requires("admin", "planner", kind="prime", api=True)
 def items_create(relationship_id: int):
+    relationships.get_relationship(g.actor, relationship_id)  # a foreign relationship is 404 before any 422
     return _one(services.create_item(g.actor, relationship_id, schemas.parse_item(json_body())), 201)
 
 

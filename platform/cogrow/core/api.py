@@ -5,7 +5,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 
 from cogrow.core.auth import requires
 from cogrow.core.errors import BadRequest, PreconditionRequired, UnsupportedMediaType
@@ -20,7 +20,8 @@ MAX_PAGE = 500
 @bp.before_request
 def _csrf_for_sessions() -> None:
     """Bearer-token clients are not browsers; a browser session must still prove the request is its own."""
-    if g.get("actor") is not None and g.actor.token_id is None and request.method not in ("GET", "HEAD", "OPTIONS"):
+    if (current_app.config["WTF_CSRF_ENABLED"] and g.get("actor") is not None and g.actor.token_id is None
+            and request.method not in ("GET", "HEAD", "OPTIONS")):
         csrf.protect()
 
 

@@ -1,0 +1,135 @@
+"""Fixtures: the schema is built once per session by the migrations; every test runs in a rolled-back transaction."""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from cogrow import create_app
+from cogrow.config import TestingConfig
+from cogrow.extensions import db as _db
+from cogrow.extensions import limiter
+
+DEMO_PASSWORD = "correct horse battery staple"
+
+
+def _reset_postgres(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    except Exception as exc:  # a URL given on purpose that does not answer is a failure, never a skip
+        pytest.exit(f"COGROW_TEST_DATABASE_URL={url} is not reachable: {exc}", returncode=3)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    var = tmp_path_factory.mktemp("var")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("COGROW_VAR_DIR", str(var))
+    url = os.environ.get("COGROW_TEST_DATABASE_URL") or f"sqlite:///{var / 'test.sqlite'}"
+    if url.startswith("postgresql"):
+        _reset_postgres(url)
+    application = create_app(TestingConfig(url))
+    with application.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+    yield application
+    with application.app_context():
+        _db.engine.dispose()
+    patch.undo()
+
+
+@pytest.fixture
+def db(app):
+    """The database, inside a transaction that is rolled back after the test (commits become savepoints)."""
+    with app.app_context():
+        connection = _db.engine.connect()
+        outer = connection.begin()
+        _db.session.remove()
+        _db.session.configure(bind=connection, join_transaction_mode="create_savepoint")
+        limiter.reset()
+        try:
+            yield _db
+        finally:
+            _db.session.remove()
+            _db.session.configure(bind=None)
+            outer.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def client(app, db):
+    return app.test_client()
+
+
+def sign_in(client, user, organisation_id: int | None = None) -> None:
+    """Put a signed-in session on the test client without paying for an argon2 verification."""
+    with client.session_transaction() as session:
+        session.clear()
+        session["_user_id"] = user.get_id()
+        session["_fresh"] = True
+        now = time.time()
+        session["login_at"] = now
+        session["seen"] = now
+        session["org_id"] = organisation_id or user.memberships[0].organisation_id
+
+
+@dataclass
+class Tenant:
+    """One prime and one supplier linked by an active relationship, with a user per role and an item."""
+
+    prime: object
+    supplier: object
+    relationship: object
+    item: object
+    users: dict[str, object] = field(default_factory=dict)  # "prime:planner" -> User
+    tokens: dict[str, str] = field(default_factory=dict)  # "prime:admin" -> raw token
+
+
+def build_tenant(label: str) -> Tenant:
+    from cogrow.accounts import services as accounts
+    from cogrow.accounts.models import ROLES_BY_KIND
+    from cogrow.core.auth import Actor
+    from tests import factories as f
+
+    prime = f.OrganisationFactory(kind="prime", name=f"Prime {label}")
+    supplier = f.OrganisationFactory(kind="supplier", name=f"Supplier {label}")
+    rel = f.RelationshipFactory(prime=prime, supplier=supplier)
+    item = f.ItemFactory(supply_relationship=rel, prime_part_number=f"PN-{label}-SECRET")
+    tenant = Tenant(prime, supplier, rel, item)
+    for org in (prime, supplier):
+        for role in ROLES_BY_KIND[org.kind]:
+            user = f.UserFactory(email=f"{role}.{org.kind}.{label.lower()}@example.com")
+            f.MembershipFactory(user=user, organisation=org, role=role)
+            tenant.users[f"{org.kind}:{role}"] = user
+            actor = Actor(organisation_id=org.id, org_kind=org.kind, role=role, user_id=user.id)
+            _, raw = accounts.create_api_token(actor, f"{role} token", role)
+            tenant.tokens[f"{org.kind}:{role}"] = raw
+    _db.session.commit()
+    return tenant
+
+
+@pytest.fixture
+def tenant_a(db):
+    return build_tenant("A")
+
+
+@pytest.fixture
+def tenant_b(db):
+    return build_tenant("B")
+
+
+def actor_of(user, org):
+    from cogrow.accounts.models import Membership
+    from cogrow.core.auth import Actor
+
+    membership = _db.session.query(Membership).filter_by(user_id=user.id, organisation_id=org.id).one()
+    return Actor(organisation_id=org.id, org_kind=org.kind, role=membership.role, user_id=user.id)

@@ -1,0 +1,111 @@
+"""Fixtures for browser tests: the real app served on a free port, and Chromium through Playwright."""
+from __future__ import annotations
+
+import re
+import threading
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the item, so the page fixture knows whether the test failed."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The application with migrations and demo data, served by werkzeug in a daemon thread."""
+    from werkzeug.serving import make_server
+
+    var_dir = tmp_path_factory.mktemp("cogrow-e2e-var")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("COGROW_VAR_DIR", str(var_dir))
+        # Raise the login limits rather than set COGROW_RATELIMIT_ENABLED=false: the Limiter is one
+        # module-level object and init_app() stores `enabled` on it, so a disabled e2e app would
+        # silently switch rate limiting off for every other app built in the same pytest session.
+        mp.setenv("COGROW_LOGIN_RATE_LIMIT", "1000 per minute")
+        mp.setenv("COGROW_LOGIN_ACCOUNT_RATE_LIMIT", "1000 per minute")
+        # A SQLite file in the var dir, whatever the surrounding environment says.
+        for name in ("COGROW_DATABASE_URL", "COGROW_ENV", "COGROW_RATELIMIT_ENABLED"):
+            mp.delenv(name, raising=False)
+
+        from flask_migrate import upgrade
+
+        from cogrow import create_app
+        from cogrow.config import Config
+        from cogrow.demo import load_demo
+        from cogrow.extensions import db
+
+        app = create_app(Config())
+        assert app.config["WTF_CSRF_ENABLED"], "e2e tests run with CSRF on, like production"
+        with app.app_context():
+            with warnings.catch_warnings():
+                # migrations/env.py is Flask-Migrate's stock template: it calls the deprecated
+                # db.get_engine() first and only falls back to db.engine on TypeError/AttributeError.
+                warnings.filterwarnings("ignore", message=r"'get_engine' is deprecated", category=DeprecationWarning)
+                upgrade()
+            assert load_demo(), "the e2e database should start empty"
+
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, name="cogrow-e2e-server", daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{server.server_port}"
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=10)
+            with app.app_context():
+                db.session.remove()
+                db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from tests.services import require_chromium
+
+    executable = require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(request: pytest.FixtureRequest, browser, live_server: str):
+    """A fresh browser context (cookies, storage) per test, Korean by default."""
+    context = browser.new_context(locale="ko-KR", base_url=live_server)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        report = getattr(request.node, "rep_call", None)
+        if report is not None and report.failed:
+            try:
+                ARTIFACTS.mkdir(parents=True, exist_ok=True)
+                name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)
+                page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+            except Exception:  # a screenshot is a courtesy, never a second failure
+                pass
+        context.close()
