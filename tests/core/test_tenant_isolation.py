@@ -47,7 +47,7 @@ def _invitation_id(org, db):
     existing = db.session.scalar(select(Invitation.id).where(Invitation.organisation_id == org.id).limit(1))
     if existing:
         return existing
-    inv = Invitation(organisation_id=org.id, email="walk@example.com", role="admin", token_hash="x" * 64,
+    inv = Invitation(organisation_id=org.id, email="walk@example.com", role="admin", token_hash=f"{org.id:064d}",
                      expires_at=datetime.now(timezone.utc) + timedelta(days=1))
     db.session.add(inv)
     db.session.commit()

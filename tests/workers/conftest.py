@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -72,10 +73,20 @@ def _prepare(root: Path, broker: str, backend: str, monkeypatch: pytest.MonkeyPa
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     _run([str(FLASK), "--app", "cogrow", "db", "upgrade"], env)
-    import json
-
     _run([sys.executable, "-c", _INSERT_ORGANISATIONS, json.dumps(ORGANISATIONS)], env)
     return WorkerEnv(root=root, env=env, organisations=len(ORGANISATIONS))
+
+
+@pytest.fixture(autouse=True)
+def _restore_celery_default_app() -> Iterator[None]:
+    """create_app() makes its Celery app the process default; put the previous one back so that later
+    tests do not send their tasks to this test's temporary broker."""
+    from celery import _state
+
+    default, current = _state.default_app, _state._tls.current_app
+    yield
+    _state.set_default_app(default)
+    _state._set_current_app(current)
 
 
 @pytest.fixture
