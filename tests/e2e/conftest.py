@@ -56,8 +56,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         assert app.config["WTF_CSRF_ENABLED"], "e2e tests run with CSRF on, like production"
         with app.app_context():
             with warnings.catch_warnings():
-                # migrations/env.py is Flask-Migrate's stock template: it calls the deprecated
-                # db.get_engine() first and only falls back to db.engine on TypeError/AttributeError.
+                # The committed migrations/env.py (Flask-Migrate's stock template) calls the deprecated
+                # db.get_engine() first, which filterwarnings=error turns into a failure. Harmless once
+                # env.py uses db.engine only.
                 warnings.filterwarnings("ignore", message=r"'get_engine' is deprecated", category=DeprecationWarning)
                 upgrade()
             assert load_demo(), "the e2e database should start empty"
