@@ -98,13 +98,13 @@ def test_sqlite_runs_in_wal_mode_and_concurrent_writers_do_not_lock(monkeypatch,
     assert total == 160  # read-then-write under BEGIN IMMEDIATE loses no update
 
 
-def test_migrations_match_the_models(app, db):
+def test_migrations_match_the_models(app):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
     from cogrow.extensions import db as database
 
-    with database.engine.connect() as conn:
+    with app.app_context(), database.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         diff = compare_metadata(context, database.metadata)
     assert diff == []
