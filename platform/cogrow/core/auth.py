@@ -137,8 +137,9 @@ def load_actor() -> None:
     """Resolve g.actor once per request, before any view runs."""
     g.actor = None
     # A request may run inside an application context that outlives it (a test's, a CLI's):
-    # never trust a user that Flask-Login cached in g for an earlier request.
+    # never trust a user (Flask-Login) or a locale (Flask-Babel) cached in g for an earlier request.
     g.pop("_login_user", None)
+    g.pop("_flask_babel", None)
     if request.endpoint == "static":
         return
     header = request.headers.get("Authorization")
