@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from cogrow.accounts.models import ROLES_BY_KIND, ApiToken, Invitation, Membership, Organisation, User
@@ -27,7 +28,7 @@ MAX_PASSWORD = 1024
 TOKEN_PREFIX = "cgw_"
 
 
-def _now() -> datetime:
+def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
@@ -42,9 +43,9 @@ def hash_password(password: str) -> str:
 def check_password_rules(password: str) -> str | None:
     """The reason a new password is refused, or None."""
     if len(password) < MIN_PASSWORD:
-        return f"at least {MIN_PASSWORD} characters"
+        return _("At least %(n)s characters.", n=MIN_PASSWORD)
     if len(password) > MAX_PASSWORD:
-        return f"at most {MAX_PASSWORD} characters"
+        return _("At most %(n)s characters.", n=MAX_PASSWORD)
     return None
 
 
@@ -59,7 +60,7 @@ def authenticate(email: str, password: str) -> User | None:
         return None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
-    user.last_login_at = _now()
+    user.last_login_at = now()
     return user
 
 
@@ -80,7 +81,7 @@ def create_user(email: str, name: str, password: str, locale: str | None = None)
 def _check_role(kind: str, role: str) -> None:
     if role not in ROLES_BY_KIND[kind]:
         raise ValidationFailed("This role does not exist for this kind of organisation.",
-                               fields={"role": f"must be one of {', '.join(ROLES_BY_KIND[kind])}"})
+                               fields={"role": _("Must be one of: %(choices)s.", choices=", ".join(ROLES_BY_KIND[kind]))})
 
 
 def list_members(actor: Actor) -> list[Membership]:
@@ -135,7 +136,7 @@ def _make_invitation(organisation_id: int, email: str, role: str, invited_by_id:
     raw = secrets.token_urlsafe(32)
     invitation = Invitation(
         organisation_id=organisation_id, email=email, role=role, token_hash=_sha256(raw),
-        invited_by_id=invited_by_id, expires_at=_now() + current_app.config["INVITATION_TTL"],
+        invited_by_id=invited_by_id, expires_at=now() + current_app.config["INVITATION_TTL"],
     )
     db.session.add(invitation)
     db.session.flush()
@@ -148,7 +149,7 @@ def invite_user(actor: Actor, email: str, role: str) -> tuple[Invitation, str]:
     already = db.session.scalar(select(Membership).join(User).where(
         Membership.organisation_id == actor.organisation_id, User.email == email))
     if already is not None:
-        raise ValidationFailed("This person is already a member.", fields={"email": "already a member"})
+        raise ValidationFailed("This person is already a member.", fields={"email": _("Already a member.")})
     invitation, raw = _make_invitation(actor.organisation_id, email, role, actor.user_id)
     audit.record(actor, "invitation.created", invitation, detail={"email": email, "role": role})
     db.session.commit()
@@ -169,9 +170,9 @@ def revoke_invitation(actor: Actor, invitation_id: int) -> Invitation:
         Invitation.id == invitation_id, Invitation.organisation_id == actor.organisation_id))
     if invitation is None:
         raise NotFound("No such invitation.")
-    if invitation.status(_now()) != "pending":
-        raise Conflict("Only a pending invitation can be revoked.", state=invitation.status(_now()))
-    invitation.revoked_at = _now()
+    if invitation.status(now()) != "pending":
+        raise Conflict("Only a pending invitation can be revoked.", state=invitation.status(now()))
+    invitation.revoked_at = now()
     audit.record(actor, "invitation.revoked", invitation)
     db.session.commit()
     return invitation
@@ -179,7 +180,7 @@ def revoke_invitation(actor: Actor, invitation_id: int) -> Invitation:
 
 def pending_invitation(raw_token: str) -> Invitation | None:
     invitation = db.session.scalar(select(Invitation).where(Invitation.token_hash == _sha256(raw_token)))
-    if invitation is None or invitation.status(_now()) != "pending":
+    if invitation is None or invitation.status(now()) != "pending":
         return None
     return invitation
 
@@ -197,10 +198,10 @@ def accept_invitation(raw_token: str, name: str, password: str) -> User:
         user = create_user(invitation.email, name or invitation.email, password)
     elif authenticate(invitation.email, password) is None:
         raise ValidationFailed("This e-mail already has an account: enter its password.",
-                               fields={"password": "does not match the existing account"})
+                               fields={"password": _("Does not match the existing account.")})
     if not any(m.organisation_id == invitation.organisation_id for m in user.memberships):
         db.session.add(Membership(user_id=user.id, organisation_id=invitation.organisation_id, role=invitation.role))
-    invitation.accepted_at = _now()
+    invitation.accepted_at = now()
     db.session.flush()
     actor = Actor(organisation_id=invitation.organisation_id, org_kind=invitation.organisation.kind,
                   role=invitation.role, user_id=user.id)
@@ -222,7 +223,7 @@ def create_api_token(actor: Actor, name: str, role: str, expires_in_days: int | 
     token = ApiToken(
         organisation_id=actor.organisation_id, name=name, role=role, prefix=raw[:12], token_hash=_sha256(raw),
         created_by_id=actor.user_id,
-        expires_at=_now() + timedelta(days=expires_in_days) if expires_in_days else None,
+        expires_at=now() + timedelta(days=expires_in_days) if expires_in_days else None,
     )
     db.session.add(token)
     db.session.flush()
@@ -237,7 +238,7 @@ def revoke_api_token(actor: Actor, token_id: int) -> ApiToken:
     if token is None:
         raise NotFound("No such API token.")
     if token.revoked_at is None:
-        token.revoked_at = _now()
+        token.revoked_at = now()
         audit.record(actor, "api_token.revoked", token)
         db.session.commit()
     return token
@@ -248,11 +249,11 @@ def resolve_api_token(raw: str, touch_after: timedelta) -> ApiToken | None:
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > 100:
         return None
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _sha256(raw)))
-    now = _now()
-    if token is None or not token.usable(now):
+    at = now()
+    if token is None or not token.usable(at):
         return None
-    if token.last_used_at is None or now - token.last_used_at >= touch_after:
-        token.last_used_at = now
+    if token.last_used_at is None or at - token.last_used_at >= touch_after:
+        token.last_used_at = at
         db.session.commit()
     return token
 

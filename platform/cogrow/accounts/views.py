@@ -7,14 +7,12 @@ from urllib.parse import urlparse
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import login_user, logout_user
-from sqlalchemy import select
 
 from cogrow.accounts import services
 from cogrow.accounts.models import ROLES_BY_KIND
 from cogrow.core import audit
 from cogrow.core.auth import public, requires
 from cogrow.core.errors import ValidationFailed
-from cogrow.core.models import AuditLog
 from cogrow.core.validation import Fields
 from cogrow.extensions import db, limiter
 
@@ -153,13 +151,13 @@ def invitations():
             f.email("email")
             f.text("role", required=True, choices=ROLES_BY_KIND[g.actor.org_kind])
             values = f.done(strict=False)
-            _, raw = services.invite_user(g.actor, values["email"], values["role"])
+            raw = services.invite_user(g.actor, values["email"], values["role"])[1]
             link = url_for("accounts.accept_invitation", token=raw, _external=True)
         except ValidationFailed as exc:
             errors = exc.fields
     return render_template("accounts/invitations.html", invitations=services.list_invitations(g.actor),
                            roles=ROLES_BY_KIND[g.actor.org_kind], errors=errors, link=link,
-                           form=request.form, now=services._now()), (422 if errors else 200)
+                           form=request.form, now=services.now()), (422 if errors else 200)
 
 
 @bp.post("/settings/invitations/<int:invitation_id>/revoke")
@@ -182,12 +180,12 @@ def tokens():
             f.text("role", required=True, choices=ROLES_BY_KIND[g.actor.org_kind])
             f.integer("expires_in_days", minimum=1, maximum=3650)
             values = f.done(strict=False)
-            _, raw = services.create_api_token(g.actor, values["name"], values["role"], values.get("expires_in_days"))
+            raw = services.create_api_token(g.actor, values["name"], values["role"], values.get("expires_in_days"))[1]
         except ValidationFailed as exc:
             errors = exc.fields
     return render_template("accounts/tokens.html", tokens=services.list_tokens(g.actor), raw_token=raw,
                            roles=ROLES_BY_KIND[g.actor.org_kind], errors=errors, form=request.form,
-                           now=services._now()), (422 if errors else 200)
+                           now=services.now()), (422 if errors else 200)
 
 
 @bp.post("/settings/tokens/<int:token_id>/revoke")
@@ -201,6 +199,4 @@ def revoke_token(token_id: int):
 @bp.get("/settings/audit")
 @requires("admin")
 def audit_log():
-    rows = db.session.scalars(select(AuditLog).where(AuditLog.organisation_id == g.actor.organisation_id)
-                              .order_by(AuditLog.id.desc()).limit(200))
-    return render_template("accounts/audit.html", rows=list(rows))
+    return render_template("accounts/audit.html", rows=audit.recent(g.actor))

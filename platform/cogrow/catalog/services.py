@@ -5,6 +5,7 @@ import logging
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -54,7 +55,7 @@ def _clean(values: dict[str, Any], rel: SupplyRelationship) -> dict[str, Any]:
     currency = out.get("currency")
     if currency is not None and currency != rel.currency:
         raise ValidationFailed("An item is priced in its relationship's currency.",
-                               fields={"currency": f"must be {rel.currency}"})
+                               fields={"currency": _("Must be %(currency)s.", currency=rel.currency)})
     return out
 
 
@@ -71,7 +72,7 @@ def create_item(actor: Actor, relationship_id: int, values: dict[str, Any]) -> I
     except IntegrityError:
         db.session.rollback()
         raise ValidationFailed("This part number is already in the catalog.",
-                               fields={"prime_part_number": "already exists in this relationship"}) from None
+                               fields={"prime_part_number": _("Already in this relationship's catalog.")}) from None
     audit.record(actor, "item.created", item, detail={"prime_part_number": item.prime_part_number})
     db.session.commit()
     return item
@@ -84,7 +85,7 @@ def update_item(actor: Actor, relationship_id: int, item_id: int, values: dict[s
     allowed = PRIME_FIELDS if actor.organisation_id == rel.prime_id else SUPPLIER_FIELDS
     refused = sorted(k for k in values if k not in allowed)
     if refused:
-        raise Forbidden("These fields are set by the prime.", fields={k: "set by the prime" for k in refused})
+        raise Forbidden("These fields are set by the prime.", fields={k: _("Set by the prime.") for k in refused})
     if item.version != expected_version:
         raise PreconditionFailed("The item changed since you read it.", current_version=item.version)
     changes = audit.apply_changes(item, _clean(values, rel))
@@ -95,7 +96,7 @@ def update_item(actor: Actor, relationship_id: int, item_id: int, values: dict[s
         except IntegrityError:
             db.session.rollback()
             raise ValidationFailed("This part number is already in the catalog.",
-                                   fields={"prime_part_number": "already exists in this relationship"}) from None
+                                   fields={"prime_part_number": _("Already in this relationship's catalog.")}) from None
         except StaleDataError:
             db.session.rollback()
             raise PreconditionFailed("The item changed since you read it.") from None

@@ -68,3 +68,11 @@ def apply_changes(obj: Any, values: dict[str, Any]) -> dict[str, dict[str, Any]]
 
 def _jsonable(value: Any) -> Any:
     return str(value) if isinstance(value, Decimal) else value
+
+
+def recent(actor: Actor, limit: int = 200) -> list[AuditLog]:
+    """The latest audit rows of the actor's organisation, newest first."""
+    from sqlalchemy import select
+
+    return list(db.session.scalars(select(AuditLog).where(AuditLog.organisation_id == actor.organisation_id)
+                                   .order_by(AuditLog.id.desc()).limit(limit)))

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
@@ -52,7 +53,7 @@ def _check_fences(values: dict[str, Any], rel: SupplyRelationship | None = None)
     material = values.get("material_fence_weeks", rel.material_fence_weeks if rel else DEFAULT_TERMS["material_fence_weeks"])
     if material < firm:
         raise ValidationFailed("The material fence cannot come before the firm fence.",
-                               fields={"material_fence_weeks": "must be at least the firm fence"})
+                               fields={"material_fence_weeks": _("Must be at least the firm fence.")})
 
 
 def _terms(values: dict[str, Any]) -> dict[str, Any]:
@@ -82,12 +83,12 @@ def invite_supplier(actor: Actor, values: dict[str, Any]) -> tuple[SupplyRelatio
     if supplier is None:
         supplier = accounts.create_organisation(values["supplier_name"], "supplier")
         audit.record(actor, "organisation.created", supplier, organisation_id=supplier.id)
-        _, raw_token = accounts.invite_admin_of(supplier.id, email, actor)
+        raw_token = accounts.invite_admin_of(supplier.id, email, actor)[1]
     exists = db.session.scalar(select(SupplyRelationship).where(
         SupplyRelationship.prime_id == actor.organisation_id, SupplyRelationship.supplier_id == supplier.id))
     if exists is not None:
         raise Conflict("This supplier already has a relationship with you.", state=exists.status,
-                       fields={"contact_email": "already a supplier of yours"})
+                       fields={"contact_email": _("Already a supplier of yours.")})
     rel = SupplyRelationship(prime_id=actor.organisation_id, supplier_id=supplier.id, status="invited",
                              invited_by_id=actor.user_id, **{**DEFAULT_TERMS, **_terms(values)})
     db.session.add(rel)
