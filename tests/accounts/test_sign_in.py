@@ -159,3 +159,17 @@ def test_password_is_stored_as_argon2_hash(db):
     assert user.email == "hash@example.com"
     assert user.password_hash.startswith("$argon2id$") and "a good long password" not in user.password_hash
     assert db.session.get(User, user.id) is not None
+
+
+def test_member_of_two_organisations_switches_between_them(client, db):
+    user, first = _member("planner", "prime")
+    second = f.OrganisationFactory(kind="supplier", name="Second Supplier Co")
+    f.MembershipFactory(user=user, organisation=second, role="production")
+    client.post("/login", data={"email": user.email, "password": PASSWORD})
+    assert b"Planning desk" in client.get("/home").data
+    assert b'data-test="org-switch"' in client.get("/home").data
+    client.post("/switch-organisation", data={"organisation_id": str(second.id)})
+    assert b"Production desk" in client.get("/home").data
+    outsider = f.OrganisationFactory(kind="prime")
+    client.post("/switch-organisation", data={"organisation_id": str(outsider.id)})
+    assert b"Production desk" in client.get("/home").data  # not a member: nothing changes
