@@ -121,3 +121,29 @@ def test_token_does_not_open_html_pages(client, db):
     _, raw = services.create_api_token(actor_of(admin, org), "t", "admin")
     response = client.get("/home", headers={"Authorization": f"Bearer {raw}"})
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_members_page_costs_the_same_queries_for_few_or_many_members(client, db):
+    from sqlalchemy import event
+
+    admin, org = _admin()
+    sign_in(client, admin)
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    engine = db.engine
+    costs = []
+    for extra in (1, 8):
+        for _ in range(extra):
+            f.MembershipFactory(organisation=org, role="planner")
+        db.session.commit()
+        statements.clear()
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            assert client.get("/settings/users").status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        costs.append(len(statements))
+    assert costs[0] == costs[1], costs

@@ -11,6 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.orm import contains_eager
 
 from cogrow.accounts.models import ROLES_BY_KIND, ApiToken, Invitation, Membership, Organisation, User
 from cogrow.core import audit
@@ -86,7 +87,8 @@ def _check_role(kind: str, role: str) -> None:
 
 def list_members(actor: Actor) -> list[Membership]:
     return list(db.session.scalars(
-        select(Membership).join(User).where(Membership.organisation_id == actor.organisation_id).order_by(User.name)
+        select(Membership).join(User).options(contains_eager(Membership.user))
+        .where(Membership.organisation_id == actor.organisation_id).order_by(User.name)
     ))
 
 

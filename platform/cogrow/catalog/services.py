@@ -37,6 +37,11 @@ def count_items_by_relationship(actor: Actor) -> dict[int, int]:
     return {rel_id: count for rel_id, count in rows}
 
 
+def count_items(actor: Actor, relationship_id: int) -> int:
+    relationships.get_relationship(actor, relationship_id)
+    return db.session.scalar(select(func.count()).select_from(Item).where(Item.relationship_id == relationship_id)) or 0
+
+
 def get_item(actor: Actor, relationship_id: int, item_id: int) -> Item:
     relationships.get_relationship(actor, relationship_id)
     item = db.session.scalar(select(Item).where(Item.id == item_id, Item.relationship_id == relationship_id))

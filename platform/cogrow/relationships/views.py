@@ -48,7 +48,7 @@ def invite():
 def detail(relationship_id: int):
     rel = services.get_relationship(g.actor, relationship_id)
     return render_template("relationships/detail.html", rel=rel, errors={}, form=None,
-                           currencies=schemas.CURRENCIES, item_count=catalog.count_items_by_relationship(g.actor).get(rel.id, 0))
+                           currencies=schemas.CURRENCIES, item_count=catalog.count_items(g.actor, rel.id))
 
 
 @bp.post("/<int:relationship_id>/terms")
@@ -61,7 +61,7 @@ def update_terms(relationship_id: int):
     except ValidationFailed as exc:
         rel = services.get_relationship(g.actor, relationship_id)
         return render_template("relationships/detail.html", rel=rel, errors=exc.fields, form=request.form,
-                               currencies=schemas.CURRENCIES, item_count=0), 422
+                               currencies=schemas.CURRENCIES, item_count=catalog.count_items(g.actor, rel.id)), 422
     flash(_("Terms saved."), "success")
     return redirect(url_for("relationships.detail", relationship_id=relationship_id))
 
