@@ -4,12 +4,12 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Iterable
+from typing import Callable
 
 from flask import Flask, current_app, g, request, session
 from flask_login import current_user, logout_user
 
-from cogrow.accounts.models import ROLES_BY_KIND
+from cogrow.accounts.models import ROLES, ROLES_BY_KIND
 from cogrow.core.errors import Forbidden, Unauthorized
 
 TOKEN_TOUCH_INTERVAL = timedelta(seconds=60)
@@ -54,12 +54,9 @@ class Access:
         return tuple(r for r in ROLES_BY_KIND[kind] if r not in self.roles)
 
 
-ALL_ROLES = ("admin", "planner", "procurement", "production")
-
-
 def requires(*roles: str, kind: str | None = None, api: bool = False) -> Callable:
     """Guard a view: the actor must be signed in (or hold a token, for the API) with one of `roles`."""
-    access = Access(tuple(roles) or ALL_ROLES, kind, api)
+    access = Access(tuple(roles) or ROLES, kind, api)
 
     def decorator(view: Callable) -> Callable:
         @functools.wraps(view)
@@ -147,10 +144,6 @@ def load_actor() -> None:
         g.actor = _actor_from_token(header)
         return
     g.actor = _actor_from_session()
-
-
-def roles_for(kind: str) -> Iterable[str]:
-    return ROLES_BY_KIND[kind]
 
 
 def init_auth(app: Flask) -> None:

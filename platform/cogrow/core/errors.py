@@ -99,10 +99,7 @@ def register_error_handlers(app: Flask) -> None:
             message = _("The request is larger than the limit of %(mb)s MB.", mb=app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024))
         if status == 400 and "CSRF" in (exc.description or ""):
             code, message = "csrf_failed", _("The form expired or was sent from elsewhere. Reload the page and try again.")
-        response = error_response(status, code, message)
-        if isinstance(response, tuple):
-            return response
-        return response
+        return error_response(status, code, message)
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):
