@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import re
 import threading
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,12 +54,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         app = create_app(Config())
         assert app.config["WTF_CSRF_ENABLED"], "e2e tests run with CSRF on, like production"
         with app.app_context():
-            with warnings.catch_warnings():
-                # The committed migrations/env.py (Flask-Migrate's stock template) calls the deprecated
-                # db.get_engine() first, which filterwarnings=error turns into a failure. Harmless once
-                # env.py uses db.engine only.
-                warnings.filterwarnings("ignore", message=r"'get_engine' is deprecated", category=DeprecationWarning)
-                upgrade()
+            upgrade()
             assert load_demo(), "the e2e database should start empty"
 
         server = make_server("127.0.0.1", 0, app, threaded=True)
