@@ -30,6 +30,8 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     warnings.filterwarnings("ignore", message=r"Dialect sqlite\+pysqlite does \*not\* support Decimal")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    import cogrow.models  # noqa: F401  (the whole schema, for Alembic and relationship() strings)
+
     _init_extensions(app)
     _register_blueprints(app)
     _register_template_helpers(app)
@@ -80,18 +82,18 @@ def _select_locale() -> str:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from cogrow.accounts import views as accounts_views
-    from cogrow.catalog import api as catalog_api  # noqa: F401  (routes attach to the API blueprint)
-    from cogrow.catalog import views as catalog_views
-    from cogrow.core import api as core_api
-    from cogrow.core import views as core_views
-    from cogrow.relationships import api as relationships_api  # noqa: F401
-    from cogrow.relationships import views as relationships_views
+    import importlib
 
-    app.register_blueprint(core_views.bp)
-    app.register_blueprint(accounts_views.bp)
-    app.register_blueprint(relationships_views.bp)
-    app.register_blueprint(catalog_views.bp)
+    from cogrow.core import api as core_api
+
+    # Each domain has views.py (a blueprint named after it) and api.py (routes on the shared API blueprint).
+    for domain in ("core", "accounts", "relationships", "catalog", "orders", "forecasts", "imports", "production",
+                   "shipments", "coverage", "alerts"):
+        app.register_blueprint(importlib.import_module(f"cogrow.{domain}.views").bp)
+        if domain not in ("core", "accounts"):
+            importlib.import_module(f"cogrow.{domain}.api")
+    for domain in ("orders", "forecasts", "production"):
+        importlib.import_module(f"cogrow.{domain}.importers")  # registers its import kinds
     app.register_blueprint(core_api.bp)
 
 
@@ -122,12 +124,18 @@ def _format_quantity(value: Any) -> str:
 
 
 def _navigation(actor) -> list[tuple[str, str]]:
+    from flask import current_app
     from flask_babel import gettext as _
 
     if actor is None or actor.user_id is None:
         return []
-    items = [("core.home", _("Home")), ("relationships.list_page", _("Suppliers") if actor.is_prime else _("Customers"))]
+    items = [("core.home", _("Home")), ("relationships.list_page", _("Suppliers") if actor.is_prime else _("Customers")),
+             ("alerts.inbox", _("Alerts")), ("orders.list_page", _("Purchase orders")),
+             ("forecasts.list_page", _("Forecasts")), ("production.list_page", _("Production")),
+             ("shipments.list_page", _("Shipments"))]
     if actor.role == "admin":
         items += [("accounts.members", _("Users")), ("accounts.invitations", _("Invitations")),
-                  ("accounts.tokens", _("API tokens")), ("accounts.audit_log", _("Audit log"))]
-    return items
+                  ("accounts.tokens", _("API tokens")), ("alerts.webhooks", _("Webhooks")),
+                  ("accounts.audit_log", _("Audit log"))]
+    # A page appears in the menu once its view exists.
+    return [(endpoint, label) for endpoint, label in items if endpoint in current_app.view_functions]

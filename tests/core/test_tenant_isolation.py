@@ -1,5 +1,13 @@
-"""The tenant-isolation walk: every route, as every kind of actor that must not get in."""
+"""The tenant-isolation walk: every route, as every kind of actor that must not get in.
+
+Each domain teaches the walk its own URL parameters in `tests/<domain>/walk.py`:
+`WALK_VALUES = {"po_id": fn(tenant, org, db) -> id}` names an object of `tenant` (created when needed), and an
+optional `snapshot(db, tenant)` returns what a denied request must leave untouched.
+"""
 from __future__ import annotations
+
+import importlib
+import pkgutil
 
 import pytest
 from sqlalchemy import func, select
@@ -13,6 +21,22 @@ from tests.conftest import actor_of, sign_in
 # Routes reachable without signing in. Adding one here is a decision, not a default.
 PUBLIC_ENDPOINTS = {"core.index", "core.set_language", "core.health", "accounts.login", "accounts.accept_invitation"}
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
+
+
+def _domain_walks():
+    import tests
+
+    for info in pkgutil.iter_modules(tests.__path__):
+        if info.ispkg:
+            try:
+                yield importlib.import_module(f"tests.{info.name}.walk")
+            except ModuleNotFoundError as exc:
+                if exc.name != f"tests.{info.name}.walk":
+                    raise
+
+
+DOMAIN_WALKS = list(_domain_walks())
+WALK_VALUES = {name: fn for walk in DOMAIN_WALKS for name, fn in getattr(walk, "WALK_VALUES", {}).items()}
 
 
 def _own_org(access, tenant):
@@ -36,6 +60,8 @@ def _url_values(rule, access, tenant, db):
             values[arg] = _invitation_id(org, db)
         elif arg == "token":
             values[arg] = "not-a-real-token"
+        elif arg in WALK_VALUES:
+            values[arg] = WALK_VALUES[arg](tenant, org, db)
         else:
             raise AssertionError(f"the walk does not know how to fill <{arg}> of {rule.rule}: teach it")
     return values
@@ -67,6 +93,7 @@ def _snapshot(db, tenant):
                            .order_by(ApiToken.id)).all(),
         db.session.execute(select(Invitation.id, Invitation.revoked_at).order_by(Invitation.id)).all(),
         db.session.scalar(select(func.count()).select_from(SupplyRelationship)),
+        tuple(walk.snapshot(db, tenant) for walk in DOMAIN_WALKS if hasattr(walk, "snapshot")),
     )
 
 

@@ -22,6 +22,7 @@ class SupplyRelationship(db.Model):
         CheckConstraint("firm_fence_weeks >= 0 AND material_fence_weeks >= firm_fence_weeks", name="fences"),
         CheckConstraint("material_share >= 0 AND material_share <= 1", name="material_share"),
         CheckConstraint("prime_id <> supplier_id", name="two_sides"),
+        CheckConstraint("over_delivery_pct >= 0 AND over_delivery_pct <= 1", name="over_delivery"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -36,6 +37,10 @@ class SupplyRelationship(db.Model):
     threshold_units: Mapped[Decimal | None] = mapped_column(Quantity)
     threshold_krw: Mapped[Decimal | None] = mapped_column(Money)
     threshold_pct: Mapped[Decimal | None] = mapped_column(Ratio)
+    # A shipment may exceed its PO line's open quantity by at most this fraction of the ordered quantity.
+    over_delivery_pct: Mapped[Decimal] = mapped_column(Ratio, default=Decimal("0"), server_default="0")
+    # Days after issue before an unacknowledged PO raises an alert.
+    po_ack_days: Mapped[int] = mapped_column(default=3, server_default="3")
     version: Mapped[int] = mapped_column(default=1)
     invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,50 @@
+"""Weekly buckets: ISO weeks that start on Monday, in the configured business time zone (Asia/Seoul)."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+DEFAULT_TZ = "Asia/Seoul"
+
+
+def local_today(now: datetime | None = None, tz: str = DEFAULT_TZ) -> date:
+    now = now or datetime.now(timezone.utc)
+    return now.astimezone(ZoneInfo(tz)).date()
+
+
+def week_start(day: date) -> date:
+    """The Monday of the ISO week that holds `day`."""
+    return day - timedelta(days=day.weekday())
+
+
+def current_week(now: datetime | None = None, tz: str = DEFAULT_TZ) -> date:
+    return week_start(local_today(now, tz))
+
+
+def weeks_between(start: date, later: date) -> int:
+    """Whole weeks from the week of `start` to the week of `later` (negative when `later` is earlier)."""
+    return (week_start(later) - week_start(start)).days // 7
+
+
+def iso_label(monday: date) -> str:
+    """2026-W48: how weeks are written in files and on pages."""
+    year, week, _ = monday.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def parse_iso_label(text: str) -> date:
+    """The Monday of '2026-W48' (also accepts '2026W48'); ValueError for anything else."""
+    cleaned = text.strip().upper().replace("W", "-W").replace("--", "-")
+    year_text, _, week_text = cleaned.partition("-W")
+    if not (year_text.isdigit() and week_text.isdigit() and len(year_text) == 4 and 1 <= len(week_text) <= 2):
+        raise ValueError(text)
+    return date.fromisocalendar(int(year_text), int(week_text), 1)
+
+
+def zone_for(week_offset: int, firm_fence_weeks: int, material_fence_weeks: int) -> str:
+    """The zone of a bucket `week_offset` weeks from the current week, under the given fences."""
+    if week_offset < firm_fence_weeks:
+        return "firm"
+    if week_offset < material_fence_weeks:
+        return "material"
+    return "planning"

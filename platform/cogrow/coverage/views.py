@@ -1,0 +1,6 @@
+"""Coverage pages."""
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("coverage", __name__)

@@ -1,0 +1,1 @@
+"""Import kinds of forecasts, registered with cogrow.imports.registry."""

@@ -1,0 +1,4 @@
+"""JSON API for imports: routes attach to the shared /api/v1 blueprint."""
+from __future__ import annotations
+
+from cogrow.core.api import bp  # noqa: F401

@@ -1,0 +1,1 @@
+"""Import kinds of orders, registered with cogrow.imports.registry."""

@@ -1,0 +1,1 @@
+"""Import kinds of production, registered with cogrow.imports.registry."""
