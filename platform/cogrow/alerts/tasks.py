@@ -1,0 +1,2 @@
+"""Background tasks of alerts: thin wrappers that take ids and call one service."""
+from __future__ import annotations
