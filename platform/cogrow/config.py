@@ -96,6 +96,27 @@ class Config:
         self.INVITATION_TTL = timedelta(days=_env_int("INVITATION_DAYS", 14))
         self.PUBLIC_URL = _env("PUBLIC_URL", "http://127.0.0.1:5000")
 
+        # Imports: files above IMPORT_ASYNC_ROWS rows are applied by a Celery task with a progress bar.
+        self.IMPORT_MAX_BYTES = _env_int("IMPORT_MAX_BYTES", 10 * 1024 * 1024)
+        self.IMPORT_MAX_ROWS = _env_int("IMPORT_MAX_ROWS", 200_000)
+        self.IMPORT_ASYNC_ROWS = _env_int("IMPORT_ASYNC_ROWS", 5000)
+
+        # Reconciliation: the full sweep behind a lock, and the outbox relay's pace.
+        self.COVERAGE_SWEEP_MINUTES = _env_int("COVERAGE_SWEEP_MINUTES", 15)
+        self.OUTBOX_RELAY_SECONDS = _env_int("OUTBOX_RELAY_SECONDS", 2)
+
+        # Notifications: SMTP for e-mail; webhook targets on private networks only when allowed (tests).
+        self.MAIL_SERVER = _env("MAIL_SERVER", "127.0.0.1")
+        self.MAIL_PORT = _env_int("MAIL_PORT", 25)
+        self.MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", False)
+        self.MAIL_USERNAME = _env("MAIL_USERNAME")
+        self.MAIL_PASSWORD = _env("MAIL_PASSWORD")
+        self.MAIL_FROM = _env("MAIL_FROM", "Cogrow <no-reply@cogrow.localhost>")
+        self.MAIL_ENABLED = _env_bool("MAIL_ENABLED", True)
+        self.WEBHOOK_ALLOW_PRIVATE = _env_bool("WEBHOOK_ALLOW_PRIVATE", False)
+        self.WEBHOOK_TIMEOUT_SECONDS = _env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
+        self.NOTIFY_MAX_ATTEMPTS = _env_int("NOTIFY_MAX_ATTEMPTS", 8)
+
     def validate(self) -> None:
         """Refuse to run production without the settings it cannot invent."""
         if self.ENV_NAME == "production":

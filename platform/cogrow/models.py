@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from cogrow.accounts import models as accounts  # noqa: F401
+from cogrow.alerts import models as alerts  # noqa: F401
 from cogrow.catalog import models as catalog  # noqa: F401
 from cogrow.core import models as core  # noqa: F401
+from cogrow.coverage import models as coverage  # noqa: F401
 from cogrow.forecasts import models as forecasts  # noqa: F401
 from cogrow.imports import models as imports  # noqa: F401
 from cogrow.orders import models as orders  # noqa: F401

@@ -82,6 +82,21 @@ def test_terms_change_needs_the_current_version(client, db, tenant_a):
     assert log.detail["firm_fence_weeks"] == {"from": 4, "to": 5}
 
 
+def test_terms_change_enqueues_a_reconcile_of_every_item_in_the_same_transaction(client, db, tenant_a):
+    from cogrow.core.models import OutboxEvent
+
+    url = f"/api/v1/relationships/{tenant_a.relationship.id}"
+    headers = {**_token(tenant_a, "prime:admin"), "If-Match": '"1"'}
+    ok = client.patch(url, json={"over_delivery_pct": "0.05", "po_ack_days": 2}, headers=headers)
+    assert ok.status_code == 200 and ok.get_json()["over_delivery_pct"] == "0.05" and ok.get_json()["po_ack_days"] == 2
+    events = db.session.scalars(select(OutboxEvent).where(OutboxEvent.relationship_id == tenant_a.relationship.id)).all()
+    assert [(e.topic, e.payload["item_ids"], e.published_at) for e in events] == [("reconcile", None, None)]
+    # A refused change writes nothing.
+    refused = client.patch(url, json={"over_delivery_pct": "1.5"}, headers={**headers, "If-Match": ok.headers["ETag"]})
+    assert refused.status_code == 422 and "over_delivery_pct" in refused.get_json()["error"]["fields"]
+    assert db.session.query(OutboxEvent).count() == 1
+
+
 def test_material_fence_before_firm_fence_is_refused(client, db, tenant_a):
     url = f"/api/v1/relationships/{tenant_a.relationship.id}"
     headers = {**_token(tenant_a, "prime:admin"), "If-Match": '"1"'}

@@ -23,6 +23,8 @@ def relationship_json(rel: SupplyRelationship) -> dict:
         "threshold_units": decimal_str(rel.threshold_units),
         "threshold_krw": decimal_str(rel.threshold_krw),
         "threshold_pct": decimal_str(rel.threshold_pct),
+        "over_delivery_pct": decimal_str(rel.over_delivery_pct),
+        "po_ack_days": rel.po_ack_days,
         "version": rel.version,
         "created_at": rel.created_at.isoformat(),
         "accepted_at": rel.accepted_at.isoformat() if rel.accepted_at else None,

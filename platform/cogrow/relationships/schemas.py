@@ -18,6 +18,8 @@ def terms_fields(data: Mapping[str, Any], fields: Fields | None = None, *, parti
     f.decimal("threshold_units", minimum=0)
     f.decimal("threshold_krw", minimum=0, scale=2)
     f.decimal("threshold_pct", minimum=0, maximum=Decimal("10"), scale=4)
+    f.decimal("over_delivery_pct", minimum=0, maximum=1, scale=4)
+    f.integer("po_ack_days", minimum=0, maximum=365)
     return f
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from cogrow.accounts import services as accounts
 from cogrow.accounts.models import Membership, Organisation, User
-from cogrow.core import audit
+from cogrow.core import audit, outbox
 from cogrow.core.auth import Actor
 from cogrow.core.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
 from cogrow.extensions import db
@@ -23,6 +23,7 @@ logger = logging.getLogger("cogrow.relationships")
 
 DEFAULT_TERMS: dict[str, Any] = {
     "firm_fence_weeks": 4, "material_fence_weeks": 8, "currency": "KRW", "material_share": Decimal("0.5"),
+    "over_delivery_pct": Decimal("0"), "po_ack_days": 3,
 }
 
 
@@ -58,9 +59,9 @@ def _check_fences(values: dict[str, Any], rel: SupplyRelationship | None = None)
 
 def _terms(values: dict[str, Any]) -> dict[str, Any]:
     keys = ("firm_fence_weeks", "material_fence_weeks", "currency", "material_share",
-            "threshold_units", "threshold_krw", "threshold_pct")
+            "threshold_units", "threshold_krw", "threshold_pct", "over_delivery_pct", "po_ack_days")
     out = {k: values[k] for k in keys if k in values}
-    for key in ("currency", "material_share"):
+    for key in ("currency", "material_share", "over_delivery_pct", "po_ack_days"):
         if out.get(key) is None:
             out.pop(key, None)  # an omitted term keeps its default
     return out
@@ -138,6 +139,8 @@ def update_terms(actor: Actor, relationship_id: int, values: dict[str, Any], exp
     changes = audit.apply_changes(rel, _terms(values))
     if changes:
         audit.record(actor, "relationship.terms_changed", rel, detail=changes)
+        # Fences, shares and thresholds change every item's ledger and alerts.
+        outbox.enqueue_reconcile(rel.id, None, "terms_changed")
         try:
             db.session.commit()
         except StaleDataError:

@@ -1,0 +1,2 @@
+"""Alerts tables."""
+from __future__ import annotations

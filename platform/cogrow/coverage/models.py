@@ -1,0 +1,2 @@
+"""Coverage tables."""
+from __future__ import annotations
