@@ -26,7 +26,7 @@ def celery_settings(app: Flask) -> dict:
         "broker_connection_retry_on_startup": True,
         "task_always_eager": app.config["CELERY_TASK_ALWAYS_EAGER"],
         "task_eager_propagates": True,
-        "imports": ["cogrow.core.tasks", "cogrow.imports.tasks", "cogrow.coverage.tasks", "cogrow.alerts.tasks"],
+        "imports": ["cogrow.core.tasks", "cogrow.imports.tasks", "cogrow.production.tasks", "cogrow.coverage.tasks", "cogrow.alerts.tasks"],
     }
     if on_redis:
         settings["broker_transport_options"] = dict(visibility)

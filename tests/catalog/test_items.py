@@ -137,3 +137,13 @@ def test_planner_adds_item_through_the_page(client, db, tenant_a):
     ok = client.post(url, data={"prime_part_number": "pg-1", "unit_price": "990", "uom": "EA", "lead_time_days": "3"})
     assert ok.status_code == 302
     assert b"PG-1" in client.get(url).data
+
+
+def test_form_posts_with_csrf_token_and_blank_optional_fields_are_accepted(client, db, tenant_a):
+    """A form is a MultiDict (a dict subclass): its extra fields and blank inputs must not read as JSON mistakes."""
+    sign_in(client, tenant_a.users["prime:planner"])
+    response = client.post(f"/relationships/{tenant_a.relationship.id}/items", data={
+        "csrf_token": "ignored-in-tests", "prime_part_number": "PN-FORM-1", "description": "", "uom": "EA",
+        "unit_price": "10", "lead_time_days": ""})
+    assert response.status_code == 302
+    assert db.session.scalar(select(Item).where(Item.prime_part_number == "PN-FORM-1")) is not None

@@ -11,7 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import contains_eager, joinedload
 
 from cogrow.accounts.models import ROLES_BY_KIND, ApiToken, Invitation, Membership, Organisation, User
 from cogrow.core import audit
@@ -250,7 +250,8 @@ def resolve_api_token(raw: str, touch_after: timedelta) -> ApiToken | None:
     """The usable token for this raw value, recording its use (at most once per `touch_after`)."""
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > 100:
         return None
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _sha256(raw)))
+    token = db.session.scalar(select(ApiToken).options(joinedload(ApiToken.organisation))
+                              .where(ApiToken.token_hash == _sha256(raw)))
     at = now()
     if token is None or not token.usable(at):
         return None

@@ -1,6 +1,251 @@
-"""Alerts pages."""
+"""Alerts pages: the alert inbox, an alert's detail and actions, personal notifications, settings, webhooks."""
 from __future__ import annotations
 
-from flask import Blueprint
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from cogrow.alerts import explain, preferences, services
+from cogrow.alerts import webhooks as hooks
+from cogrow.alerts.models import ALERT_STATUSES, ALERT_TYPES, EMAIL_MODES, SEVERITIES
+from cogrow.core.auth import requires
+from cogrow.core.errors import ValidationFailed
+from cogrow.core.validation import Fields
+from cogrow.relationships import services as relationships
 
 bp = Blueprint("alerts", __name__)
+
+EVERY_ROLE = ("admin", "planner", "procurement", "production")
+
+
+@bp.app_context_processor
+def _alerts_context() -> dict[str, Any]:
+    """The unread count in the top bar of every page, and the label helpers of the alert templates."""
+    helpers = explain.template_helpers()
+    actor = g.get("actor")
+    count = 0
+    if actor is not None and actor.user_id is not None:
+        try:
+            count = services.unread_count(actor)
+        except Exception:  # the count is a nicety: an error page must still render if the database is unwell
+            count = 0
+    helpers["unread_notifications"] = count
+    return helpers
+
+
+def _timezone() -> ZoneInfo:
+    return ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Seoul"))
+
+
+def parse_until(raw: Any) -> datetime:
+    """A date-time from a form (local time) or the API (ISO 8601; naive means the business time zone)."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise ValidationFailed(_("Some fields are not valid."), fields={"until": _("This field is required.")})
+    try:
+        value = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise ValidationFailed(_("Some fields are not valid."),
+                               fields={"until": _("Use a date and time such as 2026-12-01T09:00.")}) from None
+    return value if value.tzinfo else value.replace(tzinfo=_timezone())
+
+
+def _version() -> int:
+    raw = request.form.get("version", "")
+    return int(raw) if raw.isdigit() and len(raw) < 10 else -1
+
+
+def _ids(values: list[str], field: str = "ids") -> list[int]:
+    if any(not v.isdigit() or len(v) > 12 for v in values):
+        raise ValidationFailed(_("Some fields are not valid."), fields={field: _("Must be a list of ids.")})
+    return [int(v) for v in values]
+
+
+def _render_inbox(errors: dict[str, str] | None = None, status: int = 200):
+    try:
+        flt = services.parse_filter(request.args)
+    except ValidationFailed as exc:
+        errors, status, flt = {**(errors or {}), **exc.fields}, 422, services.AlertFilter()
+    alerts = services.list_alerts(g.actor, flt)
+    rels = relationships.list_relationships(g.actor)
+    return render_template("alerts/inbox.html", alerts=alerts, flt=flt, relationships=rels, errors=errors or {},
+                           types=ALERT_TYPES, severities=SEVERITIES, statuses=ALERT_STATUSES,
+                           sorts=services.SORTS, may_act=g.actor.role in services.ACTING_ROLES[g.actor.org_kind]), status
+
+
+@bp.get("/alerts")
+@requires()
+def inbox():
+    return _render_inbox()
+
+
+@bp.post("/alerts/bulk")
+@requires(*EVERY_ROLE)
+def bulk():
+    try:
+        ids = _ids(request.form.getlist("ids"))
+        changed, skipped = services.bulk(g.actor, request.form.get("action", ""), ids)
+    except ValidationFailed as exc:
+        return _render_inbox(exc.fields, 422)
+    flash(_("%(changed)s alerts changed, %(skipped)s already in that state.", changed=changed, skipped=skipped),
+          "success")
+    return redirect(url_for("alerts.inbox", **request.args))
+
+
+def _render_detail(alert_id: int, errors: dict[str, str] | None = None, status: int = 200):
+    alert = services.get_alert(g.actor, alert_id)
+    events = services.history(g.actor, alert_id)
+    names = services.user_names([e.user_id for e in events] + [alert.acknowledged_by_id, alert.resolved_by_id])
+    ledger = services.ledger_row(g.actor, alert)
+    has_ledger_page = "coverage.item_ledger" in current_app.view_functions
+    return render_template("alerts/detail.html", alert=alert, rel=alert.supply_relationship, events=events,
+                           names=names, ledger=ledger, has_ledger_page=has_ledger_page, errors=errors or {},
+                           form=request.form,
+                           may_act=g.actor.role in services.ACTING_ROLES[g.actor.org_kind]), status
+
+
+@bp.get("/alerts/<int:alert_id>")
+@requires()
+def detail(alert_id: int):
+    return _render_detail(alert_id)
+
+
+def _after_action(alert_id: int, message: str):
+    flash(message, "success")
+    return redirect(url_for("alerts.detail", alert_id=alert_id))
+
+
+@bp.post("/alerts/<int:alert_id>/acknowledge")
+@requires(*EVERY_ROLE)
+def acknowledge(alert_id: int):
+    services.acknowledge(g.actor, alert_id, _version())
+    return _after_action(alert_id, _("Alert acknowledged."))
+
+
+@bp.post("/alerts/<int:alert_id>/comment")
+@requires(*EVERY_ROLE)
+def comment(alert_id: int):
+    services.get_alert(g.actor, alert_id)
+    try:
+        f = Fields(request.form)
+        f.text("comment", required=True, max_length=2000)
+        text = f.done(strict=False)["comment"]
+    except ValidationFailed as exc:
+        return _render_detail(alert_id, exc.fields, 422)
+    services.add_comment(g.actor, alert_id, text)
+    return _after_action(alert_id, _("Comment added."))
+
+
+@bp.post("/alerts/<int:alert_id>/snooze")
+@requires(*EVERY_ROLE)
+def snooze(alert_id: int):
+    services.get_alert(g.actor, alert_id)
+    try:
+        services.snooze(g.actor, alert_id, parse_until(request.form.get("until")), _version())
+    except ValidationFailed as exc:
+        return _render_detail(alert_id, exc.fields, 422)
+    return _after_action(alert_id, _("Alert snoozed."))
+
+
+@bp.post("/alerts/<int:alert_id>/resolve")
+@requires(*EVERY_ROLE)
+def resolve(alert_id: int):
+    services.get_alert(g.actor, alert_id)
+    try:
+        f = Fields(request.form)
+        f.text("note", max_length=2000)
+        note = f.done(strict=False).get("note")
+    except ValidationFailed as exc:
+        return _render_detail(alert_id, exc.fields, 422)
+    services.resolve(g.actor, alert_id, _version(), note)
+    return _after_action(alert_id, _("Alert resolved."))
+
+
+@bp.get("/notifications")
+@requires()
+def notifications():
+    unread_only = request.args.get("unread") == "1"
+    entries = services.inbox(g.actor, unread_only=unread_only)
+    return render_template("alerts/notifications.html", entries=entries, unread_only=unread_only)
+
+
+@bp.post("/notifications/read")
+@requires(*EVERY_ROLE)
+def mark_read():
+    raw = request.form.getlist("ids")
+    try:
+        ids = _ids(raw) if raw else None
+    except ValidationFailed:
+        ids = []
+    services.mark_read(g.actor, ids)
+    return redirect(url_for("alerts.notifications"))
+
+
+def _render_settings(errors: dict[str, str] | None = None, status: int = 200):
+    mode = preferences.email_mode(g.actor)
+    return render_template("alerts/settings.html", mode=mode, modes=EMAIL_MODES, errors=errors or {}), status
+
+
+@bp.get("/settings/notifications")
+@requires()
+def settings():
+    return _render_settings()
+
+
+@bp.post("/settings/notifications")
+@requires(*EVERY_ROLE)
+def save_settings():
+    try:
+        f = Fields(request.form)
+        f.text("email_mode", required=True, choices=EMAIL_MODES)
+        preferences.set_email_mode(g.actor, f.done(strict=False)["email_mode"])
+    except ValidationFailed as exc:
+        return _render_settings(exc.fields, 422)
+    flash(_("Notification settings saved."), "success")
+    return redirect(url_for("alerts.settings"))
+
+
+def _render_webhooks(errors: dict[str, str] | None = None, status: int = 200, new_secret: str | None = None,
+                     new_endpoint=None):
+    endpoints = hooks.list_endpoints(g.actor)
+    deliveries = hooks.recent_deliveries(g.actor, limit=100)
+    dead = hooks.recent_deliveries(g.actor, limit=100, status="dead")
+    return render_template("alerts/webhooks.html", endpoints=endpoints, deliveries=deliveries, dead=dead,
+                           errors=errors or {}, form=request.form, new_secret=new_secret,
+                           new_endpoint=new_endpoint), status
+
+
+@bp.get("/settings/webhooks")
+@requires("admin")
+def webhooks():
+    return _render_webhooks()
+
+
+@bp.post("/settings/webhooks")
+@requires("admin")
+def create_webhook():
+    try:
+        endpoint, secret = hooks.create_endpoint(g.actor, request.form.get("url", ""),
+                                                    request.form.get("description", ""))
+    except ValidationFailed as exc:
+        return _render_webhooks(exc.fields, 422)
+    # The secret is shown on this response only; it is never displayed again.
+    return _render_webhooks(new_secret=secret, new_endpoint=endpoint, status=201)
+
+
+@bp.post("/settings/webhooks/<int:endpoint_id>/disable")
+@requires("admin")
+def disable_webhook(endpoint_id: int):
+    hooks.disable_endpoint(g.actor, endpoint_id)
+    flash(_("Endpoint disabled."), "success")
+    return redirect(url_for("alerts.webhooks"))
+
+
+@bp.post("/settings/webhooks/deliveries/<int:delivery_id>/redeliver")
+@requires("admin")
+def redeliver(delivery_id: int):
+    hooks.redeliver(g.actor, delivery_id)
+    flash(_("The delivery is queued again."), "success")
+    return redirect(url_for("alerts.webhooks"))

@@ -34,6 +34,8 @@ class Fields:
 
     def __init__(self, data: Mapping[str, Any], *, partial: bool = False, allowed_extra: tuple[str, ...] = ()) -> None:
         self.data = data
+        # A JSON object is a plain dict; a form is a werkzeug MultiDict (which is also a dict subclass).
+        self.is_json = type(data) is dict
         self.partial = partial
         self.values: dict[str, Any] = {}
         self.errors: dict[str, str] = {}
@@ -43,7 +45,7 @@ class Fields:
         """The raw value, or _MISSING once absence has been dealt with (an error, a None, or nothing)."""
         self._known.add(name)
         value = self.data.get(name, _MISSING)
-        if isinstance(value, str) and not value.strip() and not isinstance(self.data, dict):
+        if isinstance(value, str) and not value.strip() and not self.is_json:
             value = None  # an empty form field means "no value"
         if value is _MISSING:
             if self.partial:
@@ -134,7 +136,7 @@ class Fields:
             self.errors[name] = str(_l("Must be true or false."))
 
     def done(self, *, strict: bool = True) -> dict[str, Any]:
-        if strict and isinstance(self.data, dict):
+        if strict and self.is_json:
             for key in self.data:
                 if key not in self._known:
                     self.errors[key] = str(_l("Unknown field."))

@@ -17,13 +17,35 @@ PO_STATES = ("draft", "issued", "acknowledged", "change_proposed", "rejected", "
 # States in which a PO line is a binding purchase commitment that counts as open demand.
 BINDING_STATES = ("issued", "acknowledged", "change_proposed", "partially_shipped")
 PROPOSAL_STATES = ("open", "accepted", "rejected", "withdrawn")
+# Lines of POs in these states can still be revised, cancelled or answered by the supplier.
+OPEN_STATES = ("draft", "issued", "acknowledged", "change_proposed", "rejected")
+
+# What each side may do to a PO, and where it takes it: action -> (side, {from state: to state}).
+# A proposal decision may leave the PO in change_proposed while other proposals are still open;
+# the table gives the state reached when the last open proposal is decided.
+ACTIONS: dict[str, tuple[str, dict[str, str]]] = {
+    "issue": ("prime", {"draft": "issued", "rejected": "issued"}),
+    # A revision of lines the supplier has seen sends the PO back to issued: the supplier answers it anew.
+    "revise": ("prime", {"draft": "draft", "issued": "issued", "acknowledged": "issued",
+                         "change_proposed": "issued", "rejected": "issued"}),
+    "cancel": ("prime", {state: "cancelled" for state in OPEN_STATES}),
+    # Short-closing the rest of a partly shipped PO; an unshipped PO is cancelled instead.
+    "close": ("prime", {"partially_shipped": "closed"}),
+    "acknowledge": ("supplier", {"issued": "acknowledged", "change_proposed": "acknowledged"}),
+    "reject": ("supplier", {"issued": "rejected", "change_proposed": "rejected"}),
+    "propose": ("supplier", {"issued": "change_proposed", "acknowledged": "change_proposed",
+                             "change_proposed": "change_proposed"}),
+    "accept_proposal": ("prime", {"change_proposed": "acknowledged"}),
+    "reject_proposal": ("prime", {"change_proposed": "issued"}),
+}
+
 # The state machine of domain.md: state -> states it may move to. Anything else is a 409 with the current state.
 # partially_shipped and closed are reached through shipments (first ASN; every line fully shipped).
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "draft": ("issued", "cancelled"),
     "issued": ("acknowledged", "rejected", "change_proposed", "partially_shipped", "closed", "cancelled"),
     "change_proposed": ("acknowledged", "issued", "rejected", "cancelled"),
-    "acknowledged": ("partially_shipped", "closed", "cancelled", "change_proposed"),
+    "acknowledged": ("issued", "change_proposed", "partially_shipped", "closed", "cancelled"),
     "partially_shipped": ("closed",),
     "rejected": ("issued", "cancelled"),
     "closed": (),
@@ -33,6 +55,11 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 
 def can_move(current: str, target: str) -> bool:
     return target in TRANSITIONS.get(current, ())
+
+
+def can_act(action: str, current: str) -> bool:
+    """Whether `action` is allowed on a PO in state `current` (a revision in place counts)."""
+    return current in ACTIONS[action][1]
 
 
 class PurchaseOrder(db.Model):

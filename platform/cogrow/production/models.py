@@ -100,9 +100,12 @@ class ProductionLine(db.Model):
     # The counter's largest value before it wraps to 0 (e.g. 65535); unset when it only ever resets.
     counter_max: Mapped[int | None] = mapped_column(BigInteger)
     active: Mapped[bool] = mapped_column(default=True)
+    version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     item: Mapped[Item] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class MachineReading(db.Model):

@@ -1,0 +1,460 @@
+"""Production use cases: reports and the current position, production lines and their machine readings.
+
+How production counts into supply (for the coverage ledger): the item's position is its latest report
+by `as_of`; its FG + WIP are the stock the supplier holds at that moment. Machine readings taken
+*after* that `as_of` add what the line has produced since (`machine_produced_since_report`), so
+
+    supply = position.fg_on_hand + position.wip_qty + Σ machine_reading.produced (read_at > position.as_of)
+
+A new report resets the machine contribution to what was read after it, because the report's own
+FG + WIP already include what the machines made before it. A reading whose step spans the report's
+`as_of` counts in full (readings are minutes apart; the error is one step at most). Items without a
+report count every reading.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from cogrow.catalog.models import Item
+from cogrow.core import audit, outbox
+from cogrow.core.auth import Actor
+from cogrow.core.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
+from cogrow.core.types import utcnow
+from cogrow.extensions import db
+from cogrow.production import counters
+from cogrow.production.models import ItemPosition, MachineReading, PlannedOutput, ProductionLine, ProductionReport
+from cogrow.relationships import services as relationships
+from cogrow.relationships.models import SupplyRelationship
+
+logger = logging.getLogger("cogrow.production")
+
+WRITER_ROLES = ("admin", "production")
+_REPORTS = ProductionReport.__table__
+_PLANS = PlannedOutput.__table__
+_POSITIONS = ItemPosition.__table__
+_READINGS = MachineReading.__table__
+_POSITION_COLUMNS = ("relationship_id", "report_id", "as_of", "good_qty", "scrap_qty", "wip_qty", "fg_on_hand",
+                     "raw_on_hand", "updated_at")
+
+
+# --- who may write -----------------------------------------------------------------------------------------
+
+def _writable(actor: Actor, relationship_id: int) -> SupplyRelationship:
+    """The relationship, if the actor is its supplier with a production or admin role and it is active."""
+    rel = relationships.get_relationship(actor, relationship_id)
+    if actor.organisation_id != rel.supplier_id or actor.role not in WRITER_ROLES:
+        raise Forbidden(_("Only the supplier's production users and admins report production."))
+    if rel.status != "active":
+        raise Conflict(_("The relationship is %(status)s: production cannot be reported.", status=rel.status),
+                       state=rel.status)
+    return rel
+
+
+def can_write(actor: Actor, rel: SupplyRelationship) -> bool:
+    return actor.organisation_id == rel.supplier_id and actor.role in WRITER_ROLES and rel.status == "active"
+
+
+# --- reports -----------------------------------------------------------------------------------------------
+
+def resolve_items(relationship_id: int, reports: Sequence[dict[str, Any]], prefix: str = "") -> dict[str, str]:
+    """Fill `item_id` from `part_number` and check every item belongs to the relationship (two queries at most).
+
+    Returns errors keyed `<prefix>item_id` / `<prefix>part_number` (prefix may hold `{i}` for the index).
+    """
+    ids = {r["item_id"] for r in reports if r.get("item_id") is not None}
+    parts = {r["part_number"] for r in reports if r.get("part_number") is not None}
+    known_ids: set[int] = set()
+    by_part: dict[str, int] = {}
+    if ids:
+        known_ids = set(db.session.scalars(select(Item.id).where(Item.relationship_id == relationship_id,
+                                                                 Item.id.in_(ids))))
+    if parts:
+        for item_id, prime_pn, supplier_pn in db.session.execute(
+                select(Item.id, Item.prime_part_number, Item.supplier_part_number)
+                .where(Item.relationship_id == relationship_id,
+                       or_(Item.prime_part_number.in_(parts), Item.supplier_part_number.in_(parts)))):
+            if supplier_pn in parts:
+                by_part.setdefault(supplier_pn, item_id)
+            by_part[prime_pn] = item_id  # the prime's part number wins when the two coincide
+    errors: dict[str, str] = {}
+    for index, report in enumerate(reports):
+        at = prefix.format(i=index)
+        if report.get("item_id") is not None:
+            if report["item_id"] not in known_ids:
+                errors[f"{at}item_id"] = _("No such item in this relationship.")
+        elif report.get("part_number") is not None:
+            item_id = by_part.get(report["part_number"])
+            if item_id is None:
+                errors[f"{at}part_number"] = _("No such part number in this relationship.")
+            else:
+                report["item_id"] = item_id
+    return errors
+
+
+def record_reports(actor: Actor, relationship_id: int, reports: Sequence[dict[str, Any]], source: str = "api",
+                   prefix: str = "reports[{i}].") -> list[int]:
+    """Append reports (parsed by schemas.parse_report) in one transaction; all or nothing. Returns their ids."""
+    rel = _writable(actor, relationship_id)
+    errors = resolve_items(rel.id, reports, prefix)
+    if errors:
+        raise ValidationFailed(_("Some reports are not valid; nothing was saved."), fields=errors)
+    ids = write_reports(actor, rel.id, reports, source)
+    db.session.commit()
+    return ids
+
+
+def record_report(actor: Actor, relationship_id: int, values: dict[str, Any], source: str = "api") -> ProductionReport:
+    """Append one report; errors name the fields themselves (item_id, not reports[0].item_id).
+
+    Returns a detached copy of what was stored, built from the values (no second read on the hot path).
+    """
+    now = utcnow()
+    rel = _writable(actor, relationship_id)
+    errors = resolve_items(rel.id, [values], "")
+    if errors:
+        raise ValidationFailed(_("Some reports are not valid; nothing was saved."), fields=errors)
+    report_id = write_reports(actor, rel.id, [values], source, now=now)[0]
+    db.session.commit()
+    report = ProductionReport(
+        id=report_id, relationship_id=rel.id, item_id=values["item_id"], as_of=values["as_of"],
+        good_qty=values["good_qty"], scrap_qty=values["scrap_qty"], wip_qty=values["wip_qty"],
+        fg_on_hand=values["fg_on_hand"], raw_on_hand=values.get("raw_on_hand"), source=source,
+        note=values.get("note") or "", reported_by_id=actor.user_id, token_id=actor.token_id, received_at=now,
+        plan=[PlannedOutput(report_id=report_id, week_start=week, quantity=qty)
+              for week, qty in sorted(values.get("plan") or ())])
+    return report
+
+
+def write_reports(actor: Actor, relationship_id: int, reports: Sequence[dict[str, Any]], source: str,
+                  announce: bool = True, now: datetime | None = None) -> list[int]:
+    """The hot path, inside the caller's transaction (no commit): Core executemany for the reports and
+    their plans, one conditional upsert statement for the positions, one audit row and one outbox row
+    (unless `announce` is False: a caller writing in chunks announces once with `announce_reports`)."""
+    now = now or utcnow()
+    rows = [{
+        "relationship_id": relationship_id, "item_id": r["item_id"], "as_of": r["as_of"],
+        "good_qty": r["good_qty"], "scrap_qty": r["scrap_qty"], "wip_qty": r["wip_qty"],
+        "fg_on_hand": r["fg_on_hand"], "raw_on_hand": r.get("raw_on_hand"), "source": source,
+        "note": r.get("note") or "", "reported_by_id": actor.user_id, "token_id": actor.token_id, "received_at": now,
+    } for r in reports]
+    ids = list(db.session.execute(insert(_REPORTS).returning(_REPORTS.c.id, sort_by_parameter_order=True),
+                                  rows).scalars())
+    plans = [{"report_id": report_id, "week_start": week, "quantity": qty}
+             for report_id, r in zip(ids, reports) for week, qty in r.get("plan") or ()]
+    if plans:
+        db.session.execute(insert(_PLANS), plans)
+    latest: dict[int, dict[str, Any]] = {}
+    for report_id, row in zip(ids, rows):
+        held = latest.get(row["item_id"])
+        if held is None or (row["as_of"], report_id) > (held["as_of"], held["report_id"]):
+            latest[row["item_id"]] = {**row, "report_id": report_id}
+    upsert_positions([{"item_id": item_id, "updated_at": now, **{k: row[k] for k in _POSITION_COLUMNS if k != "updated_at"}}
+                      for item_id, row in latest.items()])
+    if announce:
+        announce_reports(actor, relationship_id, len(ids), source, latest, ids[0])
+    return ids
+
+
+def announce_reports(actor: Actor, relationship_id: int, count: int, source: str, item_ids: Iterable[int],
+                     first_report_id: int | None = None) -> None:
+    """One audit row and one outbox row for a request's reports, in the caller's transaction."""
+    items = sorted(set(item_ids))
+    audit.record(actor, "production.reported", object_type="supply_relationship", object_id=relationship_id,
+                 detail={"reports": count, "source": source, "first_report_id": first_report_id, "item_ids": items[:100]})
+    outbox.enqueue_reconcile(relationship_id, items, "production_report")
+    logger.info("relationship %s: %s production report(s) from %s by %s", relationship_id, count, source, actor)
+
+
+def upsert_positions(rows: list[dict[str, Any]]) -> None:
+    """Make each row the item's position unless the position already holds a later report (by as_of, then id).
+
+    One INSERT … ON CONFLICT DO UPDATE … WHERE statement: the database decides, row by row, under its own
+    lock, so concurrent writers never lose the latest report and never need to read first.
+    """
+    if not rows:
+        return
+    dialect = db.session.get_bind().dialect.name
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(_POSITIONS)
+    new = stmt.excluded
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[_POSITIONS.c.item_id],
+        set_={name: new[name] for name in _POSITION_COLUMNS},
+        where=or_(new.as_of > _POSITIONS.c.as_of,
+                  and_(new.as_of == _POSITIONS.c.as_of, new.report_id > _POSITIONS.c.report_id)),
+    )
+    db.session.execute(stmt, rows)
+
+
+def list_reports(actor: Actor, relationship_id: int, item_id: int | None = None, limit: int = 100,
+                 offset: int = 0) -> list[ProductionReport]:
+    relationships.get_relationship(actor, relationship_id)
+    query = (select(ProductionReport).options(selectinload(ProductionReport.plan))
+             .where(ProductionReport.relationship_id == relationship_id)
+             .order_by(ProductionReport.as_of.desc(), ProductionReport.id.desc()).limit(limit).offset(offset))
+    if item_id is not None:
+        query = query.where(ProductionReport.item_id == item_id)
+    return list(db.session.scalars(query))
+
+
+def count_reports(actor: Actor, relationship_id: int, item_id: int | None = None) -> int:
+    relationships.get_relationship(actor, relationship_id)
+    query = select(func.count()).select_from(ProductionReport).where(ProductionReport.relationship_id == relationship_id)
+    if item_id is not None:
+        query = query.where(ProductionReport.item_id == item_id)
+    return db.session.scalar(query) or 0
+
+
+def get_item(actor: Actor, relationship_id: int, item_id: int) -> Item:
+    relationships.get_relationship(actor, relationship_id)
+    item = db.session.scalar(select(Item).where(Item.id == item_id, Item.relationship_id == relationship_id))
+    if item is None:
+        raise NotFound(_("No such item in this relationship."))
+    return item
+
+
+def get_position(actor: Actor, relationship_id: int, item_id: int) -> dict[str, Any]:
+    """The item's current position, its planned output and what machines produced since, for pages and the API."""
+    item = get_item(actor, relationship_id, item_id)
+    position = db.session.get(ItemPosition, item.id)
+    plan = []
+    if position is not None:
+        plan = list(db.session.scalars(select(PlannedOutput).where(PlannedOutput.report_id == position.report_id)
+                                       .order_by(PlannedOutput.week_start)))
+    machine = machine_produced_since_report(relationship_id, item.id)
+    supply = (position.fg_on_hand + position.wip_qty if position else Decimal("0")) + machine
+    return {"item": item, "position": position, "plan": plan, "machine_produced_since_report": machine, "supply": supply}
+
+
+def machine_produced_since_report(relationship_id: int, item_id: int) -> Decimal:
+    """Units the item's lines counted after its position's `as_of` (all readings when it has no report). No actor:
+    the coverage ledger calls it."""
+    return machine_produced_since_reports(relationship_id, [item_id]).get(item_id, Decimal("0"))
+
+
+def machine_produced_since_reports(relationship_id: int, item_ids: Iterable[int] | None = None) -> dict[int, Decimal]:
+    """The same for many items in one GROUP BY query (all the relationship's items when None)."""
+    r, p = _READINGS, _POSITIONS
+    query = (select(r.c.item_id, func.sum(r.c.produced))
+             .select_from(r.outerjoin(p, p.c.item_id == r.c.item_id))
+             .where(r.c.relationship_id == relationship_id, or_(p.c.as_of.is_(None), r.c.read_at > p.c.as_of))
+             .group_by(r.c.item_id))
+    if item_ids is not None:
+        ids = list(item_ids)
+        if not ids:
+            return {}
+        query = query.where(r.c.item_id.in_(ids))
+    return {item_id: Decimal(total or 0) for item_id, total in db.session.execute(query)}
+
+
+def relationship_positions(actor: Actor, relationship_id: int) -> list[tuple[Item, ItemPosition | None]]:
+    """Every item of the relationship with its position (one query), for the grid form."""
+    relationships.get_relationship(actor, relationship_id)
+    return list(db.session.execute(
+        select(Item, ItemPosition).outerjoin(ItemPosition, ItemPosition.item_id == Item.id)
+        .where(Item.relationship_id == relationship_id).order_by(Item.prime_part_number)).tuples())
+
+
+def visible_positions(actor: Actor, limit: int = 200, offset: int = 0) -> list[dict[str, Any]]:
+    """Positions of every item the actor's organisation sees, a page at a time, in two queries."""
+    rows = db.session.execute(
+        select(Item, SupplyRelationship, ItemPosition)
+        .join(SupplyRelationship, SupplyRelationship.id == Item.relationship_id)
+        .outerjoin(ItemPosition, ItemPosition.item_id == Item.id)
+        .where(relationships._visible_to(actor))
+        .options(selectinload(SupplyRelationship.prime), selectinload(SupplyRelationship.supplier))
+        .order_by(SupplyRelationship.id, Item.prime_part_number).limit(limit).offset(offset)).tuples().all()
+    machine: dict[int, Decimal] = {}
+    if rows:
+        r, p = _READINGS, _POSITIONS
+        machine = {item_id: Decimal(total or 0) for item_id, total in db.session.execute(
+            select(r.c.item_id, func.sum(r.c.produced)).select_from(r.outerjoin(p, p.c.item_id == r.c.item_id))
+            .where(r.c.item_id.in_([item.id for item, _rel, _pos in rows]),
+                   or_(p.c.as_of.is_(None), r.c.read_at > p.c.as_of)).group_by(r.c.item_id))}
+    return [{"item": item, "relationship": rel, "position": pos, "machine": machine.get(item.id, Decimal("0"))}
+            for item, rel, pos in rows]
+
+
+def count_visible_items(actor: Actor) -> int:
+    return db.session.scalar(select(func.count()).select_from(Item)
+                             .join(SupplyRelationship, SupplyRelationship.id == Item.relationship_id)
+                             .where(relationships._visible_to(actor))) or 0
+
+
+# --- production lines --------------------------------------------------------------------------------------
+
+def list_lines(actor: Actor, relationship_id: int, item_id: int | None = None) -> list[ProductionLine]:
+    relationships.get_relationship(actor, relationship_id)
+    query = (select(ProductionLine).options(selectinload(ProductionLine.item))
+             .where(ProductionLine.relationship_id == relationship_id).order_by(ProductionLine.code))
+    if item_id is not None:
+        query = query.where(ProductionLine.item_id == item_id)
+    return list(db.session.scalars(query))
+
+
+def get_line(actor: Actor, relationship_id: int, line_ref: int | str) -> ProductionLine:
+    """A line of the relationship by id, or by code when the reference is not all digits."""
+    relationships.get_relationship(actor, relationship_id)
+    query = select(ProductionLine).where(ProductionLine.relationship_id == relationship_id)
+    if isinstance(line_ref, int) or line_ref.isdigit():
+        query = query.where(ProductionLine.id == int(line_ref))
+    else:
+        query = query.where(ProductionLine.code == line_ref.strip().upper())
+    line = db.session.scalar(query)
+    if line is None:
+        raise NotFound(_("No such production line in this relationship."))
+    return line
+
+
+def _check_line_item(relationship_id: int, values: dict[str, Any]) -> None:
+    if values.get("item_id") is not None and db.session.scalar(
+            select(Item.id).where(Item.id == values["item_id"], Item.relationship_id == relationship_id)) is None:
+        raise ValidationFailed(_("Some fields are not valid."), fields={"item_id": _("No such item in this relationship.")})
+
+
+def create_line(actor: Actor, relationship_id: int, values: dict[str, Any]) -> ProductionLine:
+    rel = _writable(actor, relationship_id)
+    _check_line_item(rel.id, values)
+    line = ProductionLine(relationship_id=rel.id, code=values["code"], name=values.get("name") or "",
+                          item_id=values["item_id"], counter_max=values.get("counter_max"),
+                          active=values.get("active") if values.get("active") is not None else True)
+    db.session.add(line)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise ValidationFailed(_("Some fields are not valid."),
+                               fields={"code": _("A line with this code already exists.")}) from None
+    audit.record(actor, "production_line.created", line, detail={"code": line.code, "item_id": line.item_id})
+    outbox.enqueue_reconcile(rel.id, [line.item_id], "production_line")
+    db.session.commit()
+    return line
+
+
+def update_line(actor: Actor, relationship_id: int, line_id: int, values: dict[str, Any],
+                expected_version: int) -> ProductionLine:
+    _writable(actor, relationship_id)
+    line = get_line(actor, relationship_id, line_id)
+    if line.version != expected_version:
+        raise PreconditionFailed(_("The line changed since you read it."), current_version=line.version)
+    values = {k: v for k, v in values.items() if v is not None or k == "counter_max"}
+    _check_line_item(relationship_id, values)
+    before_item = line.item_id
+    changes = audit.apply_changes(line, values)
+    if changes:
+        audit.record(actor, "production_line.updated", line, detail=changes)
+        # Readings keep the item they were counted for; a remapped line counts for its new item from now on.
+        outbox.enqueue_reconcile(relationship_id, {before_item, line.item_id}, "production_line")
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            raise ValidationFailed(_("Some fields are not valid."),
+                                   fields={"code": _("A line with this code already exists.")}) from None
+        except StaleDataError:
+            db.session.rollback()
+            raise PreconditionFailed(_("The line changed since you read it.")) from None
+    return line
+
+
+# --- machine readings --------------------------------------------------------------------------------------
+
+def _lock_line(line_id: int) -> None:
+    """Serialise writers of one line: the merge reads neighbours, so two merges must not interleave.
+    (SQLite already runs one writer at a time: its transactions begin IMMEDIATE.)"""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(ProductionLine.id).where(ProductionLine.id == line_id).with_for_update())
+
+
+def _window(line_id: int, earliest: datetime, latest: datetime) -> list[counters.Stored]:
+    """Stored readings from the one just before `earliest` to the one just after `latest`, in time order."""
+    r = _READINGS
+    cols = (r.c.id, r.c.read_at, r.c.counter, r.c.produced, r.c.new_run)
+    before = select(*cols).where(r.c.line_id == line_id, r.c.read_at < earliest).order_by(r.c.read_at.desc()).limit(1)
+    inside = select(*cols).where(r.c.line_id == line_id, r.c.read_at >= earliest, r.c.read_at <= latest)
+    after = select(*cols).where(r.c.line_id == line_id, r.c.read_at > latest).order_by(r.c.read_at).limit(1)
+    rows = [*db.session.execute(before), *db.session.execute(inside), *db.session.execute(after)]
+    rows.sort(key=lambda row: row.read_at)
+    return [counters.Stored(read_at=row.read_at, counter=row.counter, produced=int(row.produced),
+                            new_run=row.new_run, id=row.id) for row in rows]
+
+
+def record_readings(actor: Actor, relationship_id: int, line_ref: int | str,
+                    readings: Sequence[tuple[datetime, int]]) -> dict[str, Any]:
+    """Store a line's counter readings, turning the counter into produced units (see counters.py).
+
+    A reading already stored with the same counter is ignored; one stored with another counter makes
+    the whole request a 409 (nothing saved). Returns what was accepted and the produced units it added.
+    """
+    rel = _writable(actor, relationship_id)
+    line = get_line(actor, rel.id, line_ref)
+    if not line.active:
+        raise Conflict(_("The production line is inactive: activate it to record readings."), state="inactive")
+    if line.counter_max is not None:
+        too_big = {f"readings[{i}].counter": _("Must be at most %(n)s.", n=line.counter_max)
+                   for i, (_at, counter) in enumerate(readings) if counter > line.counter_max}
+        if too_big:
+            raise ValidationFailed(_("Some readings are not valid; nothing was saved."), fields=too_big)
+    _lock_line(line.id)
+    times = [at for at, _counter in readings]
+    window = _window(line.id, min(times), max(times))
+    old_steps = {s.id: s.produced for s in window}
+    result = counters.merge(window, readings, line.counter_max)
+    if result.conflicts:
+        db.session.rollback()
+        raise Conflict(_("A different counter is already recorded for this time."),
+                       fields={f"readings[{i}].counter": _("Another counter is stored for this read_at.")
+                               for i in result.conflicts})
+    added = sum(s.produced for s in result.inserts) + sum(s.produced - old_steps[s.id] for s in result.updates)
+    summary = {"line_id": line.id, "accepted": len(result.inserts), "duplicates": len(result.duplicates),
+               "recomputed": len(result.updates), "produced": added}
+    if not result.inserts:
+        db.session.rollback()
+        return summary
+    now = utcnow()
+    db.session.execute(insert(_READINGS), [
+        {"line_id": line.id, "relationship_id": rel.id, "item_id": line.item_id, "read_at": s.read_at,
+         "counter": s.counter, "produced": s.produced, "new_run": s.new_run, "received_at": now}
+        for s in result.inserts])
+    if result.updates:
+        db.session.execute(
+            update(_READINGS).where(_READINGS.c.id == bindparam("rid"))
+            .values(produced=bindparam("new_produced"), new_run=bindparam("new_new_run")),
+            [{"rid": s.id, "new_produced": s.produced, "new_new_run": s.new_run} for s in result.updates])
+    audit.record(actor, "machine_readings.recorded", line,
+                 detail={"accepted": summary["accepted"], "duplicates": summary["duplicates"],
+                         "recomputed": summary["recomputed"], "produced": added})
+    outbox.enqueue_reconcile(rel.id, [line.item_id], "machine_reading")
+    db.session.commit()
+    logger.info("line %s: %s reading(s), %s produced", line.id, summary["accepted"], added)
+    return summary
+
+
+def list_readings(actor: Actor, relationship_id: int, item_id: int | None = None, line_id: int | None = None,
+                  limit: int = 100, offset: int = 0) -> list[MachineReading]:
+    relationships.get_relationship(actor, relationship_id)
+    query = (select(MachineReading).where(MachineReading.relationship_id == relationship_id)
+             .order_by(MachineReading.read_at.desc(), MachineReading.id.desc()).limit(limit).offset(offset))
+    if item_id is not None:
+        query = query.where(MachineReading.item_id == item_id)
+    if line_id is not None:
+        query = query.where(MachineReading.line_id == line_id)
+    return list(db.session.scalars(query))
+
+
+def line_codes(line_ids: Iterable[int]) -> dict[int, str]:
+    ids = set(line_ids)
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(ProductionLine.id, ProductionLine.code).where(ProductionLine.id.in_(ids))).tuples())
