@@ -6,7 +6,7 @@ import warnings
 from decimal import Decimal
 from typing import Any
 
-from flask import Flask, g, request, session
+from flask import Flask, g, has_request_context, request, session
 
 from cogrow.config import REPO_ROOT, Config
 
@@ -71,6 +71,9 @@ def _init_extensions(app: Flask) -> None:
 
 def _select_locale() -> str:
     choices = ("ko", "en")
+    if not has_request_context():
+        # Celery tasks and the CLI choose a language explicitly (force_locale); otherwise English.
+        return "en"
     chosen = session.get("lang") if request else None
     if chosen in choices:
         return chosen

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from cogrow.core.types import Quantity, UTCDateTime, utcnow
 from cogrow.extensions import db
 from cogrow.orders.models import PurchaseOrderLine
+from cogrow.relationships.models import SupplyRelationship
 
 SHIPMENT_STATES = ("shipped", "received", "cancelled")
 
@@ -36,6 +37,7 @@ class Shipment(db.Model):
     received_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     version: Mapped[int] = mapped_column(default=1)
 
+    supply_relationship: Mapped[SupplyRelationship] = relationship()
     lines: Mapped[list[ShipmentLine]] = relationship(back_populates="shipment", order_by="ShipmentLine.id")
 
     __mapper_args__ = {"version_id_col": version}

@@ -1,6 +1,151 @@
-"""Shipments pages."""
+"""Shipment pages: every visible ASN (with export), a new ASN against open PO lines, one ASN with receipt and cancel."""
 from __future__ import annotations
 
-from flask import Blueprint
+import re
+from decimal import Decimal
+
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from cogrow.core.api import page_args
+from cogrow.core.auth import requires
+from cogrow.core.errors import AppError
+from cogrow.core.weeks import local_today
+from cogrow.imports import export
+from cogrow.relationships import services as relationships
+from cogrow.shipments import schemas, services
+from cogrow.shipments.models import SHIPMENT_STATES
 
 bp = Blueprint("shipments", __name__)
+
+STATUS_LABELS = {"shipped": _l("Shipped"), "received": _l("Received"), "cancelled": _l("Cancelled")}
+QTY_PREFIX = "qty-"
+RECEIVED_PREFIX = "received-"
+_LINE_ERROR = re.compile(r"lines\[(\d+)\]\.(\w+)")
+
+
+def _filters() -> tuple[int | None, str | None]:
+    raw = request.args.get("relationship_id", "")
+    rel_id = int(raw) if raw.isdigit() and len(raw) < 10 else None
+    return rel_id, services.valid_status(request.args.get("status"))
+
+
+@bp.get("/shipments")
+@requires()
+def list_page():
+    relationship_id, status = _filters()
+    fmt = request.args.get("format")
+    if fmt:
+        headers = [_("ASN number"), _("Status"), _("Ship date"), _("Expected arrival"), _("Carrier"), _("Tracking"),
+                   _("Prime"), _("Supplier"), _("PO number"), _("PO line"), _("Prime's part number"),
+                   _("Supplier's part number"), _("Quantity shipped"), _("Quantity received")]
+        rows = services.export_rows(g.actor, relationship_id, status)
+        return export.respond(headers, _export_rows(rows), "shipments", fmt)
+    limit, offset = page_args()
+    shipments = services.list_shipments(g.actor, relationship_id, status, limit=limit, offset=offset)
+    return render_template("shipments/list.html", shipments=shipments, totals=services.totals([s.id for s in shipments]),
+                           relationships=relationships.list_relationships(g.actor), relationship_id=relationship_id,
+                           status=status, states=SHIPMENT_STATES, status_labels=STATUS_LABELS, limit=limit,
+                           offset=offset)
+
+
+def _export_rows(rows):
+    for row in rows:
+        yield (*row[:1], str(STATUS_LABELS.get(row[1], row[1])), *row[2:])
+
+
+def _render_new(relationship_id: int, errors: dict[str, str], status: int = 200):
+    rel = relationships.get_relationship(g.actor, relationship_id)
+    lines = services.open_po_lines(g.actor, relationship_id)
+    tolerance = rel.over_delivery_pct or Decimal("0")
+    # Errors about lines the form does not show (another relationship's, or shipped in full) are listed above it.
+    shown_inputs = {f"{QTY_PREFIX}{line.id}" for line in lines}
+    return render_template("shipments/new.html", rel=rel, lines=lines, tolerance=tolerance, errors=errors,
+                           form=request.form, today=local_today(), prefix=QTY_PREFIX, shown_inputs=shown_inputs), status
+
+
+@bp.get("/relationships/<int:relationship_id>/shipments/new")
+@requires("admin", "production", kind="supplier")
+def new(relationship_id: int):
+    return _render_new(relationship_id, {})
+
+
+def _page_errors(exc: AppError, line_ids: list[str], prefix: str) -> dict[str, str]:
+    """Errors keyed as the page's inputs: `lines[2].quantity` becomes the input of the third line given."""
+    errors: dict[str, str] = {}
+    for key, message in (exc.fields or {}).items():
+        match = _LINE_ERROR.fullmatch(key)
+        if match and int(match.group(1)) < len(line_ids):
+            errors[f"{prefix}{line_ids[int(match.group(1))]}"] = message
+        else:
+            errors[key] = message
+    if not errors:
+        errors["_form"] = exc.message
+    return errors
+
+
+@bp.post("/relationships/<int:relationship_id>/shipments")
+@requires("admin", "production", kind="supplier")
+def create(relationship_id: int):
+    relationships.get_relationship(g.actor, relationship_id)
+    lines = schemas.form_lines(request.form, QTY_PREFIX, "quantity", skip_empty=True)
+    data = {key: request.form.get(key) for key in ("number", "ship_date", "expected_date", "carrier", "tracking")}
+    try:
+        shipment = services.create_shipment(g.actor, relationship_id, schemas.parse_shipment({**data, "lines": lines}))
+    except AppError as exc:
+        if exc.status not in (404, 409, 422) or (exc.status == 404 and not exc.fields):
+            raise
+        errors = _page_errors(exc, [line["po_line_id"] for line in lines], QTY_PREFIX)
+        return _render_new(relationship_id, errors, 422 if exc.status == 404 else exc.status)
+    flash(_("ASN %(number)s sent.", number=shipment.number), "success")
+    return redirect(url_for("shipments.detail", relationship_id=relationship_id, shipment_id=shipment.id))
+
+
+def _render_detail(relationship_id: int, shipment_id: int, errors: dict[str, str], status: int = 200):
+    shipment = services.get_shipment(g.actor, relationship_id, shipment_id)
+    return render_template("shipments/detail.html", shipment=shipment, rel=shipment.supply_relationship,
+                           errors=errors, form=request.form if errors else None, status_labels=STATUS_LABELS,
+                           prefix=RECEIVED_PREFIX), status
+
+
+@bp.get("/relationships/<int:relationship_id>/shipments/<int:shipment_id>")
+@requires()
+def detail(relationship_id: int, shipment_id: int):
+    return _render_detail(relationship_id, shipment_id, {})
+
+
+def _form_version() -> int:
+    version = request.form.get("version", "")
+    return int(version) if version.isdigit() and len(version) < 10 else -1
+
+
+@bp.post("/relationships/<int:relationship_id>/shipments/<int:shipment_id>/receive")
+@requires("admin", "planner", "procurement", kind="prime")
+def receive(relationship_id: int, shipment_id: int):
+    services.get_shipment(g.actor, relationship_id, shipment_id)
+    lines = schemas.form_lines(request.form, RECEIVED_PREFIX, "quantity_received", skip_empty=False)
+    try:
+        received = schemas.parse_receipt({"lines": lines})
+        services.receive_shipment(g.actor, relationship_id, shipment_id, received, _form_version())
+    except AppError as exc:
+        if exc.status not in (409, 412, 422):
+            raise
+        errors = _page_errors(exc, [line["po_line_id"] for line in lines], RECEIVED_PREFIX)
+        return _render_detail(relationship_id, shipment_id, errors, exc.status)
+    flash(_("Receipt confirmed."), "success")
+    return redirect(url_for("shipments.detail", relationship_id=relationship_id, shipment_id=shipment_id))
+
+
+@bp.post("/relationships/<int:relationship_id>/shipments/<int:shipment_id>/cancel")
+@requires("admin", "production", kind="supplier")
+def cancel(relationship_id: int, shipment_id: int):
+    services.get_shipment(g.actor, relationship_id, shipment_id)
+    try:
+        services.cancel_shipment(g.actor, relationship_id, shipment_id, _form_version())
+    except AppError as exc:
+        if exc.status not in (409, 412):
+            raise
+        return _render_detail(relationship_id, shipment_id, {"_form": exc.message}, exc.status)
+    flash(_("Shipment cancelled."), "success")
+    return redirect(url_for("shipments.detail", relationship_id=relationship_id, shipment_id=shipment_id))
