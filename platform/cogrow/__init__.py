@@ -72,8 +72,10 @@ def _init_extensions(app: Flask) -> None:
 def _select_locale() -> str:
     choices = ("ko", "en")
     if not has_request_context():
-        # Celery tasks and the CLI choose a language explicitly (force_locale); otherwise English.
-        return "en"
+        # Celery tasks and the CLI choose a language explicitly (force_locale); otherwise the default.
+        from flask import current_app
+
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = session.get("lang") if request else None
     if chosen in choices:
         return chosen

@@ -100,6 +100,7 @@ class Config:
         self.IMPORT_MAX_BYTES = _env_int("IMPORT_MAX_BYTES", 10 * 1024 * 1024)
         self.IMPORT_MAX_ROWS = _env_int("IMPORT_MAX_ROWS", 200_000)
         self.IMPORT_ASYNC_ROWS = _env_int("IMPORT_ASYNC_ROWS", 5000)
+        self.IMPORT_MAX_UNZIPPED_BYTES = _env_int("IMPORT_MAX_UNZIPPED_BYTES", 200 * 1024 * 1024)
 
         # Reconciliation: the full sweep behind a lock, and the outbox relay's pace.
         self.COVERAGE_SWEEP_MINUTES = _env_int("COVERAGE_SWEEP_MINUTES", 15)

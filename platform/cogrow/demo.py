@@ -85,7 +85,76 @@ def load_demo() -> bool:
                 uom="EA", unit_price=price, currency="KRW", lead_time_days=lead,
             ))
     db.session.commit()
+    _load_activity(orgs)
     return True
+
+
+def _actor(slug: str, role: str, orgs: dict[str, Organisation]):
+    from cogrow.core.auth import Actor
+
+    org = orgs[slug]
+    user_id = db.session.scalar(select(Membership.user_id).where(
+        Membership.organisation_id == org.id, Membership.role == role))
+    return Actor(organisation_id=org.id, org_kind=org.kind, role=role, user_id=user_id)
+
+
+def _load_activity(orgs: dict[str, Organisation]) -> None:
+    """Forecasts, POs, authorizations, production reports and a shipment, entered through the real services.
+
+    Hanbit's first item at Seoul Precision is over-produced on purpose: its ledger shows excess inventory and
+    an alert waits in Hanbit procurement's inbox once the reconciliation has run.
+    """
+    from datetime import timedelta
+
+    from cogrow.core.weeks import current_week
+    from cogrow.forecasts import services as forecasts
+    from cogrow.orders import schemas as order_schemas
+    from cogrow.orders import services as orders
+    from cogrow.production import schemas as production_schemas
+    from cogrow.production import services as production
+    from cogrow.shipments import schemas as shipment_schemas
+    from cogrow.shipments import services as shipments
+
+    week0 = current_week()
+    now = datetime.now(timezone.utc)
+    rels = db.session.scalars(select(SupplyRelationship).order_by(SupplyRelationship.id)).all()
+    for n, rel in enumerate(rels):
+        prime_slug = next(slug for slug, org in orgs.items() if org.id == rel.prime_id)
+        supplier_slug = next(slug for slug, org in orgs.items() if org.id == rel.supplier_id)
+        planner = _actor(prime_slug, "planner", orgs)
+        producer = _actor(supplier_slug, "production", orgs)
+        items = db.session.scalars(select(Item).where(Item.relationship_id == rel.id).order_by(Item.id)).all()
+        weekly = [Decimal(100 + 50 * ((n + k) % 4)) for k in range(len(items))]
+        buckets = [(item.id, week0 + timedelta(weeks=w), qty) for item, qty in zip(items, weekly) for w in range(26)]
+        forecasts.publish(planner, rel.id, buckets, note="Demo forecast")
+        # A binding PO for the first two weeks of every item, issued; the first item's is acknowledged.
+        lines = [{"item_id": item.id, "quantity": str(qty * 2), "due_date": (week0 + timedelta(days=11)).isoformat()}
+                 for item, qty in zip(items, weekly)]
+        po = orders.create_po(planner, rel.id, order_schemas.parse_po({"lines": lines, "note": "Demo order"}))
+        po = orders.issue_po(planner, rel.id, po.id, po.version)
+        if n % 2 == 0:
+            po = orders.acknowledge_po(producer, rel.id, po.id, po.version)
+        forecasts.grant_authorization(planner, rel.id, items[0].id, "FAB", week0 - timedelta(weeks=4), weekly[0] * 3)
+        forecasts.grant_authorization(planner, rel.id, items[0].id, "RAW", week0 - timedelta(weeks=4), weekly[0] * 6)
+        reports = []
+        for k, (item, qty) in enumerate(zip(items, weekly)):
+            over = n == 0 and k == 0  # the showcase: far more on hand than anyone guaranteed
+            fg = qty * (12 if over else 2)
+            reports.append(production_schemas.parse_report({
+                "item_id": item.id, "as_of": (now - timedelta(hours=1)).isoformat(),
+                "good_qty": str(qty), "scrap_qty": "3", "wip_qty": str(qty / 2), "fg_on_hand": str(fg),
+                "plan": [{"week": (week0 + timedelta(weeks=w)).isoformat(), "quantity": str(qty * Decimal("0.6"))}
+                         for w in range(4)],
+            }, now))
+        production.record_reports(producer, rel.id, reports, source="form")
+        if n == 1:
+            line = po.lines[0]
+            shipment = shipment_schemas.parse_shipment({
+                "ship_date": now.date().isoformat(), "lines": [{"po_line_id": line.id, "quantity": str(weekly[0])}]})
+            shipments.create_shipment(producer, rel.id, shipment)
+    from cogrow.coverage import services as coverage
+
+    coverage.full_sweep()
 
 
 def _member(slug: str, role: str, org: Organisation, locale: str | None) -> None:

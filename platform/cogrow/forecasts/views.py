@@ -1,6 +1,230 @@
-"""Forecasts pages."""
+"""Forecast pages: every relationship's latest version, a version's grid (with the supplier's commit form),
+the versions, the waterfall, and authorizations. Every list exports as CSV or XLSX (`?format=`)."""
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from cogrow.core.api import decimal_str
+from cogrow.core.auth import requires
+from cogrow.core.errors import BadRequest, ValidationFailed
+from cogrow.core.validation import parse_decimal
+from cogrow.core.weeks import iso_label, local_today
+from cogrow.forecasts import schemas, services
+from cogrow.forecasts.models import AUTHORIZATION_KINDS, ForecastPublication
+from cogrow.relationships import services as relationships
 
 bp = Blueprint("forecasts", __name__)
+
+REL = "/relationships/<int:relationship_id>/forecasts"
+ITEMS_PER_PAGE = 10  # waterfall rows: 10 items x their weeks
+
+
+def _format() -> str | None:
+    fmt = request.args.get("format")
+    if fmt is None:
+        return None
+    if fmt not in ("csv", "xlsx"):
+        raise BadRequest(_("The export format must be csv or xlsx."), fields={"format": _("Must be csv or xlsx.")})
+    return fmt
+
+
+def _export(headers, rows, stem: str, fmt: str):
+    from cogrow.imports.export import respond
+
+    return respond(headers, rows, stem, fmt)
+
+
+def _page() -> int:
+    raw = request.args.get("page", "1")
+    if not raw.isdigit() or not 1 <= int(raw) <= 100_000:
+        raise BadRequest(_("The page must be a whole number from 1."), fields={"page": _("Must be a whole number from 1.")})
+    return int(raw)
+
+
+def _can_commit(rel) -> bool:
+    return (g.actor.organisation_id == rel.supplier_id and g.actor.role in services.COMMIT_ROLES
+            and rel.status != "suspended")
+
+
+def _can_plan(rel) -> bool:
+    return (g.actor.organisation_id == rel.prime_id and g.actor.role in services.PLANNER_ROLES
+            and rel.status != "suspended")
+
+
+@bp.get("/forecasts")
+@requires()
+def list_page():
+    rows = services.latest_by_relationship(g.actor)
+    fmt = _format()
+    if fmt:
+        return _export([_("Prime"), _("Supplier"), _("Latest version"), _("Published at"), _("Buckets")],
+                       [[rel.prime.name, rel.supplier.name, pub.version_no if pub else "",
+                         pub.published_at.isoformat() if pub else "", pub.bucket_count if pub else ""]
+                        for rel, pub in rows], "forecasts", fmt)
+    return render_template("forecasts/list.html", rows=rows)
+
+
+def _grid_export(rel, pub: ForecastPublication, fmt: str):
+    rows = services.publication_buckets(g.actor, rel.id, pub)
+    return _export([_("Part number"), _("Week"), _("Week start"), _("Zone"), _("Forecast"), _("Commit"),
+                    _("Reason code"), _("Comment")],
+                   [[r.prime_part_number, iso_label(r.week_start), r.week_start, r.zone, r.quantity, r.commit_qty,
+                     r.reason_code or "", r.comment or ""] for r in rows],
+                   f"forecast-{rel.id}-v{pub.version_no}", fmt)
+
+
+def _render_version(relationship_id: int, pub: ForecastPublication | None, errors: dict[str, str], status: int = 200,
+                    form=None):
+    rel = relationships.get_relationship(g.actor, relationship_id)
+    page = _page()
+    grid = None
+    latest_no = None
+    if pub is not None:
+        fmt = _format()
+        if fmt:
+            return _grid_export(rel, pub, fmt)
+        grid = services.publication_grid(g.actor, rel.id, pub, page=page)
+        latest = services.latest_of(rel.id)
+        latest_no = latest.version_no if latest else None
+    elif _format():
+        return _export([_("Part number"), _("Week")], [], f"forecast-{rel.id}", _format())  # type: ignore[arg-type]
+    versions = services.list_publications(g.actor, rel.id, limit=10)
+    pages = grid.pages if grid else 1
+    return render_template(
+        "forecasts/version.html", rel=rel, pub=pub, grid=grid, versions=versions, latest_no=latest_no,
+        can_commit=bool(pub and pub.version_no == latest_no and _can_commit(rel)), can_plan=_can_plan(rel),
+        errors=errors, form=form, page=page, pages=pages, reasons=services.REASON_CODES, iso_label=iso_label,
+        imports_ready="imports.upload" in current_app.view_functions,
+    ), status
+
+
+@bp.get(REL)
+@requires()
+def latest(relationship_id: int):
+    return _render_version(relationship_id, services.latest_publication(g.actor, relationship_id), {})
+
+
+@bp.get(f"{REL}/<int:version_no>")
+@requires()
+def detail(relationship_id: int, version_no: int):
+    return _render_version(relationship_id, services.get_publication(g.actor, relationship_id, version_no), {})
+
+
+@bp.post(f"{REL}/<int:version_no>/commits")
+@requires("admin", "production", kind="supplier")
+def commit(relationship_id: int, version_no: int):
+    """The supplier's grid: `qty-<bucket>` / `reason-<bucket>` per cell; an empty quantity leaves the cell as it is."""
+    pub = services.get_publication(g.actor, relationship_id, version_no)
+    rows, fields_of, errors = [], [], {}
+    for key, raw in request.form.items():
+        if not key.startswith("qty-") or not raw.strip():
+            continue
+        bucket = key[4:]
+        if not bucket.isdigit():
+            continue
+        quantity = parse_decimal(raw, scale=4)
+        if isinstance(quantity, str) or quantity < 0:
+            errors[f"qty-{bucket}"] = quantity if isinstance(quantity, str) else _("Must be at least %(n)s.", n=0)
+            continue
+        reason = (request.form.get(f"reason-{bucket}") or "").strip().upper() or None
+        rows.append({"bucket_id": int(bucket), "quantity": quantity, "reason_code": reason,
+                     "comment": request.form.get(f"comment-{bucket}", "")})
+        fields_of.append(bucket)
+    if not errors and not rows:
+        flash(_("Enter a quantity in at least one week to commit."), "error")
+        return redirect(url_for("forecasts.detail", relationship_id=relationship_id, version_no=version_no))
+    if not errors:
+        try:
+            result = services.commit_buckets(g.actor, relationship_id, pub.id, rows)
+        except ValidationFailed as exc:
+            for name, message in exc.fields.items():
+                index, _dot, field = name.partition("].")
+                position = index.removeprefix("commits[")
+                if position.isdigit():
+                    prefix = "reason" if field == "reason_code" else "qty"
+                    errors[f"{prefix}-{fields_of[int(position)]}"] = message
+                else:
+                    errors[name] = message
+    if errors:
+        return _render_version(relationship_id, pub, errors, 422, form=request.form)
+    flash(_("Commits saved: %(created)s new, %(updated)s changed.", created=result["created"],
+            updated=result["updated"]), "success")
+    return redirect(url_for("forecasts.detail", relationship_id=relationship_id, version_no=version_no,
+                            page=request.args.get("page", 1)))
+
+
+@bp.get(f"{REL}/versions")
+@requires()
+def versions(relationship_id: int):
+    rel = relationships.get_relationship(g.actor, relationship_id)
+    fmt = _format()
+    pubs = services.list_publications(g.actor, rel.id, limit=None if fmt else 500)  # type: ignore[arg-type]
+    if fmt:
+        return _export([_("Version"), _("Published at"), _("Base week"), _("Firm fence (weeks)"),
+                        _("Material fence (weeks)"), _("Buckets"), _("Note")],
+                       [[p.version_no, p.published_at.isoformat(), iso_label(p.base_week), p.firm_fence_weeks,
+                         p.material_fence_weeks, p.bucket_count, p.note] for p in pubs],
+                       f"forecast-versions-{rel.id}", fmt)
+    return render_template("forecasts/versions.html", rel=rel, pubs=pubs, iso_label=iso_label)
+
+
+@bp.get(f"{REL}/waterfall")
+@requires()
+def waterfall(relationship_id: int):
+    rel = relationships.get_relationship(g.actor, relationship_id)
+    fmt = _format()
+    page = _page()
+    if fmt:
+        data = services.waterfall(g.actor, rel.id, limit=None)
+        headers = [_("Part number"), _("Week"), _("Zone")] + [_("Version %(n)s", n=v.version_no) for v in data.versions] \
+            + [_("Change"), _("Commit"), _("Reason code")]
+        rows = [[c["part_number"], iso_label(c["week"]), c["zone"] or ""]
+                + [c["by_version"].get(v.version_no) for v in data.versions]
+                + [c["change"], c["commit_qty"], c["reason_code"] or ""] for c in data.rows]
+        return _export(headers, rows, f"forecast-waterfall-{rel.id}", fmt)
+    data = services.waterfall(g.actor, rel.id, limit=ITEMS_PER_PAGE, offset=(page - 1) * ITEMS_PER_PAGE)
+    pages = max(1, -(-data.item_count // ITEMS_PER_PAGE))
+    return render_template("forecasts/waterfall.html", rel=rel, data=data, page=page, pages=pages, iso_label=iso_label)
+
+
+def _render_authorizations(relationship_id: int, errors: dict[str, str], status: int = 200):
+    rel = relationships.get_relationship(g.actor, relationship_id)
+    fmt = _format()
+    if fmt:
+        grants = services.list_authorizations(g.actor, rel.id, limit=None)
+        return _export([_("Part number"), _("Kind"), _("Cumulative start date"), _("Quantity"), _("Granted at")],
+                       [[r.prime_part_number, r.kind, r.cum_start_date, r.quantity, r.granted_at.isoformat()]
+                        for r in grants], f"authorizations-{rel.id}", fmt)
+    from cogrow.catalog import services as catalog
+
+    return render_template(
+        "forecasts/authorizations.html", rel=rel, summary=services.list_authorization_summary(g.actor, rel.id),
+        grants=services.list_authorizations(g.actor, rel.id, limit=200), can_plan=_can_plan(rel),
+        items=catalog.list_items(g.actor, rel.id) if _can_plan(rel) else [], kinds=AUTHORIZATION_KINDS,
+        errors=errors, form=request.form if errors else {}, today=local_today(),
+    ), status
+
+
+@bp.get(f"{REL}/authorizations")
+@requires()
+def authorizations(relationship_id: int):
+    return _render_authorizations(relationship_id, {})
+
+
+@bp.post(f"{REL}/authorizations")
+@requires("admin", "planner", kind="prime")
+def grant(relationship_id: int):
+    relationships.get_relationship(g.actor, relationship_id)
+    grant_values, errors = schemas.parse_grant(request.form, services.part_numbers_of(relationship_id),
+                                               services.item_ids_of(relationship_id), form=True)
+    if not errors:
+        try:
+            row = services.grant_authorization(g.actor, relationship_id, *grant_values)  # type: ignore[misc]
+        except ValidationFailed as exc:
+            errors = exc.fields
+    if errors:
+        return _render_authorizations(relationship_id, errors, 422)
+    flash(_("%(kind)s authorization of %(qty)s granted.", kind=row.kind, qty=decimal_str(row.quantity)), "success")
+    return redirect(url_for("forecasts.authorizations", relationship_id=relationship_id))
+

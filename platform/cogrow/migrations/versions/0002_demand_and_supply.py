@@ -194,6 +194,7 @@ def upgrade():
     sa.Column('item_id', sa.Integer(), nullable=False),
     sa.Column('counter_max', sa.BigInteger(), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('created_at', cogrow.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint('counter_max IS NULL OR counter_max > 0', name=op.f('ck_production_line_counter_max')),
     sa.ForeignKeyConstraint(['item_id'], ['item.id'], name=op.f('fk_production_line_item_id_item'), ondelete='RESTRICT'),

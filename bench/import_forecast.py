@@ -1,0 +1,233 @@
+"""Benchmark: 100,000 forecast rows (2,000 items x 50 weeks) through the real import path, against the floor.
+
+For SQLite and PostgreSQL: upload + confirm a CSV and an XLSX file (imports.services -> the forecast kind's
+validate -> forecasts.services.publish), and the floor: the same rows inserted with one executemany (SQLite)
+or COPY (PostgreSQL) without any validation. Prints rows/s and the ratio to the floor.
+
+    .venv/bin/python bench/import_forecast.py [--items 2000] [--weeks 50] [--only sqlite|postgres] [--profile]
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import signal
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "platform"))
+
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/cogrow_bench_import"
+TIME_LIMIT_S = 900
+
+
+def _reset_pg(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    admin = url.replace("postgresql+psycopg://", "postgresql://").rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def _build_app(url: str):
+    os.environ.setdefault("COGROW_VAR_DIR", tempfile.mkdtemp(prefix="cogrow-bench-"))
+    import logging
+
+    from cogrow import create_app
+    from cogrow.config import TestingConfig
+
+    app = create_app(TestingConfig(url))
+    app.config["IMPORT_ASYNC_ROWS"] = 10**9  # measure the synchronous, one-transaction apply
+    logging.getLogger().setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+    return app
+
+
+def _tenant(n_items: int):
+    """A prime, a supplier, an active relationship with wide fences, and n items; returns (actor, rel_id, parts)."""
+    from sqlalchemy import insert
+
+    from cogrow.accounts.models import Organisation
+    from cogrow.catalog.models import Item
+    from cogrow.core.auth import Actor
+    from cogrow.extensions import db
+    from cogrow.relationships.models import SupplyRelationship
+
+    prime = Organisation(name="Bench Prime", kind="prime")
+    supplier = Organisation(name="Bench Supplier", kind="supplier")
+    db.session.add_all([prime, supplier])
+    db.session.flush()
+    rel = SupplyRelationship(prime_id=prime.id, supplier_id=supplier.id, status="active", firm_fence_weeks=4,
+                             material_fence_weeks=8, currency="KRW", material_share=Decimal("0.4"))
+    db.session.add(rel)
+    db.session.flush()
+    parts = [f"BRK-{n:05d}" for n in range(n_items)]
+    db.session.execute(insert(Item), [
+        {"relationship_id": rel.id, "prime_part_number": p, "supplier_part_number": None, "description": "Bench",
+         "uom": "EA", "unit_price": Decimal("1500"), "currency": "KRW", "lead_time_days": 7} for p in parts])
+    db.session.commit()
+    return Actor(organisation_id=prime.id, org_kind="prime", role="planner"), rel.id, parts
+
+
+def _rows(parts: list[str], weeks: int, salt: int) -> list[tuple[str, str, int]]:
+    from cogrow.core.weeks import current_week, iso_label
+
+    base = current_week()
+    labels = [iso_label(base + timedelta(weeks=w)) for w in range(weeks)]
+    return [(p, label, 100 + (i + w + salt) % 50) for i, p in enumerate(parts) for w, label in enumerate(labels)]
+
+
+def _csv(rows) -> bytes:
+    out = io.StringIO()
+    out.write("Part number,Week,Quantity\r\n")
+    for p, w, q in rows:
+        out.write(f"{p},{w},{q}\r\n")
+    return out.getvalue().encode()
+
+
+def _xlsx(rows) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("forecast")
+    ws.append(["Part number", "Week", "Quantity"])
+    for row in rows:
+        ws.append(list(row))
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _import(app, actor, rel_id, filename, data, profile: bool):
+    from cogrow.imports import services
+
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        profiler = cProfile.Profile() if profile else None
+        started = time.perf_counter()
+        if profiler:
+            profiler.enable()
+        batch = services.upload(actor, rel_id, "forecast", filename, data)
+        uploaded = time.perf_counter()
+        if batch.status != "preview":
+            raise SystemExit(f"{filename}: import is {batch.status}: {(batch.errors or [])[:3]}")
+        batch = services.confirm(actor, rel_id, batch.id)
+        done = time.perf_counter()
+        if profiler:
+            profiler.disable()
+            stats = pstats.Stats(profiler)
+            stats.sort_stats("cumulative").print_stats(25)
+        if batch.status != "applied":
+            raise SystemExit(f"{filename}: confirm left the import {batch.status}: {(batch.errors or [])[:3]}")
+        return uploaded - started, done - uploaded
+
+
+def _floor(app, rel_id, rows) -> float:
+    """The same rows into forecast_bucket with no validation: executemany (SQLite) or COPY (PostgreSQL)."""
+    from sqlalchemy import select, text
+
+    from cogrow.catalog.models import Item
+    from cogrow.core.weeks import parse_iso_label
+    from cogrow.extensions import db
+    from cogrow.forecasts.models import ForecastPublication
+
+    with app.app_context():
+        ids = dict(db.session.execute(select(Item.prime_part_number, Item.id).where(Item.relationship_id == rel_id)).all())
+        weeks = {w: parse_iso_label(w) for w in {r[1] for r in rows}}
+        pub = ForecastPublication(relationship_id=rel_id, version_no=999, base_week=min(weeks.values()),
+                                  firm_fence_weeks=4, material_fence_weeks=8, note="floor", bucket_count=len(rows))
+        db.session.add(pub)
+        db.session.commit()
+        pub_id = pub.id
+        db.session.close()  # no open read transaction may hold SQLite's lock while the floor writes
+        records = [(pub_id, rel_id, ids[p], weeks[w], Decimal(q), "planning") for p, w, q in rows]
+        engine = db.engine
+        started = time.perf_counter()
+        if engine.dialect.name == "sqlite":
+            raw = engine.raw_connection()
+            try:
+                cur = raw.cursor()
+                cur.execute("BEGIN")  # the app's SQLite connections run in autocommit mode: one transaction here
+                cur.executemany("INSERT INTO forecast_bucket (publication_id, relationship_id, item_id, week_start, "
+                                "quantity, zone) VALUES (?, ?, ?, ?, ?, ?)",
+                                [(a, b, c, d.isoformat(), str(e), f) for a, b, c, d, e, f in records])
+                cur.execute("COMMIT")
+            finally:
+                raw.close()
+        else:
+            raw = engine.raw_connection()
+            try:
+                cur = raw.cursor()
+                with cur.copy("COPY forecast_bucket (publication_id, relationship_id, item_id, week_start, quantity, "
+                              "zone) FROM STDIN") as copy:
+                    for record in records:
+                        copy.write_row(record)
+                raw.commit()
+            finally:
+                raw.close()
+        elapsed = time.perf_counter() - started
+        db.session.execute(text("DELETE FROM forecast_bucket WHERE publication_id = :p"), {"p": pub_id})
+        db.session.execute(text("DELETE FROM forecast_publication WHERE id = :p"), {"p": pub_id})
+        db.session.commit()
+        return elapsed
+
+
+def run(label: str, url: str, n_items: int, weeks: int, profile: bool) -> None:
+    app = _build_app(url)
+    from cogrow.extensions import db
+
+    with app.app_context():
+        actor, rel_id, parts = _tenant(n_items)
+    csv_rows = _rows(parts, weeks, 0)
+    xlsx_rows = _rows(parts, weeks, 1)
+    n = len(csv_rows)
+    t = time.perf_counter()
+    csv_data = _csv(csv_rows)
+    t_csv_build = time.perf_counter() - t
+    t = time.perf_counter()
+    xlsx_data = _xlsx(xlsx_rows)
+    t_xlsx_build = time.perf_counter() - t
+    print(f"[{label}] {n:,} rows; files built: CSV {len(csv_data) / 1e6:.1f} MB in {t_csv_build:.2f}s, "
+          f"XLSX {len(xlsx_data) / 1e6:.1f} MB in {t_xlsx_build:.2f}s", flush=True)
+    floor = _floor(app, rel_id, csv_rows)
+    print(f"[{label}] floor ({'executemany' if url.startswith('sqlite') else 'COPY'}, no validation): "
+          f"{floor:.2f}s = {n / floor:,.0f} rows/s", flush=True)
+    for fmt, data in (("csv", csv_data), ("xlsx", xlsx_data)):
+        up, confirm = _import(app, actor, rel_id, f"forecast.{fmt}", data, profile)
+        total = up + confirm
+        print(f"[{label}] import {fmt.upper():4}: upload+preview {up:.2f}s, confirm+apply {confirm:.2f}s, "
+              f"total {total:.2f}s = {n / total:,.0f} rows/s, {total / floor:.1f}x the floor", flush=True)
+    with app.app_context():
+        db.engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=2000)
+    parser.add_argument("--weeks", type=int, default=50)
+    parser.add_argument("--only", choices=("sqlite", "postgres"))
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    signal.alarm(TIME_LIMIT_S)  # never hang a shared machine
+    if args.only != "postgres":
+        directory = tempfile.mkdtemp(prefix="cogrow-bench-sqlite-")
+        run("sqlite", f"sqlite:///{directory}/bench.sqlite", args.items, args.weeks, args.profile)
+    if args.only != "sqlite":
+        _reset_pg(PG_URL)
+        run("postgres", PG_URL, args.items, args.weeks, args.profile)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,620 @@
+"""Turn uploaded bytes (CSV, XLSX or JSON) into a header and rows of text cells, refusing hostile files early.
+
+Everything a file can do wrong as a *file* (unknown format, wrong encoding, zip bomb, macros, password,
+entity expansion, too many rows) raises FileRejected with a translated message. What a *row* does wrong
+(ragged rows, NULs, overlong cells, non-scalar JSON values) is collected as RowError so that the user
+sees every bad row at once.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import logging
+import re
+import threading
+import unicodedata
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from flask_babel import gettext as _
+
+from cogrow.core.errors import AppError
+from cogrow.imports.registry import RowError
+
+logger = logging.getLogger("cogrow.imports")
+
+MAX_CELL_CHARS = 32_767  # what Excel itself can hold in one cell
+MAX_HEADER_CHARS = 200
+MAX_ZIP_MEMBERS = 2_000
+MAX_ZIP_RATIO = 200  # XLSX sheets compress 10-30x; hundreds of times is a bomb
+ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "cp949": "cp949", "euc-kr": "cp949", "euckr": "cp949",
+             "ms949": "cp949", "utf-16": "utf-16"}
+DELIMITERS = {",": ",", ";": ";", "\t": "\t", "tab": "\t", "comma": ",", "semicolon": ";"}
+XLSX_TYPES = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+              "application/vnd.ms-excel.sheet.macroenabled.12", "application/vnd.ms-excel", "application/octet-stream")
+CSV_TYPES = ("text/csv", "text/plain", "application/csv", "text/tab-separated-values")
+JSON_TYPES = ("application/json",)
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ZIP_MAGIC = b"PK\x03\x04"
+
+# A 1 MB cell must reach our own length check (which names the row and column) instead of csv's error.
+csv.field_size_limit(max(csv.field_size_limit(), 64 * 1024 * 1024))
+
+
+class FileRejected(AppError):
+    """The file as a whole cannot be read; `fields={"file": reason}` names it for forms and the API."""
+
+    status, code = 422, "file_rejected"
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message, fields={"file": message})
+        if status is not None:
+            self.status = status
+
+
+class PayloadTooLarge(AppError):
+    status, code = 413, "payload_too_large"
+
+
+@dataclass
+class Table:
+    """The header and rows of a file, row numbers as the user sees them (the header is row 1)."""
+
+    file_format: str
+    headers: list[str]
+    rows: Iterator[tuple[int, list[Any]]]
+    encoding: str | None = None
+    delimiter: str | None = None
+    errors: list[RowError] = field(default_factory=list)  # filled while `rows` is consumed
+    bad_rows: set[int] = field(default_factory=set)
+
+
+def sniff_format(filename: str, data: bytes, content_type: str | None = None) -> str:
+    """csv, xlsx or json, from the bytes first (a renamed file is caught), then the name and type."""
+    name = filename.lower()
+    mimetype = (content_type or "").split(";")[0].strip().lower()
+    if data.startswith(_ZIP_MAGIC):
+        return "xlsx"
+    if data.startswith(_OLE_MAGIC):
+        raise FileRejected(_("This workbook is password-protected or in the old .xls format. Save it as an "
+                             ".xlsx workbook without a password, or as CSV."), status=415)
+    if name.endswith((".xlsx", ".xlsm", ".xltx", ".xltm", ".xls")) or mimetype in XLSX_TYPES[:3]:
+        raise FileRejected(_("This file is named as a workbook but is not an XLSX file (a CSV file renamed to "
+                             ".xlsx?). Upload it with its real name."), status=415)
+    if name.endswith(".json") or mimetype in JSON_TYPES:
+        return "json"
+    return "csv"
+
+
+def read(filename: str, data: bytes, *, encoding: str | None = None, delimiter: str | None = None,
+         content_type: str | None = None, max_rows: int = 200_000, max_unzipped: int = 200 * 1024 * 1024,
+         sheet_names: tuple[str, ...] = ()) -> Table:
+    fmt = sniff_format(filename, data, content_type)
+    if not data.strip():
+        raise FileRejected(_("The file is empty."))
+    if fmt == "xlsx":
+        return read_xlsx(data, max_rows=max_rows, max_unzipped=max_unzipped, sheet_names=sheet_names)
+    if fmt == "json":
+        return read_json(data, max_rows=max_rows)
+    return read_csv(data, encoding=encoding, delimiter=delimiter, max_rows=max_rows)
+
+
+# ---------------------------------------------------------------- CSV
+
+def decode(data: bytes, encoding: str | None) -> tuple[str, str]:
+    """The text and the encoding used: a BOM wins, then the user's choice, then UTF-8, then CP949."""
+    if data.startswith(codecs.BOM_UTF8):
+        return _decode(data[3:], "utf-8"), "utf-8-sig"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return _decode(data, "utf-16"), "utf-16"
+    chosen = ENCODINGS.get((encoding or "").strip().lower()) if encoding and encoding != "auto" else None
+    if encoding and encoding != "auto" and chosen is None:
+        raise FileRejected(_("Unknown encoding. Choose UTF-8 or CP949 (EUC-KR)."), status=400)
+    if chosen:
+        return _decode(data, chosen), chosen
+    if data[:1] == b"\x00" or data[1:2] == b"\x00":
+        raise FileRejected(_("The file looks like UTF-16 without a byte-order mark. Save it as CSV UTF-8."))
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp949"), "cp949"
+    except UnicodeDecodeError:
+        pass
+    return _decode(data, "utf-8"), "utf-8"  # raises, naming where UTF-8 breaks
+
+
+def _decode(data: bytes, encoding: str) -> str:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        label = {"utf-8": "UTF-8", "cp949": "CP949 (EUC-KR)", "utf-16": "UTF-16"}.get(encoding, encoding)
+        raise FileRejected(_("The file is not valid %(encoding)s (line %(line)s). Choose another encoding, or save "
+                             "it as CSV UTF-8.", encoding=label, line=line)) from None
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter of the header line: the most frequent of , ; and tab outside quotes (comma on a tie)."""
+    counts = {",": 0, ";": 0, "\t": 0}
+    quoted = False
+    for ch in text[:65536]:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted:
+            if ch in counts:
+                counts[ch] += 1
+            elif ch in "\r\n":
+                break
+    best = max(counts, key=lambda d: (counts[d], d == ","))
+    return best if counts[best] else ","
+
+
+def read_csv(data: bytes, *, encoding: str | None = None, delimiter: str | None = None,
+             max_rows: int = 200_000) -> Table:
+    text, used = decode(data, encoding)
+    if delimiter and delimiter != "auto":
+        chosen = DELIMITERS.get(delimiter) or DELIMITERS.get(delimiter.lower())
+        if chosen is None:
+            raise FileRejected(_("Unknown delimiter. Choose comma, semicolon or tab."), status=400)
+    else:
+        chosen = sniff_delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=chosen, quotechar='"', doublequote=True,
+                        skipinitialspace=False, strict=False)
+    try:
+        header = next(reader, None)
+        while header is not None and not any(h.strip() for h in header):
+            header = next(reader, None)  # leading blank lines
+    except csv.Error as exc:
+        raise FileRejected(_("The header line cannot be read: %(reason)s.", reason=str(exc))) from None
+    if header is None:
+        raise FileRejected(_("The file is empty."))
+    header_line = reader.line_num
+    table = Table("csv", header, iter(()), encoding=used, delimiter=chosen)
+    table.rows = _csv_rows(reader, table, header_line, max_rows)
+    return table
+
+
+def _csv_rows(reader: Any, table: Table, header_row: int, max_rows: int) -> Iterator[tuple[int, list[Any]]]:
+    row_number = header_row
+    count = 0
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            row_number += 1
+            table.errors.append(RowError(row_number, None, _("This row cannot be read: %(reason)s.", reason=str(exc))))
+            table.bad_rows.add(row_number)
+            return
+        row_number += 1
+        count += 1
+        if count > max_rows:
+            raise FileRejected(_("The file has more than %(n)s rows. Split it into smaller files.", n=max_rows))
+        yield row_number, fields
+
+
+# ---------------------------------------------------------------- XLSX
+
+def _check_zip(data: bytes, max_unzipped: int) -> None:
+    """Refuse bombs, macros, encryption and non-workbooks from the zip directory, before openpyxl opens it."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError):
+        raise FileRejected(_("This XLSX file is damaged and cannot be opened.")) from None
+    if len(members) > MAX_ZIP_MEMBERS:
+        raise FileRejected(_("This workbook has too many parts to be a spreadsheet export."))
+    names = {m.filename.lower() for m in members}
+    if any(n.endswith("vbaproject.bin") or n.endswith(".bin") and "vba" in n for n in names):
+        raise FileRejected(_("Workbooks with macros are not accepted. Save it as an .xlsx workbook (without "
+                             "macros) or as CSV."), status=415)
+    if "xl/workbook.xml" not in names:
+        raise FileRejected(_("This file is a zip archive but not an XLSX workbook."), status=415)
+    total = 0
+    for member in members:
+        if member.flag_bits & 0x1:
+            raise FileRejected(_("This workbook is encrypted. Remove the password and upload it again."), status=415)
+        total += member.file_size
+        if member.file_size > 1024 * 1024 and member.file_size > MAX_ZIP_RATIO * max(member.compress_size, 1):
+            raise FileRejected(_("This workbook expands to far more than its size (a zip bomb?) and was refused."))
+    if total > max_unzipped:
+        raise FileRejected(_("This workbook is too large once unpacked (%(mb)s MB; at most %(max)s MB).",
+                             mb=total // (1024 * 1024), max=max_unzipped // (1024 * 1024)))
+    try:
+        content_types = archive.read("[Content_Types].xml")[:65536].lower() if "[content_types].xml" in names else b""
+    except (zipfile.BadZipFile, KeyError, OSError, EOFError, ValueError):
+        raise FileRejected(_("This XLSX file is damaged and cannot be opened.")) from None
+    if b"macroenabled" in content_types or b"vbaproject" in content_types:
+        raise FileRejected(_("Workbooks with macros are not accepted. Save it as an .xlsx workbook (without "
+                             "macros) or as CSV."), status=415)
+    # Entity declarations have no place in a workbook; refusing them up front makes "billion laughs" a 4xx
+    # whatever XML parser openpyxl ends up with (it uses defusedxml when installed, which it is).
+    for member in members:
+        if member.filename.lower().endswith((".xml", ".rels", ".vml")):
+            try:
+                with archive.open(member) as fh:
+                    head = fh.read(8192)
+            except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
+                raise FileRejected(_("This XLSX file is damaged and cannot be opened.")) from None
+            probe = head.replace(b"\x00", b"").upper()
+            if b"<!DOCTYPE" in probe or b"<!ENTITY" in probe:
+                raise FileRejected(_("This workbook declares XML entities, which are not allowed."))
+
+
+def _xlsx_text(value: Any) -> str | None:
+    """A cell value as the text a CSV of it would hold; dates as ISO, numbers without float noise."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return "NaN"
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        # Excel shows 15 significant digits: 0.1+0.2 is 0.3 there, and here.
+        return format(Decimal(format(value, ".15g")).normalize(), "f") if abs(value) < 1e15 else repr(value)
+    if isinstance(value, datetime):
+        if value.time() == time(0):
+            return value.date().isoformat()
+        return value.isoformat()
+    if isinstance(value, (date, time)):
+        return value.isoformat()
+    return str(value)
+
+
+_SIZE_LOCK = threading.Lock()
+
+
+@contextmanager
+def _no_size_scan() -> Iterator[None]:
+    """Open read-only sheets without openpyxl's size probe.
+
+    When a sheet has no <dimension> element (openpyxl's own write-only files, many exporters) the probe
+    parses the whole sheet once just to find its size, doubling the cost of a large file; we never use
+    the size (reset_dimensions below), so the probe is skipped while the workbook is opened.
+    """
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+    with _SIZE_LOCK:
+        original = ReadOnlyWorksheet._get_size
+        ReadOnlyWorksheet._get_size = lambda self: None  # type: ignore[method-assign]
+        try:
+            yield
+        finally:
+            ReadOnlyWorksheet._get_size = original  # type: ignore[method-assign]
+
+
+def read_xlsx(data: bytes, *, max_rows: int = 200_000, max_unzipped: int = 200 * 1024 * 1024,
+              sheet_names: tuple[str, ...] = ()) -> Table:
+    _check_zip(data, max_unzipped)
+    import openpyxl
+    from openpyxl.xml import DEFUSEDXML
+
+    if not DEFUSEDXML:  # pragma: no cover - defusedxml is a dependency; never parse workbooks without it
+        raise FileRejected(_("XLSX import is not available on this server."), status=503)
+    try:
+        with _no_size_scan():
+            workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
+        sheets = list(workbook.worksheets)
+    except Exception as exc:  # openpyxl raises many kinds on hostile input; all mean "cannot read this file"
+        logger.info("unreadable workbook: %r", exc)
+        raise FileRejected(_("This XLSX file cannot be read (%(reason)s).", reason=type(exc).__name__)) from None
+    if not sheets:
+        raise FileRejected(_("This workbook has no worksheet."))
+    wanted = {n.strip().casefold() for n in sheet_names if n}
+    sheet = next((s for s in sheets if s.title.strip().casefold() in wanted), sheets[0])
+    try:
+        sheet.reset_dimensions()  # never trust the declared size (A1:XFD1048576 would pad every row)
+    except AttributeError:  # pragma: no cover - only read-only sheets have it
+        pass
+    fast = _fast_rows(workbook, sheet)
+    rows = fast if fast is not None else sheet.iter_rows(values_only=True)
+    try:
+        header: list[Any] | None = None
+        header_row = 0
+        for values in rows:
+            header_row += 1
+            if any(v is not None and str(v).strip() for v in values):
+                header = [_xlsx_text(v) or "" for v in values]
+                break
+    except Exception as exc:
+        logger.info("unreadable worksheet: %r", exc)
+        raise FileRejected(_("This XLSX file cannot be read (%(reason)s).", reason=type(exc).__name__)) from None
+    if header is None:
+        raise FileRejected(_("The first worksheet is empty."))
+    while header and not header[-1].strip():
+        header.pop()
+    table = Table("xlsx", header, iter(()))
+    table.rows = _xlsx_rows(rows, header_row, max_rows, workbook)
+    return table
+
+
+class _Doctype(ValueError):
+    pass
+
+
+def _refuse_dtd(*args: Any) -> None:
+    raise _Doctype("DTDs and entities are not allowed in a worksheet")
+
+
+def _column_index(ref: str) -> int:
+    """0-based column of a cell reference such as 'AB12'."""
+    index = 0
+    for ch in ref:
+        if "A" <= ch <= "Z":
+            index = index * 26 + (ord(ch) - 64)
+        else:
+            break
+    return index - 1
+
+
+def _fast_rows(workbook: Any, sheet: Any) -> Iterator[tuple[Any, ...]] | None:
+    """The sheet's rows as tuples of text, read with expat in chunks: several times faster than openpyxl's
+    per-cell objects on 100,000-row files. openpyxl still opens the workbook (structure, shared strings,
+    date styles, epoch); when its internals are not as expected we fall back to its own reader."""
+    try:
+        path = sheet._worksheet_path
+        shared = sheet._shared_strings
+        date_styles = set(workbook._date_formats)
+        epoch = workbook.epoch
+        archive = workbook._archive
+    except AttributeError:  # pragma: no cover - another openpyxl version
+        return None
+    return _expat_rows(archive, path, shared, date_styles, epoch)
+
+
+def _expat_rows(archive: Any, path: str, shared: list[Any], date_styles: set[int], epoch: Any
+                ) -> Iterator[tuple[Any, ...]]:
+    from xml.parsers import expat
+
+    from openpyxl.utils.datetime import from_excel
+
+    parser = expat.ParserCreate()
+    parser.buffer_text = True
+    # What defusedxml does: no DTD, no entity declarations, no external entities.
+    parser.StartDoctypeDeclHandler = _refuse_dtd
+    parser.EntityDeclHandler = _refuse_dtd
+    parser.UnparsedEntityDeclHandler = _refuse_dtd
+    parser.ExternalEntityRefHandler = _refuse_dtd
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+
+    done: list[tuple[Any, ...]] = []
+    cells: list[Any] = []
+    parts: list[str] = []
+    row_no = 0
+    col = 0
+    kind = "n"
+    style = 0
+    has_value = collect = in_is = in_rph = False
+
+    def value_of(raw: str | None) -> Any:
+        if raw is None:
+            return None
+        if kind == "s":
+            try:
+                value = shared[int(raw)]
+            except (ValueError, IndexError):
+                raise _Doctype("a shared string that does not exist") from None
+            return value if isinstance(value, str) or value is None else str(value)
+        if kind == "inlineStr" or kind == "str" or kind == "e":
+            return raw
+        if kind == "b":
+            return "TRUE" if raw.strip() in ("1", "true") else "FALSE"
+        if kind == "d":
+            return raw[:10] if raw.endswith(("T00:00:00", "T00:00:00Z")) else raw
+        text = raw.strip()  # a number
+        if not text:
+            return None  # a formula never calculated: no cached value
+        if style and style in date_styles:
+            try:
+                return _xlsx_text(from_excel(float(text), epoch))
+            except (ValueError, OverflowError, TypeError):
+                return text
+        if text.isdigit() or (text[:1] == "-" and text[1:].isdigit()):
+            return text
+        try:
+            return _xlsx_text(float(text))
+        except ValueError:
+            return text
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        nonlocal row_no, col, kind, style, has_value, collect, in_is, in_rph
+        if ":" in name:
+            name = name.rpartition(":")[2]
+        if name == "c":
+            ref = attrs.get("r")
+            col = _column_index(ref) if ref else len(cells)
+            kind = attrs.get("t", "n")
+            s = attrs.get("s")
+            style = int(s) if s and s.isdigit() else 0
+            parts.clear()
+            has_value = False
+        elif name == "v" or (name == "t" and in_is):
+            collect = has_value = True
+        elif name == "row":
+            ref = attrs.get("r")
+            number = int(ref) if ref and ref.isdigit() else row_no + 1
+            # Rows the file leaves out are empty rows: keep the numbering the user sees.
+            for _gap in range(row_no + 1, number):
+                done.append(())
+            row_no = number
+            cells.clear()
+        elif name == "is":
+            in_is = True
+        elif name == "rPh":
+            in_rph = True  # phonetic guides are not part of the value
+
+    def chars(data: str) -> None:
+        if collect and not in_rph:
+            parts.append(data)
+
+    def end(name: str) -> None:
+        nonlocal collect, in_is, in_rph
+        if ":" in name:
+            name = name.rpartition(":")[2]
+        if name == "c":
+            value = value_of(("".join(parts) if len(parts) != 1 else parts[0]) if has_value else None)
+            n = len(cells)
+            if col == n:
+                cells.append(value)
+            elif col < n:
+                cells[col] = value
+            else:
+                cells.extend([None] * (col - n))
+                cells.append(value)
+        elif name == "v" or name == "t":
+            collect = False
+        elif name == "row":
+            while cells and cells[-1] is None:
+                cells.pop()
+            done.append(tuple(cells))
+            cells.clear()
+        elif name == "is":
+            in_is = False
+        elif name == "rPh":
+            in_rph = False
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = chars
+    with archive.open(path) as source:
+        while True:
+            chunk = source.read(256 * 1024)
+            try:
+                parser.Parse(chunk, not chunk)
+            except expat.ExpatError as exc:
+                raise _Doctype(f"not well-formed XML ({exc})") from None
+            if done:
+                yield from done
+                done.clear()
+            if not chunk:
+                break
+
+
+def _xlsx_rows(rows: Iterator[tuple[Any, ...]], header_row: int, max_rows: int, workbook: Any
+               ) -> Iterator[tuple[int, list[Any]]]:
+    row_number = header_row
+    text = _xlsx_text
+    try:
+        for values in rows:
+            row_number += 1
+            if row_number - header_row > max_rows:
+                raise FileRejected(_("The file has more than %(n)s rows. Split it into smaller files.", n=max_rows))
+            yield row_number, [v if v is None or type(v) is str else text(v) for v in values]
+    except FileRejected:
+        raise
+    except _Doctype as exc:
+        raise FileRejected(_("This XLSX file cannot be read after row %(row)s (%(reason)s).", row=row_number - 1,
+                             reason=str(exc))) from None
+    except Exception as exc:
+        logger.info("unreadable worksheet row %s: %r", row_number, exc)
+        raise FileRejected(_("This XLSX file cannot be read after row %(row)s (%(reason)s).", row=row_number - 1,
+                             reason=type(exc).__name__)) from None
+    finally:
+        workbook.close()
+
+
+# ---------------------------------------------------------------- JSON
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(name)
+
+
+def read_json(data: bytes, *, max_rows: int = 200_000) -> Table:
+    """{"rows": [{"column": value, ...}, ...]} (or the bare list); row N is the N-th object."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise FileRejected(_("The body is not valid UTF-8."), status=400) from None
+    try:
+        body = json.loads(text, object_pairs_hook=_no_duplicates, parse_float=str, parse_int=str,
+                          parse_constant=_refuse_constant)
+    except _DuplicateKey as exc:
+        raise FileRejected(_("The key '%(key)s' appears twice.", key=str(exc)[:100]), status=400) from None
+    except RecursionError:
+        raise FileRejected(_("The body is nested too deeply."), status=400) from None
+    except ValueError as exc:
+        raise FileRejected(_("The body is not valid JSON: %(reason)s", reason=str(exc)[:200]), status=400) from None
+    if isinstance(body, dict) and set(body) == {"rows"}:
+        body = body["rows"]
+    if not isinstance(body, list):
+        raise FileRejected(_("Send {\"rows\": [{...}, ...]}: a list of objects, one per row."), status=400)
+    if len(body) > max_rows:
+        raise FileRejected(_("The file has more than %(n)s rows. Split it into smaller files.", n=max_rows))
+    headers: list[str] = []
+    seen: set[str] = set()
+    for obj in body:
+        if isinstance(obj, dict):
+            for key in obj:
+                if key not in seen:
+                    seen.add(key)
+                    headers.append(key)
+    table = Table("json", headers, iter(()), encoding="utf-8")
+    table.rows = _json_rows(body, headers, table)
+    return table
+
+
+def _json_rows(body: list[Any], headers: list[str], table: Table) -> Iterator[tuple[int, list[Any]]]:
+    for number, obj in enumerate(body, start=1):
+        if not isinstance(obj, dict):
+            table.errors.append(RowError(number, None, _("Each row must be an object of column: value.")))
+            table.bad_rows.add(number)
+            continue
+        cells: list[Any] = []
+        for key in headers:
+            value = obj.get(key)
+            if value is None or isinstance(value, str):
+                cells.append(value)
+            elif isinstance(value, bool):
+                table.errors.append(RowError(number, key, _("true/false is not accepted here; send a number or text.")))
+                table.bad_rows.add(number)
+                cells.append(None)
+            else:  # list or object
+                table.errors.append(RowError(number, key, _("Must be a single value, not a list or an object.")))
+                table.bad_rows.add(number)
+                cells.append(None)
+        yield number, cells
+
+
+# ---------------------------------------------------------------- file names
+
+def safe_filename(name: str | None) -> str:
+    """The base name only (no directories, no control characters), at most 200 characters."""
+    name = unicodedata.normalize("NFC", name or "")
+    name = re.split(r"[\\/]", name)[-1]
+    name = re.sub(r"[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]", "", name).strip(" .")
+    name = re.sub(r"[<>:\"|?*]", "_", name)
+    if not name:
+        return "upload"
+    if len(name) > 200:
+        stem, dot, ext = name.rpartition(".")
+        name = (stem[:190] + dot + ext[:9]) if dot and len(ext) <= 9 else name[:200]
+    return name

@@ -1,0 +1,33 @@
+"""Fixtures of the import tests: a test-only import kind and signed-in clients of tenant A."""
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import sign_in
+from tests.imports import support
+
+
+@pytest.fixture
+def test_kind(app):
+    kind = support.register_test_kind()
+    try:
+        yield kind
+    finally:
+        support.unregister_test_kind()
+
+
+@pytest.fixture
+def planner(app, db, tenant_a):
+    """A test client signed in as tenant A's prime planner."""
+    client = app.test_client()
+    sign_in(client, tenant_a.users["prime:planner"])
+    return client
+
+
+@pytest.fixture
+def items(db, tenant_a):
+    """Three more items in tenant A's relationship: PN-1, PN-2, PN-3."""
+    from tests import factories as f
+
+    return [f.ItemFactory(supply_relationship=tenant_a.relationship, prime_part_number=f"PN-{n}", lead_time_days=0,
+                          description="") for n in (1, 2, 3)]
