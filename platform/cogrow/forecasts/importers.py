@@ -105,7 +105,7 @@ def _forecast_preview(actor: Actor, rel: SupplyRelationship, buckets: list[tuple
 def _forecast_apply(actor: Actor, rel: SupplyRelationship, buckets: list[tuple[int, date, Decimal]], batch: Any,
                     progress: Callable[[int, int], None]) -> dict[str, Any]:
     note = _("Imported from %(file)s (import #%(id)s)", file=batch.filename, id=batch.id)[:500]
-    pub = services.publish(actor, rel.id, buckets, note=note, progress=progress, commit=False)
+    pub = services.publish(actor, rel.id, buckets, note=note, progress=progress, commit=False, checked=True)
     return {"version_no": pub.version_no, "publication_id": pub.id, "buckets": pub.bucket_count}
 
 
