@@ -4,4 +4,4 @@ from workers.schedule import beat_schedule
 
 flask_app = create_app()
 celery_app = flask_app.extensions["celery"]
-celery_app.conf.beat_schedule = beat_schedule()
+celery_app.conf.beat_schedule = beat_schedule(flask_app.config)

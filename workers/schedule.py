@@ -1,15 +1,56 @@
 """The beat schedule, in one place."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
+
+from celery.schedules import crontab
 
 
-def beat_schedule() -> dict:
+def beat_schedule(config: Mapping[str, Any] | None = None) -> dict:
+    """The periodic tasks; `config` is the Flask app's configuration (read from the environment when None)."""
+    if config is None:
+        from cogrow.config import Config
+
+        config = vars(Config())
+    relay_seconds = int(config.get("OUTBOX_RELAY_SECONDS", 2))
+    sweep_minutes = int(config.get("COVERAGE_SWEEP_MINUTES", 15))
     return {
         "heartbeat": {
             "task": "cogrow.heartbeat",
             "schedule": timedelta(seconds=60),
             "args": ("worker",),
             "options": {"expires": 55},
+        },
+        # A relay message that waits longer than its period is useless: the next one does the same work.
+        "outbox-relay": {
+            "task": "cogrow.coverage.relay",
+            "schedule": timedelta(seconds=relay_seconds),
+            "options": {"expires": max(relay_seconds, 1) * 2},
+        },
+        # Two beats may both send it: the task's (job, period) lock row lets one of them run.
+        "coverage-sweep": {
+            "task": "cogrow.coverage.sweep",
+            "schedule": timedelta(minutes=sweep_minutes),
+            "options": {"expires": sweep_minutes * 60},
+        },
+        # Notification deliveries whose task was lost are re-queued; their senders' claims make repeats harmless.
+        "alert-retries": {
+            "task": "cogrow.alerts.retry_due",
+            "schedule": timedelta(seconds=60),
+            "options": {"expires": 55},
+        },
+        # Finished Idempotency-Key records older than a day are forgotten.
+        "idempotency-purge": {
+            "task": "cogrow.production.purge_idempotency",
+            "schedule": crontab(minute=17),
+            "options": {"expires": 3000},
+        },
+        # 08:00 in Asia/Seoul (UTC+9, no daylight saving time) is 23:00 UTC; the beat runs in UTC.
+        "alert-digests": {
+            "task": "cogrow.alerts.send_digests",
+            "schedule": crontab(hour=23, minute=0),
+            "options": {"expires": 3600},
         },
     }

@@ -1,4 +1,50 @@
-"""JSON API for coverage: routes attach to the shared /api/v1 blueprint."""
+"""JSON API for the coverage ledger: routes attach to the shared /api/v1 blueprint."""
 from __future__ import annotations
 
-from cogrow.core.api import bp  # noqa: F401
+from flask import g, jsonify
+
+from cogrow.core.api import bp, decimal_str, page_args
+from cogrow.core.auth import requires
+from cogrow.coverage import services
+from cogrow.coverage.models import CoverageLedger
+
+NUMBERS = ("unit_price", "material_share", "open_po", "firm_forecast", "firm_uncovered", "fab_authorized",
+           "raw_authorized", "cum_shipped", "guaranteed", "fg_on_hand", "wip", "produced_since_report", "supply",
+           "excess", "material_forecast", "material_cover", "exposure_krw", "projected_excess_qty", "shortage_qty")
+DATES = ("current_week", "cum_start_date", "projected_excess_week", "shortage_week")
+
+
+def ledger_json(ledger: CoverageLedger) -> dict:
+    out: dict = {"item_id": ledger.item_id, "relationship_id": ledger.relationship_id,
+                 "computed_at": ledger.computed_at.isoformat(),
+                 "position_as_of": ledger.position_as_of.isoformat() if ledger.position_as_of else None}
+    out.update({name: decimal_str(getattr(ledger, name)) for name in NUMBERS})
+    out.update({name: getattr(ledger, name).isoformat() if getattr(ledger, name) else None for name in DATES})
+    return out
+
+
+def week_json(row: services.WeekRow) -> dict:
+    return {"week_start": row.week_start.isoformat(), "po_due": decimal_str(row.po_due),
+            "firm_forecast": decimal_str(row.firm_forecast), "planned_output": decimal_str(row.planned_output),
+            "guaranteed_due": decimal_str(row.guaranteed_due), "projected": decimal_str(row.projected),
+            "shortage": decimal_str(row.shortage), "in_firm_fence": row.in_firm_fence}
+
+
+@bp.get("/relationships/<int:relationship_id>/items/<int:item_id>/ledger")
+@requires(api=True)
+def ledger_show(relationship_id: int, item_id: int):
+    """One item's ledger and its projected weeks; `ledger` is null until it is first computed."""
+    item, ledger, weeks = services.item_ledger(g.actor, relationship_id, item_id)
+    return jsonify({"item_id": item.id, "ledger": ledger_json(ledger) if ledger is not None else None,
+                    "explanation": services.explanation(ledger) if ledger is not None else None,
+                    "weeks": [week_json(w) for w in services.projected_weeks(ledger, weeks)]})
+
+
+@bp.get("/relationships/<int:relationship_id>/ledger")
+@requires(api=True)
+def ledger_index(relationship_id: int):
+    """A page of the relationship's ledger, the largest exposure first."""
+    limit, offset = page_args()
+    rows = services.relationship_ledger(g.actor, relationship_id, limit=limit, offset=offset)
+    return jsonify({"data": [{**ledger_json(ledger), "prime_part_number": item.prime_part_number}
+                             for ledger, item in rows], "limit": limit, "offset": offset})

@@ -1,2 +1,83 @@
-"""Coverage tables."""
+"""Coverage tables: the ledger per item, its weekly projection, and the lock rows of periodic jobs."""
 from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Date, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cogrow.core.types import Money, Quantity, Ratio, UTCDateTime, utcnow
+from cogrow.extensions import db
+
+
+class CoverageLedger(db.Model):
+    """The coverage ledger of one item as of `computed_at` (formulas in coverage.services)."""
+
+    __tablename__ = "coverage_ledger"
+    __table_args__ = (Index("ix_coverage_ledger_rel_exposure", "relationship_id", "exposure_krw"),)
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id", ondelete="CASCADE"), primary_key=True)
+    relationship_id: Mapped[int] = mapped_column(ForeignKey("supply_relationship.id", ondelete="CASCADE"))
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The week the ledger was computed for (the current week then), and the inputs the explanation cites.
+    current_week: Mapped[date] = mapped_column(Date)
+    unit_price: Mapped[Decimal] = mapped_column(Money)
+    material_share: Mapped[Decimal] = mapped_column(Ratio)
+    open_po: Mapped[Decimal] = mapped_column(Quantity)
+    firm_forecast: Mapped[Decimal] = mapped_column(Quantity)
+    firm_uncovered: Mapped[Decimal] = mapped_column(Quantity)
+    fab_authorized: Mapped[Decimal] = mapped_column(Quantity)
+    raw_authorized: Mapped[Decimal] = mapped_column(Quantity)
+    cum_start_date: Mapped[date | None] = mapped_column(Date)
+    cum_shipped: Mapped[Decimal] = mapped_column(Quantity)
+    guaranteed: Mapped[Decimal] = mapped_column(Quantity)
+    fg_on_hand: Mapped[Decimal] = mapped_column(Quantity)
+    wip: Mapped[Decimal] = mapped_column(Quantity)
+    produced_since_report: Mapped[Decimal] = mapped_column(Quantity)
+    position_as_of: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    supply: Mapped[Decimal] = mapped_column(Quantity)
+    excess: Mapped[Decimal] = mapped_column(Quantity)
+    material_forecast: Mapped[Decimal] = mapped_column(Quantity)
+    material_cover: Mapped[Decimal] = mapped_column(Quantity)
+    exposure_krw: Mapped[Decimal] = mapped_column(Money)
+    projected_excess_qty: Mapped[Decimal] = mapped_column(Quantity)
+    projected_excess_week: Mapped[date | None] = mapped_column(Date)
+    shortage_qty: Mapped[Decimal] = mapped_column(Quantity)
+    shortage_week: Mapped[date | None] = mapped_column(Date)
+
+
+class CoverageWeek(db.Model):
+    """One week of an item's projection: a row for every coming week in which something is due or planned.
+
+    Weeks without a row change nothing: their projection is the one of the row before them.
+    """
+
+    __tablename__ = "coverage_week"
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id", ondelete="CASCADE"), primary_key=True)
+    week_start: Mapped[date] = mapped_column(Date, primary_key=True)
+    relationship_id: Mapped[int] = mapped_column(ForeignKey("supply_relationship.id", ondelete="CASCADE"))
+    po_due: Mapped[Decimal] = mapped_column(Quantity)
+    firm_forecast: Mapped[Decimal] = mapped_column(Quantity)
+    material_forecast: Mapped[Decimal] = mapped_column(Quantity)
+    planned_output: Mapped[Decimal] = mapped_column(Quantity)
+    guaranteed_due: Mapped[Decimal] = mapped_column(Quantity)
+    cum_planned: Mapped[Decimal] = mapped_column(Quantity)
+    cum_due: Mapped[Decimal] = mapped_column(Quantity)
+    projected: Mapped[Decimal] = mapped_column(Quantity)
+    shortage: Mapped[Decimal] = mapped_column(Quantity)
+    in_firm_fence: Mapped[bool] = mapped_column()
+    in_lead_time: Mapped[bool] = mapped_column()
+
+
+class PeriodicRun(db.Model):
+    """One row per (job, period): inserting it is the lock that lets only one beat run a periodic job."""
+
+    __tablename__ = "periodic_run"
+
+    job: Mapped[str] = mapped_column(String(64), primary_key=True)
+    period_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    items: Mapped[int | None] = mapped_column()
