@@ -105,6 +105,8 @@ class Config:
         # Reconciliation: the full sweep behind a lock, and the outbox relay's pace.
         self.COVERAGE_SWEEP_MINUTES = _env_int("COVERAGE_SWEEP_MINUTES", 15)
         self.OUTBOX_RELAY_SECONDS = _env_int("OUTBOX_RELAY_SECONDS", 2)
+        # A published outbox row whose task has not finished within this lease is published again.
+        self.OUTBOX_LEASE_SECONDS = _env_int("OUTBOX_LEASE_SECONDS", 300)
 
         # Notifications: SMTP for e-mail; webhook targets on private networks only when allowed (tests).
         self.MAIL_SERVER = _env("MAIL_SERVER", "127.0.0.1")

@@ -36,17 +36,17 @@ def _pending(db):
 
 def test_the_relay_coalesces_reconcile_events_per_relationship_and_sends_notifications_one_by_one(db):
     one, two = b.relationship(), b.relationship()
-    outbox.enqueue_reconcile(one.id, [3, 1], "po")
-    outbox.enqueue_reconcile(one.id, [2, 1], "forecast")
-    outbox.enqueue_reconcile(two.id, None, "terms")
-    outbox.enqueue_reconcile(two.id, [9], "report")
+    a1 = outbox.enqueue_reconcile(one.id, [3, 1], "po")
+    a2 = outbox.enqueue_reconcile(one.id, [2, 1], "forecast")
+    b1 = outbox.enqueue_reconcile(two.id, None, "terms")
+    b2 = outbox.enqueue_reconcile(two.id, [9], "report")
     note = outbox.enqueue("notify", {"event_id": 7}, one.id)
     db.session.commit()
     recorder = Recorder()
     assert services.relay_pending(publish=recorder) == 5
     assert sorted(recorder.sent, key=str) == sorted([
-        ("cogrow.coverage.reconcile", [one.id, [1, 2, 3]]),
-        ("cogrow.coverage.reconcile", [two.id, None]),  # one event asked for every item
+        ("cogrow.coverage.reconcile", [one.id, [1, 2, 3], [a1.id, a2.id]]),
+        ("cogrow.coverage.reconcile", [two.id, None, [b1.id, b2.id]]),  # one event asked for every item
         ("cogrow.alerts.dispatch", [note.id]),
     ], key=str)
     assert _pending(db) == []
@@ -55,7 +55,7 @@ def test_the_relay_coalesces_reconcile_events_per_relationship_and_sends_notific
 
 def test_a_failed_publish_leaves_the_rows_pending_for_the_next_run(db):
     rel = b.relationship()
-    outbox.enqueue_reconcile(rel.id, [1], "po")
+    event = outbox.enqueue_reconcile(rel.id, [1], "po")
     note = outbox.enqueue("notify", {"event_id": 1}, rel.id)
     db.session.commit()
     assert services.relay_pending(publish=Recorder(failing=("cogrow.coverage.reconcile",))) == 1
@@ -64,7 +64,31 @@ def test_a_failed_publish_leaves_the_rows_pending_for_the_next_run(db):
     assert db.session.get(OutboxEvent, note.id).published_at is not None
     recorder = Recorder()
     assert services.relay_pending(publish=recorder) == 1
-    assert recorder.sent == [("cogrow.coverage.reconcile", [rel.id, [1]])] and _pending(db) == []
+    assert recorder.sent == [("cogrow.coverage.reconcile", [rel.id, [1], [event.id]])] and _pending(db) == []
+
+
+def test_a_published_row_whose_task_never_finished_is_published_again_after_the_lease(db, app, monkeypatch):
+    """A broker that lost its queue (Redis restarted empty) loses nothing: rows not done are republished."""
+    from datetime import datetime, timedelta, timezone
+
+    rel = b.relationship()
+    lost = outbox.enqueue_reconcile(rel.id, [1], "po")
+    finished = outbox.enqueue_reconcile(b.relationship().id, [2], "po")
+    db.session.commit()
+    first = Recorder()
+    assert services.relay_pending(publish=first) == 2
+    services.mark_outbox_done([finished.id])  # only this one's task ran
+    assert services.relay_pending(publish=Recorder()) == 0  # within the lease: nothing again
+    earlier = datetime.now(timezone.utc) - timedelta(seconds=app.config["OUTBOX_LEASE_SECONDS"] + 1)
+    db.session.execute(OutboxEvent.__table__.update().values(published_at=earlier))
+    db.session.commit()
+    again = Recorder()
+    assert services.relay_pending(publish=again) == 1
+    assert again.sent == [("cogrow.coverage.reconcile", [rel.id, [1], [lost.id]])]
+    services.mark_outbox_done([lost.id])
+    db.session.execute(OutboxEvent.__table__.update().values(published_at=earlier))
+    db.session.commit()
+    assert services.relay_pending(publish=Recorder()) == 0
 
 
 def test_the_relay_leaves_topics_it_does_not_know(db):

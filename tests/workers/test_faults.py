@@ -205,11 +205,6 @@ def test_a_redis_restarted_empty_while_changes_wait_in_the_outbox_loses_nothing(
         redis_server.kill()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the relay marks an outbox row sent when it hands the task to Redis, so a task that Redis loses is never "
-    "republished: lost reconciles wait for the 15-minute sweep and lost dispatches are never fanned out. "
-    "Fix: outbox rows carry done_at, set by the task that did the work, and the relay republishes rows published "
-    "longer than a lease ago and not done (see the fault helper's report)."))
 def test_tasks_queued_in_redis_when_it_restarts_empty_are_republished_from_the_outbox(tmp_path, monkeypatch, capsys):
     """Tasks already handed to Redis (reconciles and notification fan-outs) are lost with it; the outbox must
     publish them again."""

@@ -41,7 +41,8 @@ class OutboxEvent(db.Model):
     """Work caused by a change, written in the change's own transaction; published by the relay."""
 
     __tablename__ = "outbox_event"
-    __table_args__ = (Index("ix_outbox_event_pending", "published_at", "id"),)
+    __table_args__ = (Index("ix_outbox_event_pending", "published_at", "id"),
+                      Index("ix_outbox_event_inflight", "done_at", "published_at"))
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     topic: Mapped[str] = mapped_column(String(32))
@@ -50,6 +51,9 @@ class OutboxEvent(db.Model):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set by the task that consumed the row. A row published but not done within OUTBOX_LEASE_SECONDS is
+    # published again: a broker that lost its queue (a Redis restarted empty) loses nothing.
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(default=0)
 
 

@@ -458,8 +458,8 @@ def _coalesce(events: Sequence[OutboxEvent]) -> list[tuple[str | None, list[Any]
             wanted = (event.payload or {}).get("item_ids")
             ids = None if ids is None or wanted is None else ids | {int(i) for i in wanted}
             merged[event.relationship_id] = (ids, [*members, event.id])
-    reconciles = [(TASK_FOR_TOPIC[outbox.RECONCILE], [rel_id, sorted(ids) if ids is not None else None], members)
-                  for rel_id, (ids, members) in merged.items()]
+    reconciles = [(TASK_FOR_TOPIC[outbox.RECONCILE], [rel_id, sorted(ids) if ids is not None else None, members],
+                   members) for rel_id, (ids, members) in merged.items()]
     return reconciles + out
 
 
@@ -471,17 +471,24 @@ def relay_outbox(limit: int = RELAY_BATCH, topics: Sequence[str] = RELAY_TOPICS,
     transaction's BEGIN IMMEDIATE write lock serialises them.
     """
     publish = publish or celery_publisher
+    lease = timedelta(seconds=int(current_app.config.get("OUTBOX_LEASE_SECONDS", 300)))
+    stale = datetime.now(timezone.utc) - lease
     events = list(db.session.scalars(
-        select(OutboxEvent).where(OutboxEvent.published_at.is_(None), OutboxEvent.topic.in_(topics))
+        select(OutboxEvent).where(
+            or_(OutboxEvent.published_at.is_(None),
+                and_(OutboxEvent.done_at.is_(None), OutboxEvent.published_at < stale)),
+            OutboxEvent.topic.in_(topics))
         .order_by(OutboxEvent.id).limit(limit).with_for_update(skip_locked=True)))
     if not events:
         db.session.rollback()
         return 0
     sent: list[int] = []
     failed: list[int] = []
+    no_work: list[int] = []
     for task_name, args, ids in _coalesce(events):
         if task_name is None:
             sent.extend(ids)
+            no_work.extend(ids)
             continue
         try:
             publish(task_name, args)
@@ -496,10 +503,22 @@ def relay_outbox(limit: int = RELAY_BATCH, topics: Sequence[str] = RELAY_TOPICS,
     if sent:
         db.session.execute(update(table).where(table.c.id.in_(sent))
                            .values(published_at=stamp, attempts=table.c.attempts + 1))
+    if no_work:
+        db.session.execute(update(table).where(table.c.id.in_(no_work)).values(done_at=stamp))
     if failed:
         db.session.execute(update(table).where(table.c.id.in_(failed)).values(attempts=table.c.attempts + 1))
     db.session.commit()
     return len(sent)
+
+
+def mark_outbox_done(outbox_ids: Sequence[int] | None) -> None:
+    """The consuming task finished: these rows are never published again."""
+    if not outbox_ids:
+        return
+    table = OutboxEvent.__table__
+    db.session.execute(update(table).where(table.c.id.in_([int(i) for i in outbox_ids]), table.c.done_at.is_(None))
+                       .values(done_at=datetime.now(timezone.utc)))
+    db.session.commit()
 
 
 def relay_pending(limit: int = RELAY_BATCH, topics: Sequence[str] = RELAY_TOPICS, publish: Publisher | None = None,

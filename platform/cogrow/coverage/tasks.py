@@ -23,9 +23,10 @@ def relay() -> int:
 
 
 @shared_task(name="cogrow.coverage.reconcile", ignore_result=True, **RETRY)
-def reconcile(relationship_id: int, item_ids: list[int] | None = None) -> int:
+def reconcile(relationship_id: int, item_ids: list[int] | None = None, outbox_ids: list[int] | None = None) -> int:
     """Recompute the ledger (and alerts) of these items; running it twice gives the same rows."""
     count = services.reconcile(relationship_id, item_ids)
+    services.mark_outbox_done(outbox_ids)
     try:
         # The notifications this reconciliation caused leave now rather than at the relay's next beat.
         services.relay_pending(topics=("notify",))
