@@ -104,10 +104,11 @@ def test_an_outbox_row_reaches_the_ledger_through_the_relay_task(app, db):
     b.po_line(it, 42, week(1))
     outbox.enqueue_reconcile(rel.id, [it.id], "po issued")
     db.session.commit()
+    # This app's own Celery app: `tasks.relay` resolves to whichever app the session created last.
     celery_app = app.extensions["celery"]
     celery_app.conf.task_always_eager = True
     try:
-        tasks.relay.delay()
+        celery_app.tasks["cogrow.coverage.relay"].delay()
     finally:
         celery_app.conf.task_always_eager = False
     db.session.expire_all()
@@ -156,7 +157,7 @@ def test_the_sweep_task_reads_its_period_from_the_configuration(app, db, monkeyp
     seen = {}
     monkeypatch.setattr(services, "locked_sweep", lambda minutes, now=None: seen.setdefault("minutes", minutes))
     monkeypatch.setitem(app.config, "COVERAGE_SWEEP_MINUTES", 7)
-    tasks.sweep()
+    app.extensions["celery"].tasks["cogrow.coverage.sweep"]()
     assert seen == {"minutes": 7}
 
 
