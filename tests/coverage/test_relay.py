@@ -77,7 +77,7 @@ def test_a_published_row_whose_task_never_finished_is_published_again_after_the_
     db.session.commit()
     first = Recorder()
     assert services.relay_pending(publish=first) == 2
-    services.mark_outbox_done([finished.id])  # only this one's task ran
+    outbox.mark_done([finished.id])  # only this one's task ran
     assert services.relay_pending(publish=Recorder()) == 0  # within the lease: nothing again
     earlier = datetime.now(timezone.utc) - timedelta(seconds=app.config["OUTBOX_LEASE_SECONDS"] + 1)
     db.session.execute(OutboxEvent.__table__.update().values(published_at=earlier))
@@ -85,7 +85,7 @@ def test_a_published_row_whose_task_never_finished_is_published_again_after_the_
     again = Recorder()
     assert services.relay_pending(publish=again) == 1
     assert again.sent == [("cogrow.coverage.reconcile", [rel.id, [1], [lost.id]])]
-    services.mark_outbox_done([lost.id])
+    outbox.mark_done([lost.id])
     db.session.execute(OutboxEvent.__table__.update().values(published_at=earlier))
     db.session.commit()
     assert services.relay_pending(publish=Recorder()) == 0

@@ -6,6 +6,7 @@ import logging
 from celery import shared_task
 
 from cogrow.alerts import notify
+from cogrow.core import outbox
 
 logger = logging.getLogger("cogrow.alerts")
 
@@ -22,9 +23,7 @@ def dispatch(outbox_id: int) -> dict:
     """Fan one alert event out (inbox, e-mail rows, webhook rows), then hand each row to its sender."""
     fan = notify.dispatch(int(outbox_id))
     # The delivery rows exist now (retry_due re-queues any whose send task is lost): the event is handed over.
-    from cogrow.coverage.services import mark_outbox_done
-
-    mark_outbox_done([int(outbox_id)])
+    outbox.mark_done([int(outbox_id)])
     _send_all(fan)
     return {"emails": len(fan.emails), "webhooks": len(fan.webhooks)}
 

@@ -5,8 +5,11 @@ never runs before the data it reads is committed, and a broker that loses its qu
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
 from typing import Any
+
+from sqlalchemy import update
 
 from cogrow.core.models import OutboxEvent
 from cogrow.extensions import db
@@ -30,3 +33,13 @@ def enqueue(topic: str, payload: dict[str, Any], relationship_id: int | None = N
     event = OutboxEvent(topic=topic, relationship_id=relationship_id, payload=payload)
     db.session.add(event)
     return event
+
+
+def mark_done(outbox_ids: Sequence[int] | None) -> None:
+    """The task that consumed these rows finished: the relay never publishes them again. Commits."""
+    if not outbox_ids:
+        return
+    table = OutboxEvent.__table__
+    db.session.execute(update(table).where(table.c.id.in_([int(i) for i in outbox_ids]), table.c.done_at.is_(None))
+                       .values(done_at=datetime.now(timezone.utc)))
+    db.session.commit()

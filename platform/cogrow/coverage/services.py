@@ -511,16 +511,6 @@ def relay_outbox(limit: int = RELAY_BATCH, topics: Sequence[str] = RELAY_TOPICS,
     return len(sent)
 
 
-def mark_outbox_done(outbox_ids: Sequence[int] | None) -> None:
-    """The consuming task finished: these rows are never published again."""
-    if not outbox_ids:
-        return
-    table = OutboxEvent.__table__
-    db.session.execute(update(table).where(table.c.id.in_([int(i) for i in outbox_ids]), table.c.done_at.is_(None))
-                       .values(done_at=datetime.now(timezone.utc)))
-    db.session.commit()
-
-
 def relay_pending(limit: int = RELAY_BATCH, topics: Sequence[str] = RELAY_TOPICS, publish: Publisher | None = None,
                   max_batches: int = 20) -> int:
     """Relay batches until the outbox is drained (or `max_batches` ran); returns the rows published."""

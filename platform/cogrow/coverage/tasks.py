@@ -7,6 +7,7 @@ from celery import shared_task
 from flask import current_app
 from sqlalchemy.exc import DBAPIError
 
+from cogrow.core import outbox
 from cogrow.coverage import services
 
 logger = logging.getLogger("cogrow.coverage")
@@ -26,7 +27,7 @@ def relay() -> int:
 def reconcile(relationship_id: int, item_ids: list[int] | None = None, outbox_ids: list[int] | None = None) -> int:
     """Recompute the ledger (and alerts) of these items; running it twice gives the same rows."""
     count = services.reconcile(relationship_id, item_ids)
-    services.mark_outbox_done(outbox_ids)
+    outbox.mark_done(outbox_ids)
     try:
         # The notifications this reconciliation caused leave now rather than at the relay's next beat.
         services.relay_pending(topics=("notify",))
