@@ -33,13 +33,21 @@ def ledger(session, item_id: int, now: datetime) -> tuple[dict, dict[date, dict]
     today = local_today(now)
     cw = current_week(now)
 
+    # po_due: what is still owed, per week due (past due: now). po_ordered: what covers a firm bucket of the
+    # same week, the ordered quantity of lines that bind or bound the supplier (a past-due line: what it owes).
     po_due: dict[date, Decimal] = defaultdict(Decimal)
+    po_ordered: dict[date, Decimal] = defaultdict(Decimal)
     lines = session.scalars(select(PurchaseOrderLine).where(PurchaseOrderLine.item_id == item_id)).all()
     for line in lines:
         status = session.get(PurchaseOrder, line.purchase_order_id).status
         open_qty = line.quantity - line.shipped_qty
+        due_week = week_start(line.due_date)
         if status in BINDING_STATES and open_qty > 0:
-            po_due[max(week_start(line.due_date), cw)] += open_qty
+            po_due[max(due_week, cw)] += open_qty
+            if due_week < cw:
+                po_ordered[cw] += open_qty
+        if status in (*BINDING_STATES, "closed") and due_week >= cw:
+            po_ordered[due_week] += line.quantity
 
     firm: dict[date, Decimal] = defaultdict(Decimal)
     material: dict[date, Decimal] = defaultdict(Decimal)
@@ -83,7 +91,7 @@ def ledger(session, item_id: int, now: datetime) -> tuple[dict, dict[date, dict]
     supply = fg + wip + produced
 
     open_po = sum(po_due.values(), ZERO)
-    firm_uncovered = sum((max(ZERO, firm[w] - po_due.get(w, ZERO)) for w in firm), ZERO)
+    firm_uncovered = sum((max(ZERO, firm[w] - po_ordered.get(w, ZERO)) for w in firm), ZERO)
     guaranteed = max(open_po + firm_uncovered, fab - cum_shipped, ZERO)
     excess = max(ZERO, supply - guaranteed)
     material_total = sum(material.values(), ZERO)
@@ -102,7 +110,7 @@ def ledger(session, item_id: int, now: datetime) -> tuple[dict, dict[date, dict]
     shortage_qty, shortage_week = ZERO, None
     w = cw
     while event_weeks and w <= max(event_weeks):
-        due = po_due.get(w, ZERO) + max(ZERO, firm.get(w, ZERO) - po_due.get(w, ZERO))
+        due = po_due.get(w, ZERO) + max(ZERO, firm.get(w, ZERO) - po_ordered.get(w, ZERO))
         planned_before = cum_planned
         cum_due += due
         cum_planned += planned.get(w, ZERO)

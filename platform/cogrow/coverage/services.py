@@ -6,12 +6,15 @@ Asia/Seoul, `today` its local date). Every term is computed by SQL over the inpu
 - **open PO lines**: lines of POs in a binding state (orders.models.BINDING_STATES), open quantity
   `max(0, quantity − shipped_qty)`. Receipts (`received_qty`) do not change what is open.
 - **po_due[w]**: open quantity per week of the due date; a line already past due counts in `cw`.
+- **po_cover[w]**: what covers the firm bucket of w: the ORDERED quantity (shipped part included) of the
+  lines of binding or closed POs due in w, plus in `cw` the open quantity of past-due lines.
 - **forecast buckets**: those of the relationship's latest publication (highest `version_no`) with
   `week_start >= cw`. A bucket's zone is the one fixed at publication, unless the relationship's
   fences today make it more binding (a week that the firm fence has since reached counts as firm,
   one the material fence has reached counts at least as material).
 - **open_po** = Σ_w po_due[w]; **firm_forecast** = Σ firm buckets; **material_forecast** = Σ material buckets.
-- **firm_uncovered** = Σ_w max(0, firm[w] − po_due[w]) (a PO and a firm bucket of one week are one demand).
+- **firm_uncovered** = Σ_w max(0, firm[w] − po_cover[w]) (a PO and a firm bucket of one week are one demand:
+  what already shipped met it, so a firm 500 against a PO 500 with 200 shipped leaves 0 uncovered, 300 open).
 - **authorizations**: the latest period is the latest `cum_start_date <= today` over the item's FAB and RAW
   rows; fab_authorized / raw_authorized are the highest quantity granted of that kind in that period
   (0 when none). **cum_shipped** = Σ quantity_shipped of non-cancelled shipments with
@@ -23,7 +26,7 @@ Asia/Seoul, `today` its local date). Every term is computed by SQL over the inpu
 - **material_cover** = min(excess, max(material_forecast, raw_authorized − cum_shipped − guaranteed, 0)).
 - **exposure_krw** = (excess − material_cover) × unit_price + material_cover × (1 − material_share) × unit_price.
 - **weeks**: a `coverage_week` row for every week w >= cw in which something is due or planned (weeks
-  between change nothing). guaranteed_due[w] = po_due[w] + max(0, firm[w] − po_due[w]);
+  between change nothing). guaranteed_due[w] = po_due[w] + max(0, firm[w] − po_cover[w]);
   planned[w] = the planned output of the position's report for w.
   **projected[w]** = supply + Σ planned[..w] − Σ guaranteed_due[..w];
   **shortage[w]** = max(0, Σ guaranteed_due[..w] − supply − Σ planned[<w]).
@@ -72,6 +75,8 @@ logger = logging.getLogger("cogrow.coverage")
 SWEEP_JOB = "coverage.sweep"
 RELAY_BATCH = 500
 RELAY_TOPICS = (outbox.RECONCILE, "notify")
+# A PO line of these states covers the firm bucket of its week: binding, or closed after shipping.
+COVER_STATES = (*BINDING_STATES, "closed")
 TASK_FOR_TOPIC = {outbox.RECONCILE: "cogrow.coverage.reconcile", "notify": "cogrow.alerts.dispatch"}
 
 _item = Item.__table__
@@ -161,12 +166,20 @@ def _scope_items(scope: _Scope):
 def _events(scope: _Scope):
     """Demand and planned output per (item, week) as one UNION ALL: PO lines, zoned buckets, planned output."""
     cw = CW
-    open_qty = _pol.c.quantity - _pol.c.shipped_qty
+    binding = _po.c.status.in_(BINDING_STATES)
+    is_open = and_(binding, _pol.c.quantity > _pol.c.shipped_qty)
+    open_qty = case((is_open, _pol.c.quantity - _pol.c.shipped_qty), else_=ZERO)
+    # What covers the firm bucket of the line's week is its ordered quantity: the shipped part met that week's
+    # demand. A past-due line covers the current week with what it still owes, since its shipped part met a
+    # week that is gone.
+    due_now_or_later = _pol.c.due_date >= cw
+    cover = case((due_now_or_later, _pol.c.quantity), else_=open_qty)
     po_lines = scope.narrow(
         select(_pol.c.item_id, greatest(week_of(_pol.c.due_date), cw, type_=Date()).label("week_start"),
-               open_qty.label("po_due"), ZERO.label("firm"), ZERO.label("material"), ZERO.label("planned"))
+               open_qty.label("po_due"), cover.label("po_cover"), ZERO.label("firm"), ZERO.label("material"),
+               ZERO.label("planned"))
         .join(_po, _po.c.id == _pol.c.purchase_order_id)
-        .where(_po.c.status.in_(BINDING_STATES), _pol.c.quantity > _pol.c.shipped_qty), _pol)
+        .where(_po.c.status.in_(COVER_STATES), or_(is_open, due_now_or_later)), _pol)
 
     latest = scope.narrow(select(_pub.c.relationship_id, func.max(_pub.c.version_no).label("version_no"))
                           .group_by(_pub.c.relationship_id), _pub, None).subquery("latest")
@@ -176,7 +189,7 @@ def _events(scope: _Scope):
     firm = or_(_bucket.c.zone == "firm", days < _rel.c.firm_fence_weeks * 7)
     material = and_(not_(firm), or_(_bucket.c.zone == "material", days < _rel.c.material_fence_weeks * 7))
     buckets = scope.narrow(
-        select(_bucket.c.item_id, _bucket.c.week_start, ZERO.label("po_due"),
+        select(_bucket.c.item_id, _bucket.c.week_start, ZERO.label("po_due"), ZERO.label("po_cover"),
                case((firm, _bucket.c.quantity), else_=ZERO).label("firm"),
                case((material, _bucket.c.quantity), else_=ZERO).label("material"), ZERO.label("planned"))
         .join(_rel, _rel.c.id == _bucket.c.relationship_id)
@@ -184,15 +197,20 @@ def _events(scope: _Scope):
                or_(firm, material)), _bucket)
 
     planned = scope.narrow(
-        select(_pos.c.item_id, _plan.c.week_start, ZERO.label("po_due"), ZERO.label("firm"), ZERO.label("material"),
-               _plan.c.quantity.label("planned"))
+        select(_pos.c.item_id, _plan.c.week_start, ZERO.label("po_due"), ZERO.label("po_cover"), ZERO.label("firm"),
+               ZERO.label("material"), _plan.c.quantity.label("planned"))
         .join(_plan, _plan.c.report_id == _pos.c.report_id)
         .where(_plan.c.week_start >= cw, _plan.c.quantity > 0), _pos)
     events = union_all(po_lines, buckets, planned).subquery("events")
-    return (select(events.c.item_id, events.c.week_start, func.sum(events.c.po_due).label("po_due"),
-                   func.sum(events.c.firm).label("firm"), func.sum(events.c.material).label("material"),
-                   func.sum(events.c.planned).label("planned"))
-            .group_by(events.c.item_id, events.c.week_start).subquery("weeks"))
+    e = events.c
+    # A week where only shipped-out lines fall is due nothing and plans nothing: it gets no row.
+    return (select(e.item_id, e.week_start, func.sum(e.po_due).label("po_due"), func.sum(e.po_cover).label("po_cover"),
+                   func.sum(e.firm).label("firm"), func.sum(e.material).label("material"),
+                   func.sum(e.planned).label("planned"))
+            .group_by(e.item_id, e.week_start)
+            .having(or_(func.sum(e.po_due) > 0, func.sum(e.firm) > 0, func.sum(e.material) > 0,
+                        func.sum(e.planned) > 0))
+            .subquery("weeks"))
 
 
 def _positions(scope: _Scope, items):
@@ -221,7 +239,7 @@ def _weeks_statement(scope: _Scope):
     weeks = _events(scope)
     position = _positions(scope, items)
     supply = func.coalesce(position.c.supply, ZERO)
-    due = weeks.c.po_due + greatest(weeks.c.firm - weeks.c.po_due, ZERO)
+    due = weeks.c.po_due + greatest(weeks.c.firm - weeks.c.po_cover, ZERO)
     window = {"partition_by": weeks.c.item_id, "order_by": weeks.c.week_start}
     days = days_from(cw, weeks.c.week_start)
     running = (select(weeks.c.item_id, weeks.c.week_start, items.c.relationship_id, weeks.c.po_due,
@@ -249,7 +267,7 @@ def _ledger_statement(scope: _Scope):
     w = _week.c
     demand = scope.narrow(
         select(w.item_id, func.sum(w.po_due).label("open_po"), func.sum(w.firm_forecast).label("firm"),
-               func.sum(greatest(w.firm_forecast - w.po_due, ZERO)).label("firm_uncovered"),
+               func.sum(w.guaranteed_due - w.po_due).label("firm_uncovered"),  # the firm part of each week's due
                func.sum(w.material_forecast).label("material"),
                func.sum(case((w.in_firm_fence, w.planned_output), else_=ZERO)).label("fence_planned"),
                func.max(case((w.in_lead_time, w.shortage), else_=ZERO)).label("shortage_qty"),
