@@ -296,22 +296,28 @@ WITH latest AS (
   SELECT p.id FROM forecast_publication p
   JOIN (SELECT relationship_id, max(version_no) AS v FROM forecast_publication GROUP BY relationship_id) l
     ON l.relationship_id = p.relationship_id AND l.v = p.version_no),
-events AS (
-  SELECT l.item_id, {greatest}({week_of('l.due_date')}, {cw}) AS wk, l.quantity - l.shipped_qty AS po,
-         0 AS firm, 0 AS mat, 0 AS pl
+po_open AS (
+  SELECT l.item_id, l.due_date, l.quantity,
+         CASE WHEN o.status IN ({binding}) AND l.quantity > l.shipped_qty THEN l.quantity - l.shipped_qty ELSE 0 END
+           AS open_qty
     FROM purchase_order_line l JOIN purchase_order o ON o.id = l.purchase_order_id
-   WHERE o.status IN ({binding}) AND l.quantity > l.shipped_qty
+   WHERE o.status IN ({binding}, 'closed')),
+events AS (
+  -- po: still owed; cover: what meets the firm bucket of the week (ordered; past due: still owed)
+  SELECT item_id, {greatest}({week_of('due_date')}, {cw}) AS wk, open_qty AS po,
+         CASE WHEN due_date >= {cw} THEN quantity ELSE open_qty END AS cover, 0 AS firm, 0 AS mat, 0 AS pl
+    FROM po_open WHERE open_qty > 0 OR due_date >= {cw}
   UNION ALL
-  SELECT b.item_id, b.week_start, 0, CASE WHEN {firm_b} THEN b.quantity ELSE 0 END,
+  SELECT b.item_id, b.week_start, 0, 0, CASE WHEN {firm_b} THEN b.quantity ELSE 0 END,
          CASE WHEN {firm_b} THEN 0 ELSE b.quantity END, 0
     FROM forecast_bucket b JOIN supply_relationship r ON r.id = b.relationship_id
    WHERE b.publication_id IN (SELECT id FROM latest) AND b.week_start >= :cw AND b.quantity > 0
      AND (b.zone IN ('firm', 'material') OR {days('b.week_start')} < r.material_fence_weeks * 7)
   UNION ALL
-  SELECT p.item_id, o.week_start, 0, 0, 0, o.quantity
+  SELECT p.item_id, o.week_start, 0, 0, 0, 0, o.quantity
     FROM item_position p JOIN planned_output o ON o.report_id = p.report_id
    WHERE o.week_start >= :cw AND o.quantity > 0),
-weeks AS (SELECT item_id, wk, sum(po) AS po, sum(firm) AS firm, sum(mat) AS mat, sum(pl) AS pl
+weeks AS (SELECT item_id, wk, sum(po) AS po, sum(cover) AS cover, sum(firm) AS firm, sum(mat) AS mat, sum(pl) AS pl
             FROM events GROUP BY item_id, wk),
 machine AS (SELECT m.item_id, sum(m.produced) AS produced FROM machine_reading m
               LEFT JOIN item_position p ON p.item_id = m.item_id
@@ -320,13 +326,13 @@ scope AS (SELECT i.id AS item_id, i.unit_price, i.lead_time_days, r.firm_fence_w
                  coalesce(p.fg_on_hand, 0) + coalesce(p.wip_qty, 0) + coalesce(mc.produced, 0) AS supply
             FROM item i JOIN supply_relationship r ON r.id = i.relationship_id AND r.status = 'active'
             LEFT JOIN item_position p ON p.item_id = i.id LEFT JOIN machine mc ON mc.item_id = i.id),
-running AS (SELECT w.item_id, w.wk, w.po, w.firm, w.mat, w.pl, s.supply,
-                   sum(w.po + {greatest}(w.firm - w.po, 0)) OVER (PARTITION BY w.item_id ORDER BY w.wk) AS cum_due,
+running AS (SELECT w.item_id, w.wk, w.po, w.firm, w.mat, w.pl, s.supply, {greatest}(w.firm - w.cover, 0) AS fu,
+                   sum(w.po + {greatest}(w.firm - w.cover, 0)) OVER (PARTITION BY w.item_id ORDER BY w.wk) AS cum_due,
                    sum(w.pl) OVER (PARTITION BY w.item_id ORDER BY w.wk) AS cum_pl,
                    CASE WHEN {days('w.wk')} < s.ff * 7 THEN 1 ELSE 0 END AS fence,
                    CASE WHEN {days('w.wk')} <= s.lead_time_days + :off THEN 1 ELSE 0 END AS lead
               FROM weeks w JOIN scope s ON s.item_id = w.item_id),
-demand AS (SELECT item_id, sum(po) AS open_po, sum(firm) AS firm, sum({greatest}(firm - po, 0)) AS fu, sum(mat) AS mat,
+demand AS (SELECT item_id, sum(po) AS open_po, sum(firm) AS firm, sum(fu) AS fu, sum(mat) AS mat,
                   sum(CASE WHEN fence = 1 THEN pl ELSE 0 END) AS fence_pl,
                   max(CASE WHEN lead = 1 THEN {greatest}(cum_due - supply - (cum_pl - pl), 0) ELSE 0 END) AS shortage_qty,
                   min(CASE WHEN lead = 1 AND cum_due - supply - (cum_pl - pl) > 0 THEN wk END) AS shortage_week
