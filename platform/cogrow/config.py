@@ -101,6 +101,10 @@ class Config:
         self.IMPORT_MAX_ROWS = _env_int("IMPORT_MAX_ROWS", 200_000)
         self.IMPORT_ASYNC_ROWS = _env_int("IMPORT_ASYNC_ROWS", 5000)
         self.IMPORT_MAX_UNZIPPED_BYTES = _env_int("IMPORT_MAX_UNZIPPED_BYTES", 200 * 1024 * 1024)
+        # Errors kept per file; reading an all-bad file stops past this many. Files whose rows take more
+        # bytes than IMPORT_INLINE_PARSE_BYTES (XLSX: unpacked) are read by the worker, not the web request.
+        self.IMPORT_MAX_ERRORS = _env_int("IMPORT_MAX_ERRORS", 1000)
+        self.IMPORT_INLINE_PARSE_BYTES = _env_int("IMPORT_INLINE_PARSE_BYTES", 256 * 1024)
 
         # Reconciliation: the full sweep behind a lock, and the outbox relay's pace.
         self.COVERAGE_SWEEP_MINUTES = _env_int("COVERAGE_SWEEP_MINUTES", 15)

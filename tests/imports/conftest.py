@@ -7,6 +7,32 @@ from tests.conftest import sign_in
 from tests.imports import support
 
 
+@pytest.fixture(autouse=True)
+def worker_reads(app, monkeypatch):
+    """Files too large for the request are read by the worker: here the task runs at once, in this process,
+    after the upload's transaction has committed (as a worker would). Returns the outbox ids it was given."""
+    from cogrow.imports import tasks
+
+    given: list[int] = []
+
+    def run_now(args, **_options):
+        given.append(args[0])
+        tasks.parse_import.apply(args=args)
+
+    monkeypatch.setattr(tasks.parse_import, "apply_async", run_now)
+    return given
+
+
+@pytest.fixture
+def worker_idle(app, monkeypatch):
+    """The worker has not picked the parse task up yet: published ids are recorded, nothing runs."""
+    from cogrow.imports import tasks
+
+    given: list[int] = []
+    monkeypatch.setattr(tasks.parse_import, "apply_async", lambda args, **_options: given.append(args[0]))
+    return given
+
+
 @pytest.fixture
 def test_kind(app):
     kind = support.register_test_kind()

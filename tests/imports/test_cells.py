@@ -17,14 +17,14 @@ def _request(app):
 
 @pytest.mark.parametrize("raw, expected", [
     ("12", Decimal(12)), ("１２", Decimal(12)), (" 12 ", Decimal(12)), ("0", Decimal(0)), ("-0", Decimal(0)),
-    ("1.25", Decimal("1.25")), ("+3", Decimal(3)), ("1e3", Decimal(1000)), (None, None), ("", None),
+    ("1.25", Decimal("1.25")), ("+3", Decimal(3)), (None, None), ("", None),
 ])
 def test_decimal_cell_accepts_plain_numbers(raw, expected):
     assert cells.decimal_cell()(raw) == expected
 
 
 @pytest.mark.parametrize("raw, message", [
-    ("-1", "at least 0"), ("NaN", "finite"), ("Infinity", "finite"), ("-inf", "finite"), ("1e309", "out of range"),
+    ("-1", "at least 0"), ("NaN", "finite"), ("Infinity", "finite"), ("-inf", "finite"), ("1e309", "without an exponent"),
     (str(2 ** 63), "out of range"), ("1,5", "'.' for decimals"), ("1,000", "'.' for decimals"),
     ("1.000,50", "'.' for decimals"), ("1 000", "'.' for decimals"), ("TRUE", "true/false"), ("false", "true/false"),
     ("abc", "Must be a number"), ("1.23456", "decimal places"), ("0x10", "Must be a number"),

@@ -115,7 +115,7 @@ BAD_ROWS = {
     "negative": (csv_bytes([H, ["PN-1", "-5", ""]]), [(2, "lead_time", "at least 0")]),
     "nan": (csv_bytes([H, ["PN-1", "NaN", ""]]), [(2, "lead_time", "finite")]),
     "infinity": (csv_bytes([H, ["PN-1", "Infinity", ""]]), [(2, "lead_time", "finite")]),
-    "1e309": (csv_bytes([H, ["PN-1", "1e309", ""]]), [(2, "lead_time", "out of range")]),
+    "1e309": (csv_bytes([H, ["PN-1", "1e309", ""]]), [(2, "lead_time", "without an exponent")]),
     "2^63": (csv_bytes([H, ["PN-1", str(2 ** 63), ""]]), [(2, "lead_time", "out of range")]),
     "decimal-comma": (csv_bytes([H, ["PN-1", "1,5", ""]]), [(2, "lead_time", "'.' for decimals")]),
     "thousands-separator": (csv_bytes([H, ["PN-1", "1,000", ""]]), [(2, "lead_time", "'.' for decimals")]),
@@ -321,7 +321,7 @@ JSON_BAD_ROWS = {
     "object": ({"part_number": "PN-1", "lead_time": {"v": 5}}, "single value"),
     "negative": ({"part_number": "PN-1", "lead_time": -5}, "at least 0"),
     "huge": ({"part_number": "PN-1", "lead_time": 2 ** 63}, "out of range"),
-    "1e309": ({"part_number": "PN-1", "lead_time": "1e309"}, "out of range"),
+    "1e309": ({"part_number": "PN-1", "lead_time": "1e309"}, "without an exponent"),
     "fraction": ({"part_number": "PN-1", "lead_time": 1.5}, "whole number"),
 }
 
@@ -410,4 +410,4 @@ def test_the_fast_sheet_reader_reads_what_openpyxl_reads():
         return out
 
     assert trimmed(fast) == trimmed(slow)
-    assert fast[0][:6] == ["text", "1", "-2", "1.5", "0.3", "1e+20"]
+    assert fast[0][:6] == ["text", "1", "-2", "1.5", "0.3", "100000000000000000000"]

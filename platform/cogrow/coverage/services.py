@@ -74,10 +74,11 @@ logger = logging.getLogger("cogrow.coverage")
 
 SWEEP_JOB = "coverage.sweep"
 RELAY_BATCH = 500
-RELAY_TOPICS = (outbox.RECONCILE, "notify")
+RELAY_TOPICS = (outbox.RECONCILE, "notify", "import")
 # A PO line of these states covers the firm bucket of its week: binding, or closed after shipping.
 COVER_STATES = (*BINDING_STATES, "closed")
-TASK_FOR_TOPIC = {outbox.RECONCILE: "cogrow.coverage.reconcile", "notify": "cogrow.alerts.dispatch"}
+TASK_FOR_TOPIC = {outbox.RECONCILE: "cogrow.coverage.reconcile", "notify": "cogrow.alerts.dispatch",
+                  "import": "cogrow.imports.parse"}  # "import": an uploaded file for the worker to read (imports)
 
 _item = Item.__table__
 _rel = SupplyRelationship.__table__

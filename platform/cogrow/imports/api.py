@@ -30,6 +30,8 @@ def batch_json(batch: ImportBatch) -> dict[str, Any]:
         "total_rows": batch.total_rows,
         "processed_rows": batch.processed_rows,
         "error_count": batch.error_count,
+        # True when reading stopped at the error cap (IMPORT_MAX_ERRORS): the file has at least error_count.
+        "error_count_is_lower_bound": services.errors_stopped_at(batch) is not None,
         "errors": batch.errors or [],
         "preview": batch.summary or {},
         "created_at": batch.created_at.isoformat() if batch.created_at else None,
@@ -44,14 +46,20 @@ def _answer(batch: ImportBatch, status: int = 200):
         for e in (batch.errors or [])[:200]:
             key = f"row {e['row']}" + (f": {e['column']}" if e.get("column") else "") if e.get("row") else (e.get("column") or "file")
             fields.setdefault(key, e["message"])
-        body = {"error": {"code": "validation_failed",
-                          "message": _("%(n)s errors: nothing was changed.", n=batch.error_count),
+        if services.errors_stopped_at(batch) is not None:
+            message = _("More than %(n)s errors: nothing was changed.", n=len(batch.errors or []))
+        else:
+            message = _("%(n)s errors: nothing was changed.", n=batch.error_count)
+        body = {"error": {"code": "validation_failed", "message": message,
                           "fields": fields, "import": batch_json(batch)}}
         response = jsonify(body)
         response.status_code = 422
         return response
     response = jsonify(batch_json(batch))
     response.status_code = status
+    if status == 202:  # the worker reads or applies it: poll this address
+        response.headers["Location"] = url_for("api.imports_show", relationship_id=batch.relationship_id,
+                                               import_id=batch.id)
     return response
 
 
@@ -94,7 +102,8 @@ def imports_upload(relationship_id: int, kind: str):
                             delimiter=request.args.get("delimiter"), content_type=content_type)
     if confirm_now and batch.status == "preview":
         batch = services.confirm(g.actor, relationship_id, batch.id)
-    return _answer(batch, 202 if batch.status in ("queued", "running") else 201)
+    # A large file is only stored here ('pending'): the worker reads it; confirm once the preview is there.
+    return _answer(batch, 202 if batch.status in ("pending", "queued", "running") else 201)
 
 
 @bp.get("/relationships/<int:relationship_id>/imports")

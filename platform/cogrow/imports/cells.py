@@ -31,13 +31,18 @@ _INVISIBLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _CONTROL_BUT_LAYOUT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _SPACE = re.compile(r"\s")
-_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
-_PLAIN_DIGITS = re.compile(r"\d{1,15}")
+# Digits are ASCII 0-9 only (full-width ones become ASCII through NFKC first): "²" and "١٢" are not numbers.
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+_EXPONENT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][+-]?[0-9]+")
+_PLAIN_DIGITS = re.compile(r"[0-9]{1,15}")
+# A character no number is written with: anything but ASCII, the full-width forms of ASCII (０-９, ．, ＋, －),
+# which NFKC folds to their ASCII twins, and spaces.
+_NOT_NUMBER_CHAR = re.compile(r"[^\x00-\x7f\uff01-\uff5e\s]")
 _MAX_DECIMAL = Decimal("1e14")
-_ISO_DATE = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
-_ISO_DATE_MIDNIGHT = re.compile(r"(\d{4}-\d{2}-\d{2})[T ]00:00(?::00(?:\.0+)?)?")
-_SERIAL = re.compile(r"\d{1,6}(?:\.\d+)?")
-_DAY_MONTH = re.compile(r"\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}")
+_ISO_DATE = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})", re.ASCII)
+_ISO_DATE_MIDNIGHT = re.compile(r"(\d{4}-\d{2}-\d{2})[T ]00:00(?::00(?:\.0+)?)?", re.ASCII)
+_SERIAL = re.compile(r"\d{1,6}(?:\.\d+)?", re.ASCII)
+_DAY_MONTH = re.compile(r"\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}", re.ASCII)
 _BOOLEANS = {"TRUE", "FALSE", "YES", "NO", "Y", "N", "참", "거짓", "ON", "OFF"}
 
 
@@ -116,7 +121,8 @@ def text_cell(max_length: int = 500, required: bool = False) -> Callable[[str | 
 
 def decimal_cell(minimum: Decimal | int | None = 0, whole: bool = False, *, maximum: Decimal | int | None = None,
                  scale: int = 4, required: bool = False) -> Callable[[str | None], Decimal | None]:
-    """A quantity or price: plain decimal notation with '.', no separators, finite, within range."""
+    """A quantity or price: digits 0-9 (full-width ones folded by NFKC) with an optional sign and '.'; no
+    separators, no exponent, finite, within range."""
     low = Decimal(minimum) if minimum is not None else None
     high = Decimal(maximum) if maximum is not None else None
 
@@ -137,6 +143,10 @@ def decimal_cell(minimum: Decimal | int | None = 0, whole: bool = False, *, maxi
         if _PLAIN_DIGITS.fullmatch(text):
             number = Decimal(text)
         else:
+            if not text.isascii() and _NOT_NUMBER_CHAR.search(text):
+                # "²" or "١٢": Python calls them digits and NFKC would even turn "²" into 2, but no
+                # spreadsheet writes a quantity that way; only full-width forms are folded to ASCII.
+                raise ValueError(_("Must be a number written with the digits 0-9."))
             text = _normalise(value)
             if not text:
                 if required:
@@ -155,8 +165,6 @@ def decimal_cell(minimum: Decimal | int | None = 0, whole: bool = False, *, maxi
             raise ValueError(_("Must be at most %(n)s.", n=high))
         if number == 0:
             number = Decimal(0)  # no "-0"
-        elif number.as_tuple().exponent > 0:  # type: ignore[operator]
-            number = number.quantize(Decimal(1))  # 1e3 -> 1000
         return number
 
     return parse
@@ -164,19 +172,22 @@ def decimal_cell(minimum: Decimal | int | None = 0, whole: bool = False, *, maxi
 
 def _parse_number(text: str) -> Decimal:
     if _PLAIN_NUMBER.fullmatch(text):
+        if len(text) > 60:  # far past the range; Decimal need not read a megabyte of digits to say so
+            raise ValueError(_("Number out of range."))
         try:
             number = Decimal(text)
         except InvalidOperation:
             raise ValueError(_("Must be a number.")) from None
-        if not number.is_finite():
-            raise ValueError(_("Number out of range."))
         return number
+    if _EXPONENT.fullmatch(text):
+        # Text "1e3" is not a quantity (a real numeric XLSX cell arrives as plain digits from the reader).
+        raise ValueError(_("Write the number in plain digits, without an exponent (e.g. 1000, not 1e3)."))
     upper = text.upper()
     if upper.lstrip("+-") in {"NAN", "INF", "INFINITY", "∞", "#NUM!", "#DIV/0!"}:
         raise ValueError(_("Must be a finite number."))
     if upper in _BOOLEANS:
         raise ValueError(_("A true/false value is not a number."))
-    if "," in text or (" " in text and re.fullmatch(r"[+-]?[\d .,]+", text)):
+    if "," in text or (" " in text and re.fullmatch(r"[+-]?[0-9 .,]+", text)):
         # 1,500 could be one and a half (decimal comma) or fifteen hundred (thousands): refuse to guess.
         raise ValueError(_("Use '.' for decimals and no thousands separators."))
     raise ValueError(_("Must be a number."))

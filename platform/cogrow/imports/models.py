@@ -10,14 +10,15 @@ from sqlalchemy.orm import Mapped, deferred, mapped_column
 from cogrow.core.types import UTCDateTime, utcnow
 from cogrow.extensions import db
 
-IMPORT_STATES = ("preview", "invalid", "queued", "running", "applied", "failed", "discarded")
+# pending: stored, waiting for the worker to read it (large files); preview / invalid: read and checked.
+IMPORT_STATES = ("pending", "preview", "invalid", "queued", "running", "applied", "failed", "discarded")
 
 
 class ImportBatch(db.Model):
     __tablename__ = "import_batch"
     __table_args__ = (
-        CheckConstraint("status IN ('preview', 'invalid', 'queued', 'running', 'applied', 'failed', 'discarded')",
-                        name="status"),
+        CheckConstraint("status IN ('pending', 'preview', 'invalid', 'queued', 'running', 'applied', 'failed', "
+                        "'discarded')", name="status"),
         # The same file applied twice to the same relationship and kind is refused, even by two racing requests.
         Index("ux_import_batch_applied_file", "relationship_id", "kind", "content_sha256", unique=True,
               sqlite_where=text("status IN ('queued', 'running', 'applied')"),

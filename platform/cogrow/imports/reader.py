@@ -93,6 +93,25 @@ def sniff_format(filename: str, data: bytes, content_type: str | None = None) ->
     return "csv"
 
 
+def precheck(filename: str, data: bytes, *, encoding: str | None = None, delimiter: str | None = None,
+             content_type: str | None = None, max_unzipped: int = 200 * 1024 * 1024) -> tuple[str, int]:
+    """The checks cheap enough for the web request: (format, bytes that reading the rows will go through).
+
+    The format from the bytes (a renamed file is caught), the chosen encoding and delimiter, and for a
+    workbook its zip directory (bombs, macros, encryption); no row is read.
+    """
+    fmt = sniff_format(filename, data, content_type)
+    if not data or data.isspace():
+        raise FileRejected(_("The file is empty."))
+    if encoding and encoding != "auto" and ENCODINGS.get(encoding.strip().lower()) is None:
+        raise FileRejected(_("Unknown encoding. Choose UTF-8 or CP949 (EUC-KR)."), status=400)
+    if delimiter and delimiter != "auto" and (DELIMITERS.get(delimiter) or DELIMITERS.get(delimiter.lower())) is None:
+        raise FileRejected(_("Unknown delimiter. Choose comma, semicolon or tab."), status=400)
+    if fmt == "xlsx":
+        return fmt, check_workbook(data, max_unzipped)
+    return fmt, len(data)
+
+
 def read(filename: str, data: bytes, *, encoding: str | None = None, delimiter: str | None = None,
          content_type: str | None = None, max_rows: int = 200_000, max_unzipped: int = 200 * 1024 * 1024,
          sheet_names: tuple[str, ...] = ()) -> Table:
@@ -108,38 +127,57 @@ def read(filename: str, data: bytes, *, encoding: str | None = None, delimiter: 
 
 # ---------------------------------------------------------------- CSV
 
-def decode(data: bytes, encoding: str | None) -> tuple[str, str]:
-    """The text and the encoding used: a BOM wins, then the user's choice, then UTF-8, then CP949."""
+def detect_encoding(data: bytes, encoding: str | None) -> tuple[str, int]:
+    """The encoding to read the bytes with and where the text starts: a BOM wins, then the user's choice,
+    then UTF-8, then CP949. The bytes are checked in chunks without keeping the decoded text."""
     if data.startswith(codecs.BOM_UTF8):
-        return _decode(data[3:], "utf-8"), "utf-8-sig"
+        _check_decodes(data, "utf-8", 3)
+        return "utf-8", 3
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return _decode(data, "utf-16"), "utf-16"
+        _check_decodes(data, "utf-16", 0)
+        return "utf-16", 0
     chosen = ENCODINGS.get((encoding or "").strip().lower()) if encoding and encoding != "auto" else None
     if encoding and encoding != "auto" and chosen is None:
         raise FileRejected(_("Unknown encoding. Choose UTF-8 or CP949 (EUC-KR)."), status=400)
     if chosen:
-        return _decode(data, chosen), chosen
+        _check_decodes(data, chosen, 0)
+        return chosen, 0
     if data[:1] == b"\x00" or data[1:2] == b"\x00":
         raise FileRejected(_("The file looks like UTF-16 without a byte-order mark. Save it as CSV UTF-8."))
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp949"), "cp949"
-    except UnicodeDecodeError:
-        pass
-    return _decode(data, "utf-8"), "utf-8"  # raises, naming where UTF-8 breaks
+    if _first_bad_byte(data, "utf-8", 0) is None:
+        return "utf-8", 0
+    if _first_bad_byte(data, "cp949", 0) is None:
+        return "cp949", 0
+    _check_decodes(data, "utf-8", 0)  # raises, naming where UTF-8 breaks
+    return "utf-8", 0  # pragma: no cover - the line above raised
 
 
-def _decode(data: bytes, encoding: str) -> str:
+_DECODE_CHUNK = 1024 * 1024
+
+
+def _first_bad_byte(data: bytes, encoding: str, start: int) -> int | None:
+    """The offset where the bytes stop being valid in this encoding, or None; 1 MB at a time, text discarded."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    view = memoryview(data)
+    for offset in range(start, len(data), _DECODE_CHUNK):
+        try:
+            decoder.decode(view[offset:offset + _DECODE_CHUNK], final=False)
+        except UnicodeDecodeError as exc:
+            return max(offset + exc.start, start)
     try:
-        return data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return len(data) - 1
+    return None
+
+
+def _check_decodes(data: bytes, encoding: str, start: int) -> None:
+    bad = _first_bad_byte(data, encoding, start)
+    if bad is not None:
+        line = data[:bad].count(b"\n") + 1
         label = {"utf-8": "UTF-8", "cp949": "CP949 (EUC-KR)", "utf-16": "UTF-16"}.get(encoding, encoding)
         raise FileRejected(_("The file is not valid %(encoding)s (line %(line)s). Choose another encoding, or save "
-                             "it as CSV UTF-8.", encoding=label, line=line)) from None
+                             "it as CSV UTF-8.", encoding=label, line=line))
 
 
 def sniff_delimiter(text: str) -> str:
@@ -160,14 +198,19 @@ def sniff_delimiter(text: str) -> str:
 
 def read_csv(data: bytes, *, encoding: str | None = None, delimiter: str | None = None,
              max_rows: int = 200_000) -> Table:
-    text, used = decode(data, encoding)
+    used, start = detect_encoding(data, encoding)
     if delimiter and delimiter != "auto":
         chosen = DELIMITERS.get(delimiter) or DELIMITERS.get(delimiter.lower())
         if chosen is None:
             raise FileRejected(_("Unknown delimiter. Choose comma, semicolon or tab."), status=400)
     else:
-        chosen = sniff_delimiter(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=chosen, quotechar='"', doublequote=True,
+        chosen = sniff_delimiter(data[start:start + 4 * 65536].decode(used, errors="ignore"))
+    # Rows are decoded as they are read: the whole file is never held as one string (a 10 MB CSV would
+    # otherwise cost several times its size in memory before the first row).
+    raw = io.BytesIO(data)  # shares the bytes, no copy
+    raw.seek(start)
+    stream = io.TextIOWrapper(raw, encoding=used, newline="")
+    reader = csv.reader(stream, delimiter=chosen, quotechar='"', doublequote=True,
                         skipinitialspace=False, strict=False)
     try:
         header = next(reader, None)
@@ -178,7 +221,7 @@ def read_csv(data: bytes, *, encoding: str | None = None, delimiter: str | None 
     if header is None:
         raise FileRejected(_("The file is empty."))
     header_line = reader.line_num
-    table = Table("csv", header, iter(()), encoding=used, delimiter=chosen)
+    table = Table("csv", header, iter(()), encoding="utf-8-sig" if start else used, delimiter=chosen)
     table.rows = _csv_rows(reader, table, header_line, max_rows)
     return table
 
@@ -205,8 +248,12 @@ def _csv_rows(reader: Any, table: Table, header_row: int, max_rows: int) -> Iter
 
 # ---------------------------------------------------------------- XLSX
 
-def _check_zip(data: bytes, max_unzipped: int) -> None:
-    """Refuse bombs, macros, encryption and non-workbooks from the zip directory, before openpyxl opens it."""
+def check_workbook(data: bytes, max_unzipped: int) -> int:
+    """Refuse bombs, macros, encryption and non-workbooks from the zip directory, before openpyxl opens it.
+
+    Returns the unpacked size, which is what reading the workbook costs. It reads only the directory and
+    the first 8 KB of each part, so it is cheap enough for the web request.
+    """
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = archive.infolist()
@@ -249,6 +296,7 @@ def _check_zip(data: bytes, max_unzipped: int) -> None:
             probe = head.replace(b"\x00", b"").upper()
             if b"<!DOCTYPE" in probe or b"<!ENTITY" in probe:
                 raise FileRejected(_("This workbook declares XML entities, which are not allowed."))
+    return total
 
 
 def _xlsx_text(value: Any) -> str | None:
@@ -267,7 +315,9 @@ def _xlsx_text(value: Any) -> str | None:
         if value.is_integer() and abs(value) < 1e15:
             return str(int(value))
         # Excel shows 15 significant digits: 0.1+0.2 is 0.3 there, and here.
-        return format(Decimal(format(value, ".15g")).normalize(), "f") if abs(value) < 1e15 else repr(value)
+        # Beyond 1e15 the digits are written out too (at most ~310 of them), never as "1e+20": an exponent
+        # in a quantity is refused, and this is a real number, merely far out of range.
+        return format(Decimal(format(value, ".15g")).normalize(), "f")
     if isinstance(value, datetime):
         if value.time() == time(0):
             return value.date().isoformat()
@@ -301,7 +351,7 @@ def _no_size_scan() -> Iterator[None]:
 
 def read_xlsx(data: bytes, *, max_rows: int = 200_000, max_unzipped: int = 200 * 1024 * 1024,
               sheet_names: tuple[str, ...] = ()) -> Table:
-    _check_zip(data, max_unzipped)
+    check_workbook(data, max_unzipped)
     import openpyxl
     from openpyxl.xml import DEFUSEDXML
 

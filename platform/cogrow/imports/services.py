@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import heapq
 import logging
 import re
 import threading
@@ -9,6 +10,7 @@ import unicodedata
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -19,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from cogrow.core import audit
+from cogrow.core import audit, outbox
 from cogrow.core.auth import Actor
 from cogrow.core.errors import AppError, Conflict, Forbidden, NotFound
 from cogrow.extensions import db
@@ -36,11 +38,17 @@ DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 DEFAULT_MAX_ROWS = 200_000
 DEFAULT_ASYNC_ROWS = 5_000
 DEFAULT_MAX_UNZIPPED = 200 * 1024 * 1024
-MAX_STORED_ERRORS = 5_000
+# Errors kept and shown per file. An all-bad file stops being read once it has more: the web and the
+# worker never spend seconds and hundreds of MB listing a million errors nobody reads.
+DEFAULT_MAX_ERRORS = 1_000
+# Files whose rows take more bytes than this to read (CSV and JSON as sent, XLSX unpacked) are read by the
+# Celery worker; smaller ones in the request, where they take well under a second.
+DEFAULT_INLINE_PARSE_BYTES = 256 * 1024
 MAX_PREVIEW_LINES = 500
 ACTIVE_STATES = ("queued", "running", "applied")
+PARSE_TOPIC = "import"  # outbox rows that ask the worker to read an uploaded file
 STATUS_LABELS = {
-    "preview": _l("Ready to confirm"), "invalid": _l("Has errors"), "queued": _l("Queued"),
+    "pending": _l("Checking the file"), "preview": _l("Ready to confirm"), "invalid": _l("Has errors"), "queued": _l("Queued"),
     "running": _l("Running"), "applied": _l("Applied"), "failed": _l("Failed"), "discarded": _l("Discarded"),
 }
 
@@ -133,8 +141,19 @@ def header_for(kind: ImportKind, column: Any, locale: str | None = None) -> str:
     return column.headers[0] if column.headers else column.key
 
 
-def parse_rows(kind: ImportKind, table: Table) -> tuple[list[ParsedRow], list[RowError], int]:
-    """Match the header to the kind's columns and clean every cell; returns good rows, errors and the row count."""
+@dataclass
+class Parsed:
+    """What reading a file gave: the clean rows, the errors, the data rows read, and where reading stopped
+    because there were more errors than the cap (None when the whole file was read)."""
+
+    rows: list[ParsedRow]
+    errors: list[RowError]
+    total: int
+    stopped_at: int | None = None
+
+
+def parse_rows(kind: ImportKind, table: Table, max_errors: int = DEFAULT_MAX_ERRORS) -> Parsed:
+    """Match the header to the kind's columns and clean every cell, until more than `max_errors` errors."""
     errors: list[RowError] = []
     accepted: dict[str, Any] = {}
     for column in kind.columns:
@@ -168,7 +187,7 @@ def parse_rows(kind: ImportKind, table: Table) -> tuple[list[ParsedRow], list[Ro
             errors.append(RowError(1, column.headers[0] if column.headers else column.key,
                                    _("This column is missing.")))
     if errors:
-        return [], errors, 0
+        return Parsed([], errors, 0)
 
     width = len(headers)
     named = {index for index, *_rest in mapping}
@@ -176,7 +195,13 @@ def parse_rows(kind: ImportKind, table: Table) -> tuple[list[ParsedRow], list[Ro
     max_cell = reader.MAX_CELL_CHARS
     rows: list[ParsedRow] = []
     total = 0
+    stopped_at: int | None = None
+    reader_errors = table.errors  # the reader adds to it while rows are read
     for row_number, cells in table.rows:
+        if len(errors) + len(reader_errors) > max_errors:
+            # More than the cap: the file is refused whatever the rest holds, so the rest is not read.
+            stopped_at = row_number - 1
+            break
         n = len(cells)
         if n == 0 or not any(cells):
             continue  # a blank line
@@ -233,19 +258,20 @@ def parse_rows(kind: ImportKind, table: Table) -> tuple[list[ParsedRow], list[Ro
                     break
         if ok and row_number not in table.bad_rows:
             rows.append(ParsedRow(row_number, values))
-    if table.errors:
-        errors.extend(table.errors)
+    if reader_errors:
+        errors.extend(reader_errors)
+    if stopped_at is not None:
+        rows = []  # the file is refused: its good rows are not checked further
     if total == 0 and not errors:
         errors.append(RowError(2, None, _("The file has no data rows.")))
-    return rows, errors, total
-
-
-def _order(errors: list[RowError]) -> list[RowError]:
-    return sorted(errors, key=lambda e: (e.row if e.row is not None else 0))
+    return Parsed(rows, errors, total, stopped_at)
 
 
 def _error_dicts(errors: list[RowError]) -> list[dict[str, Any]]:
-    return [{"row": e.row, "column": e.column, "message": str(e.message)} for e in _order(errors)[:MAX_STORED_ERRORS]]
+    """The first IMPORT_MAX_ERRORS errors by row, as stored and shown."""
+    cap = setting("IMPORT_MAX_ERRORS", DEFAULT_MAX_ERRORS)
+    first = heapq.nsmallest(cap, errors, key=lambda e: (e.row if e.row is not None else 0))
+    return [{"row": e.row, "column": e.column, "message": str(e.message)} for e in first]
 
 
 # The cleaned rows of the latest previews, so that a confirm in the same process does not read the file
@@ -270,31 +296,32 @@ def _recall(batch: ImportBatch) -> tuple[str, list[ParsedRow], int] | None:
 
 def read_and_validate(actor: Actor, rel: SupplyRelationship, kind: ImportKind, filename: str, data: bytes,
                       encoding: str | None, delimiter: str | None, content_type: str | None = None,
-                      batch: ImportBatch | None = None
-                      ) -> tuple[Table, Any, list[RowError], int, list[ParsedRow]]:
-    """Parse the bytes and run the kind's checks: (table, payload to apply, every error, data rows, clean rows)."""
+                      batch: ImportBatch | None = None) -> tuple[Table, Any, Parsed]:
+    """Parse the bytes and run the kind's checks: (table, payload to apply, what parsing found plus the kind's
+    errors). The kind's checks are skipped when reading stopped at the error cap."""
     known = _recall(batch) if batch is not None else None
     if known is not None:
         file_format, rows, total = known
-        table, errors = Table(file_format, [], iter(())), []
+        table, parsed = Table(file_format, [], iter(())), Parsed(rows, [], total)
     else:
         table = reader.read(filename, data, encoding=encoding, delimiter=delimiter, content_type=content_type,
                             max_rows=setting("IMPORT_MAX_ROWS", DEFAULT_MAX_ROWS),
                             max_unzipped=setting("IMPORT_MAX_UNZIPPED_BYTES", DEFAULT_MAX_UNZIPPED),
                             sheet_names=(kind.name, str(kind.label())))
-        rows, errors, total = parse_rows(kind, table)
+        parsed = parse_rows(kind, table, setting("IMPORT_MAX_ERRORS", DEFAULT_MAX_ERRORS))
     payload = None
-    if rows or not errors:
-        payload, business = kind.validate(actor, rel, rows)
-        errors.extend(business)
-    return table, payload, errors, total, rows
+    if parsed.stopped_at is None and (parsed.rows or not parsed.errors):
+        payload, business = kind.validate(actor, rel, parsed.rows)
+        parsed.errors.extend(business)
+    return table, payload, parsed
 
 
 # ---------------------------------------------------------------- upload, confirm, discard
 
 def upload(actor: Actor, relationship_id: int, kind: str, filename: str | None, data: bytes,
            encoding: str | None = None, delimiter: str | None = None, content_type: str | None = None) -> ImportBatch:
-    """Read and check a file and store it as a preview (or as invalid, with every error); nothing else changes."""
+    """Store a file and check it: in the request when it is small, else in the worker (the batch is 'pending'
+    until then). A checked file is a preview, or invalid with its errors; nothing else changes."""
     rel = relationships.get_relationship(actor, relationship_id)
     import_kind = kind_or_404(kind)
     check_uploader(actor, rel, import_kind)
@@ -309,38 +336,174 @@ def upload(actor: Actor, relationship_id: int, kind: str, filename: str | None, 
         audit.record(actor, "import.refused_duplicate", first, detail={"filename": name})
         db.session.commit()
         raise _same_file_conflict(first)
-
-    table, payload, errors, total, rows = read_and_validate(actor, rel, import_kind, name, data, encoding,
-                                                            delimiter, content_type)
+    file_format, weight = reader.precheck(name, data, encoding=encoding, delimiter=delimiter,
+                                          content_type=content_type,
+                                          max_unzipped=setting("IMPORT_MAX_UNZIPPED_BYTES", DEFAULT_MAX_UNZIPPED))
     batch = ImportBatch(
         organisation_id=actor.organisation_id, relationship_id=rel.id, kind=import_kind.name, filename=name,
-        file_format=table.file_format, content_sha256=sha, encoding=table.encoding,
-        delimiter=table.delimiter, total_rows=total, processed_rows=0, created_by_id=actor.user_id,
+        file_format=file_format, content_sha256=sha, total_rows=0, processed_rows=0, created_by_id=actor.user_id,
         options={"encoding": encoding or "auto", "delimiter": delimiter or "auto", "content_type": content_type,
-                 "locale": _locale()},
+                 "locale": _locale(), "size": len(data), "read_bytes": weight,
+                 "uploaded_by": _actor_json(actor)},
     )
-    if errors:
+    if weight > setting("IMPORT_INLINE_PARSE_BYTES", DEFAULT_INLINE_PARSE_BYTES):
+        return _defer_parse(actor, batch, data)
+
+    table, payload, parsed = read_and_validate(actor, rel, import_kind, name, data, encoding, delimiter, content_type)
+    _store_check(actor, rel, import_kind, batch, data, table, payload, parsed)
+    db.session.add(batch)
+    db.session.flush()
+    _audit_check(actor, batch)
+    db.session.commit()
+    if batch.status == "preview":
+        _remember(batch, table, parsed.rows, parsed.total)
+    logger.info("import %s (%s) uploaded by %s: %s rows, %s errors", batch.id, batch.kind, actor, parsed.total,
+                batch.error_count)
+    return batch
+
+
+def _store_check(actor: Actor, rel: SupplyRelationship, kind: ImportKind, batch: ImportBatch, data: bytes,
+                 table: Table, payload: Any, parsed: Parsed) -> None:
+    """Write what checking the file found onto the batch: a preview, or the errors (at most the cap)."""
+    batch.encoding, batch.delimiter, batch.total_rows = table.encoding, table.delimiter, parsed.total
+    options = dict(batch.options or {})
+    options.pop("errors_stopped_at_row", None)
+    if parsed.errors:
         batch.status = "invalid"
-        batch.error_count = len(errors)
-        batch.errors = _error_dicts(errors)
+        batch.error_count = len(parsed.errors)
+        batch.errors = _error_dicts(parsed.errors)
         batch.content = None
+        if parsed.stopped_at is not None:
+            options["errors_stopped_at_row"] = parsed.stopped_at
     else:
-        preview = import_kind.preview(actor, rel, payload) or {}
+        preview = kind.preview(actor, rel, payload) or {}
         lines = list(preview.get("lines") or [])
-        batch.summary = _jsonable({"summary": preview.get("summary") or {}, "columns": preview.get("columns") or preview.get("headers"),
+        batch.summary = _jsonable({"summary": preview.get("summary") or {},
+                                   "columns": preview.get("columns") or preview.get("headers"),
                                    "lines": lines[:MAX_PREVIEW_LINES], "line_count": len(lines)})
         batch.status = "preview"
         batch.content = data
+    batch.options = options
+
+
+def _audit_check(actor: Actor | None, batch: ImportBatch) -> None:
+    audit.record(actor, "import.uploaded" if batch.status == "preview" else "import.rejected", batch,
+                 detail={"kind": batch.kind, "filename": batch.filename, "rows": batch.total_rows,
+                         "errors": batch.error_count})
+
+
+def errors_stopped_at(batch: ImportBatch) -> int | None:
+    """The last row read when reading stopped at the error cap: error_count is then only a lower bound."""
+    value = (batch.options or {}).get("errors_stopped_at_row")
+    return int(value) if value is not None else None
+
+
+def _defer_parse(actor: Actor, batch: ImportBatch, data: bytes) -> ImportBatch:
+    """Store the file as 'pending' with an outbox row in one transaction, then hand it to the worker at once.
+
+    When the broker is down the outbox row stays unpublished and the relay hands it over later; a message
+    lost after that is published again once the outbox lease runs out.
+    """
+    batch.status = "pending"
+    batch.content = data
     db.session.add(batch)
     db.session.flush()
-    audit.record(actor, "import.uploaded" if batch.status == "preview" else "import.rejected", batch,
-                 detail={"kind": batch.kind, "filename": name, "rows": total, "errors": batch.error_count})
+    event = outbox.enqueue(PARSE_TOPIC, {"import_id": batch.id}, relationship_id=batch.relationship_id)
+    audit.record(actor, "import.received", batch, detail={"kind": batch.kind, "filename": batch.filename,
+                                                           "bytes": len(data)})
     db.session.commit()
-    if batch.status == "preview":
-        _remember(batch, table, rows, total)
-    logger.info("import %s (%s) uploaded by %s: %s rows, %s errors", batch.id, batch.kind, actor, total,
+    batch_id, event_id = batch.id, event.id
+    logger.info("import %s (%s) uploaded by %s: %s bytes, to be read by the worker", batch_id, batch.kind, actor,
+                len(data))
+    _publish_parse(event_id)
+    db.session.expire_all()
+    return db.session.get(ImportBatch, batch_id)
+
+
+def _publish_parse(event_id: int) -> None:
+    """Publish the outbox row now rather than at the relay's next beat; any failure leaves it to the relay."""
+    from cogrow.core.models import OutboxEvent
+    from cogrow.imports import tasks
+
+    table = OutboxEvent.__table__
+    claimed = db.session.execute(update(table).where(table.c.id == event_id, table.c.published_at.is_(None))
+                                 .values(published_at=datetime.now(timezone.utc),
+                                         attempts=table.c.attempts + 1)).rowcount
+    db.session.commit()
+    if not claimed:
+        return  # the relay got there first
+    try:
+        tasks.parse_import.apply_async(args=[event_id])
+    except Exception:  # noqa: BLE001 - the broker is down: the relay publishes the row once it is back
+        logger.warning("could not publish import outbox row %s now; the relay will", event_id, exc_info=True)
+        db.session.rollback()
+        db.session.execute(update(table).where(table.c.id == event_id).values(published_at=None))
+        db.session.commit()
+
+
+def run_parse(event_id: int) -> str:
+    """Read and check a pending file in the worker, in the uploader's language; a second delivery does nothing."""
+    from cogrow.core.models import OutboxEvent
+
+    event = db.session.get(OutboxEvent, event_id)
+    batch_id = int((event.payload or {}).get("import_id", 0)) if event is not None else 0
+    batch = db.session.get(ImportBatch, batch_id) if batch_id else None
+    if batch is None or batch.status != "pending":
+        db.session.rollback()
+        outbox.mark_done([event_id] if event is not None else None)
+        logger.info("import %s is not pending; nothing to read", batch_id or event_id)
+        return "skipped"
+    locale = (batch.options or {}).get("locale")
+    with force_locale(locale or current_app.config.get("BABEL_DEFAULT_LOCALE", "ko")):
+        result = _run_parse(batch)
+    outbox.mark_done([event_id])
+    return result
+
+
+def _run_parse(batch: ImportBatch) -> str:
+    batch_id = batch.id
+    info = (batch.options or {}).get("uploaded_by") or {}
+    actor = Actor(organisation_id=info.get("organisation_id", batch.organisation_id),
+                  org_kind=info.get("org_kind", ""), role=info.get("role", ""), user_id=info.get("user_id"),
+                  token_id=info.get("token_id"))
+    rel = batch_relationship(batch)
+    kind = get_kind(batch.kind)
+    data = batch.content or b""
+    try:
+        if kind is None:
+            raise AppError(_("There is no import of this kind."))
+        table, payload, parsed = read_and_validate(actor, rel, kind, batch.filename, data, _opt(batch, "encoding"),
+                                                   _opt(batch, "delimiter"), _opt(batch, "content_type"))
+        _store_check(actor, rel, kind, batch, data, table, payload, parsed)
+    except Exception as exc:
+        db.session.rollback()
+        if not isinstance(exc, AppError):
+            logger.exception("reading import %s failed", batch_id)
+        message = exc.message if isinstance(exc, AppError) else _("The file could not be read on our side. It has "
+                                                                   "been logged; nothing was changed.")
+        batch = db.session.get(ImportBatch, batch_id)
+        if batch is None or batch.status != "pending":
+            return "skipped"
+        batch.status = "invalid" if isinstance(exc, AppError) else "failed"
+        batch.error_count = 1
+        batch.errors = _error_dicts([RowError(None, None, message)])  # type: ignore[arg-type]
+        batch.content = None
+    values = {"status": batch.status, "encoding": batch.encoding, "delimiter": batch.delimiter,
+              "total_rows": batch.total_rows, "error_count": batch.error_count, "errors": batch.errors,
+              "summary": batch.summary, "options": batch.options, "content": batch.content}
+    db.session.expire(batch)
+    # Only a batch still pending takes the result: one discarded meanwhile, or read by another delivery, stays.
+    written = db.session.execute(update(ImportBatch).where(ImportBatch.id == batch_id, ImportBatch.status == "pending")
+                                 .values(**values)).rowcount
+    if not written:
+        db.session.rollback()
+        return "skipped"
+    batch = db.session.get(ImportBatch, batch_id)
+    _audit_check(actor, batch)
+    db.session.commit()
+    logger.info("import %s read in the background: %s rows, %s errors", batch_id, batch.total_rows,
                 batch.error_count)
-    return batch
+    return batch.status
 
 
 def _locale() -> str | None:
@@ -366,7 +529,9 @@ def confirm(actor: Actor, relationship_id: int, import_id: int) -> ImportBatch:
     options["confirmed_by"] = _actor_json(actor)
     options["locale"] = _locale() or options.get("locale")
     batch.options = options
-    if batch.total_rows > setting("IMPORT_ASYNC_ROWS", DEFAULT_ASYNC_ROWS):
+    # A file read by the worker is applied there too: applying reads it again, which the web must not do.
+    large = int(options.get("read_bytes") or 0) > setting("IMPORT_INLINE_PARSE_BYTES", DEFAULT_INLINE_PARSE_BYTES)
+    if large or batch.total_rows > setting("IMPORT_ASYNC_ROWS", DEFAULT_ASYNC_ROWS):
         return _queue(actor, batch)
     return _apply_now(actor, rel, kind, batch)
 
@@ -412,9 +577,10 @@ def _queue(actor: Actor, batch: ImportBatch) -> ImportBatch:
 
 
 def _apply_now(actor: Actor, rel: SupplyRelationship, kind: ImportKind, batch: ImportBatch) -> ImportBatch:
-    table, payload, errors, total, _rows = read_and_validate(
+    table, payload, parsed = read_and_validate(
         actor, rel, kind, batch.filename, batch.content or b"", _opt(batch, "encoding"), _opt(batch, "delimiter"),
         _opt(batch, "content_type"), batch=batch)
+    errors, total = parsed.errors, parsed.total
     if errors:  # the relationship changed since the preview (an item was removed, a week went by)
         return _mark_invalid(actor, batch, errors, "invalid")
     _claim(batch, "applied")
@@ -471,7 +637,7 @@ def discard(actor: Actor, relationship_id: int, import_id: int) -> ImportBatch:
     kind = get_kind(batch.kind)
     if kind is not None and not may_upload(actor, rel, kind):
         raise Forbidden(_("Your role does not allow this import."))
-    if batch.status not in ("preview", "invalid", "failed"):
+    if batch.status not in ("pending", "preview", "invalid", "failed"):
         raise Conflict(_("This import cannot be discarded: it is %(status)s.", status=status_label(batch.status)))
     batch.status = "discarded"
     batch.content = None
@@ -513,9 +679,10 @@ def _run_queued(batch_id: int, task_id: str | None) -> str:
             raise AppError(_("There is no import of this kind."))
         if not may_upload(actor, rel, kind) or rel.status != "active":
             raise Forbidden(_("Your role does not allow this import."))
-        table, payload, errors, total, _rows = read_and_validate(
+        table, payload, parsed = read_and_validate(
             actor, rel, kind, batch.filename, batch.content or b"", _opt(batch, "encoding"),
             _opt(batch, "delimiter"), _opt(batch, "content_type"))
+        errors, total = parsed.errors, parsed.total
         if errors:
             db.session.rollback()
             batch = db.session.get(ImportBatch, batch_id)

@@ -1,7 +1,18 @@
-"""Background tasks of imports: thin wrappers that take ids and call one service."""
+"""Background tasks of imports: thin wrappers that take ids and call one service.
+
+Both run on the `imports` queue (celery.TASK_ROUTES routes every cogrow.imports.* task there).
+"""
 from __future__ import annotations
 
 from celery import shared_task
+
+
+@shared_task(name="cogrow.imports.parse", ignore_result=True)
+def parse_import(outbox_id: int) -> str:
+    """Read and check an uploaded file named by an outbox row; a second delivery finds it no longer pending."""
+    from cogrow.imports import services
+
+    return services.run_parse(int(outbox_id))
 
 
 @shared_task(name="cogrow.imports.apply", bind=True)

@@ -88,11 +88,12 @@ def detail(relationship_id: int, import_id: int):
     batch = services.get_import(g.actor, relationship_id, import_id)
     rel = services.batch_relationship(batch)
     kind = KINDS.get(batch.kind)
-    running = batch.status in ("queued", "running")
+    running = batch.status in ("pending", "queued", "running")
     response = render_template(
         "imports/detail.html", rel=rel, batch=batch, kind=kind, running=running,
         may_act=kind is not None and services.may_upload(g.actor, rel, kind),
         status_label=services.status_label, summary=batch.summary or {},
+        stopped_at=services.errors_stopped_at(batch),
     )
     headers = {"Refresh": "2"} if running else {}
     return response, 200, headers
