@@ -31,6 +31,9 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     import cogrow.models  # noqa: F401  (the whole schema, for Alembic and relationship() strings)
+    from cogrow.core.validation import IdConverter
+
+    app.url_map.converters["int"] = IdConverter  # before any route: every <int:...> refuses ids no row can have
 
     _init_extensions(app)
     _register_blueprints(app)

@@ -13,7 +13,7 @@ from cogrow.accounts.models import ROLES_BY_KIND
 from cogrow.core import audit
 from cogrow.core.auth import public, requires
 from cogrow.core.errors import ValidationFailed
-from cogrow.core.validation import Fields
+from cogrow.core.validation import Fields, parse_id
 from cogrow.extensions import db, limiter
 
 bp = Blueprint("accounts", __name__)
@@ -88,11 +88,11 @@ def logout():
 @bp.post("/switch-organisation")
 @requires()
 def switch_organisation():
-    org_id = request.form.get("organisation_id", "")
     from flask_login import current_user
 
-    if org_id.isdigit() and any(m.organisation_id == int(org_id) for m in current_user.memberships):
-        session["org_id"] = int(org_id)
+    org_id = parse_id(request.form.get("organisation_id", ""))
+    if org_id is not None and any(m.organisation_id == org_id for m in current_user.memberships):
+        session["org_id"] = org_id
     return redirect(url_for("core.home"))
 
 

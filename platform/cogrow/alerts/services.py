@@ -24,6 +24,7 @@ from cogrow.core.api import decimal_str
 from cogrow.core.auth import Actor
 from cogrow.core.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
 from cogrow.core.types import UTCDateTime, utcnow
+from cogrow.core.validation import parse_id
 from cogrow.core.weeks import local_today
 from cogrow.extensions import db
 from cogrow.orders.models import BINDING_STATES, PurchaseOrder, PurchaseOrderLine
@@ -316,12 +317,9 @@ def parse_filter(args: Any) -> AlertFilter:
     if severity is not None and severity not in SEVERITIES:
         errors["severity"] = _("Unknown severity.")
     rel_raw = args.get("relationship_id") or None
-    rel_id = None
-    if rel_raw is not None:
-        if not str(rel_raw).isdigit() or len(str(rel_raw)) > 12:
-            errors["relationship_id"] = _("Must be a relationship id.")
-        else:
-            rel_id = int(rel_raw)
+    rel_id = None if rel_raw is None else parse_id(str(rel_raw))
+    if rel_raw is not None and rel_id is None:
+        errors["relationship_id"] = _("Must be a relationship id.")
     sort = args.get("sort") or "severity"
     if sort not in SORTS:
         errors["sort"] = _("Must be one of: %(choices)s.", choices=", ".join(SORTS))

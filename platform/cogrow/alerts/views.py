@@ -13,12 +13,13 @@ from cogrow.alerts import webhooks as hooks
 from cogrow.alerts.models import ALERT_STATUSES, ALERT_TYPES, EMAIL_MODES, SEVERITIES
 from cogrow.core.auth import requires
 from cogrow.core.errors import ValidationFailed
-from cogrow.core.validation import Fields
+from cogrow.core.validation import Fields, form_version, parse_id
 from cogrow.relationships import services as relationships
 
 bp = Blueprint("alerts", __name__)
 
 EVERY_ROLE = ("admin", "planner", "procurement", "production")
+FILTER_ARGS = ("status", "type", "severity", "relationship_id", "sort")  # what services.parse_filter reads
 
 
 @bp.app_context_processor
@@ -53,14 +54,19 @@ def parse_until(raw: Any) -> datetime:
 
 
 def _version() -> int:
-    raw = request.form.get("version", "")
-    return int(raw) if raw.isdigit() and len(raw) < 10 else -1
+    return form_version(request.form.get("version"))
 
 
 def _ids(values: list[str], field: str = "ids") -> list[int]:
-    if any(not v.isdigit() or len(v) > 12 for v in values):
+    ids = [parse_id(v) for v in values]
+    if any(i is None for i in ids):
         raise ValidationFailed(_("Some fields are not valid."), fields={field: _("Must be a list of ids.")})
-    return [int(v) for v in values]
+    return ids  # type: ignore[return-value]
+
+
+def _filter_args() -> dict[str, str]:
+    """The inbox filters of this request, and nothing else: other query arguments never reach url_for."""
+    return {name: request.args[name] for name in FILTER_ARGS if request.args.get(name)}
 
 
 def _render_inbox(errors: dict[str, str] | None = None, status: int = 200):
@@ -72,7 +78,8 @@ def _render_inbox(errors: dict[str, str] | None = None, status: int = 200):
     rels = relationships.list_relationships(g.actor)
     return render_template("alerts/inbox.html", alerts=alerts, flt=flt, relationships=rels, errors=errors or {},
                            types=ALERT_TYPES, severities=SEVERITIES, statuses=ALERT_STATUSES,
-                           sorts=services.SORTS, may_act=g.actor.role in services.ACTING_ROLES[g.actor.org_kind]), status
+                           sorts=services.SORTS, filter_args=_filter_args(),
+                           may_act=g.actor.role in services.ACTING_ROLES[g.actor.org_kind]), status
 
 
 @bp.get("/alerts")
@@ -91,7 +98,7 @@ def bulk():
         return _render_inbox(exc.fields, 422)
     flash(_("%(changed)s alerts changed, %(skipped)s already in that state.", changed=changed, skipped=skipped),
           "success")
-    return redirect(url_for("alerts.inbox", **request.args))
+    return redirect(url_for("alerts.inbox", **_filter_args()))
 
 
 def _render_detail(alert_id: int, errors: dict[str, str] | None = None, status: int = 200):

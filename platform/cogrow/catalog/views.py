@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from cogrow.catalog import schemas, services
 from cogrow.core.auth import requires
 from cogrow.core.errors import ValidationFailed
-from cogrow.core.validation import Fields
+from cogrow.core.validation import Fields, form_version
 from cogrow.relationships import services as relationships
 
 bp = Blueprint("catalog", __name__, url_prefix="/relationships/<int:relationship_id>/items")
@@ -59,7 +59,7 @@ def update(relationship_id: int, item_id: int):
             f = Fields(request.form)
             f.text("supplier_part_number", max_length=64, code=True, upper=True)
             values = f.done(strict=False)
-        services.update_item(g.actor, relationship_id, item_id, values, int(version) if version.isdigit() else -1)
+        services.update_item(g.actor, relationship_id, item_id, values, form_version(version))
     except ValidationFailed as exc:
         return _render_detail(relationship_id, item_id, exc.fields, 422)
     flash(_("Item saved."), "success")

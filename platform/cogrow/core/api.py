@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 
 from cogrow.core.auth import requires
 from cogrow.core.errors import BadRequest, PreconditionRequired, UnsupportedMediaType
+from cogrow.core.validation import MAX_ID, parse_int
 from cogrow.extensions import csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -78,10 +79,10 @@ def required_version() -> int:
     value = header.strip()
     if value.startswith("W/"):
         value = value[2:]
-    value = value.strip('"')
-    if not value.isdigit():
+    parsed = parse_int(value.strip('"'), minimum=0, maximum=MAX_ID)
+    if isinstance(parsed, str):
         raise BadRequest("If-Match must be an ETag this API gave out.", fields={"If-Match": "malformed"})
-    return int(value)
+    return parsed
 
 
 def page_args() -> tuple[int, int]:
@@ -93,10 +94,11 @@ def page_args() -> tuple[int, int]:
         if raw is None:
             values[name] = default
             continue
-        if not raw.isdigit() or int(raw) > ceiling or (name == "limit" and int(raw) == 0):
+        parsed = parse_int(raw, minimum=1 if name == "limit" else 0, maximum=ceiling)
+        if isinstance(parsed, str):
             errors[name] = f"must be a whole number from {1 if name == 'limit' else 0} to {ceiling}"
             continue
-        values[name] = int(raw)
+        values[name] = parsed
     if errors:
         raise BadRequest("Bad paging parameters.", fields=errors)
     return values["limit"], values["offset"]

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Mapping
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
+from werkzeug.routing import BaseConverter
 
 from cogrow.core.errors import ValidationFailed
 
@@ -15,6 +16,15 @@ from cogrow.core.errors import ValidationFailed
 _INVISIBLE = re.compile("[\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]")
 _MAX_DECIMAL = Decimal("1e14")
 _MISSING = object()
+
+# The largest id a database row can have (a signed 64-bit integer, on SQLite and PostgreSQL alike).
+MAX_ID = 2**63 - 1
+# What a number may be written with: ASCII or full-width digits, a sign and a decimal point. Everything else that
+# Python calls a digit (superscripts, Arabic-Indic, circled, ...) is refused rather than guessed at.
+_NUMBER_CHARS = frozenset("0123456789+-.") | frozenset("\uff10\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18\uff19\uff0b\uff0d\uff0e")
+_DECIMAL_TEXT = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)", re.ASCII)
+_INTEGER_TEXT = re.compile(r"[+-]?[0-9]+", re.ASCII)
+_MAX_INTEGER_DIGITS = 30  # far past any id, and short enough that int() never meets Python's digit limit
 
 
 def clean_text(value: str) -> str:
@@ -145,20 +155,30 @@ class Fields:
         return self.values
 
 
+def number_text(value: str) -> str | None:
+    """The ASCII form of a number written in ASCII or full-width characters; None if any other character is in it."""
+    text = value.strip()
+    if not text or any(c not in _NUMBER_CHARS for c in text):
+        return None
+    return unicodedata.normalize("NFKC", text)
+
+
 def parse_decimal(value: Any, *, scale: int = 4, whole: bool = False) -> Decimal | str:
-    """Return a Decimal, or the reason (a message) that the value is not one."""
+    """Return a Decimal, or the reason (a message) that the value is not one.
+
+    Text holds decimal digits with an optional sign and point: no exponent, no NaN or infinities.
+    """
     if isinstance(value, bool) or not isinstance(value, (int, Decimal, str)):
         return str(_l("Must be a number."))
     if isinstance(value, str):
-        text = unicodedata.normalize("NFKC", value).strip()
-        if "," in text:
+        if "," in value or "\uff0c" in value:
             return str(_l("Use '.' for decimals and no thousands separators."))
-        if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", text):
+        text = number_text(value)
+        if text is None or not _DECIMAL_TEXT.fullmatch(text):
             return str(_l("Must be a number."))
-        try:
-            value = Decimal(text)
-        except InvalidOperation:
-            return str(_l("Must be a number."))
+        if len(text) > 60:
+            return str(_l("Number out of range."))
+        value = Decimal(text)
     number = Decimal(value)
     if not number.is_finite() or abs(number) >= _MAX_DECIMAL:
         return str(_l("Number out of range."))
@@ -167,3 +187,64 @@ def parse_decimal(value: Any, *, scale: int = 4, whole: bool = False) -> Decimal
     if number.as_tuple().exponent < -scale:  # type: ignore[operator]
         return str(_l("At most %(n)s decimal places.", n=scale))
     return number
+
+
+def parse_int(value: Any, *, minimum: int | None = 0, maximum: int | None = MAX_ID, signed: bool = False) -> int | str:
+    """Return an int from a JSON integer or digit text, or the reason (a message) that the value is not one."""
+    if isinstance(value, bool):
+        return str(_l("Must be a whole number."))
+    if isinstance(value, str):
+        text = number_text(value)
+        if text is None or not _INTEGER_TEXT.fullmatch(text) or (not signed and text[0] in "+-"):
+            return str(_l("Must be a whole number."))
+        if len(text.lstrip("+-").lstrip("0")) > _MAX_INTEGER_DIGITS:
+            return str(_l("Number out of range."))
+        value = int(text)
+    if not isinstance(value, int):
+        return str(_l("Must be a whole number."))
+    if minimum is not None and value < minimum:
+        return str(_l("Must be at least %(n)s.", n=minimum))
+    if maximum is not None and value > maximum:
+        return str(_l("Must be at most %(n)s.", n=maximum))
+    return value
+
+
+def parse_id(value: Any) -> int | None:
+    """A row id (1 to 2^63-1) from a JSON integer or digit text; None for anything else, which names no row."""
+    parsed = parse_int(value, minimum=1, maximum=MAX_ID)
+    return None if isinstance(parsed, str) else parsed
+
+
+def form_version(raw: Any, field: str = "version") -> int:
+    """The version a page form was rendered with: -1 (always stale) when absent, a 422 naming the field when garbled."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return -1
+    parsed = parse_int(raw, minimum=0, maximum=MAX_ID)
+    if isinstance(parsed, str):
+        raise ValidationFailed(str(_l("Some fields are not valid.")), fields={field: parsed})
+    return parsed
+
+
+def _digits_at_most(bound: int) -> str:
+    """A regex for ASCII digit text whose value is at most `bound` and that has no more digits than it."""
+    digits = str(bound)
+    options = [f"[0-9]{{1,{len(digits) - 1}}}"]
+    options += [f"{digits[:i]}[0-{int(d) - 1}][0-9]{{{len(digits) - i - 1}}}" for i, d in enumerate(digits) if d != "0"]
+    return "(?:" + "|".join([*options, digits]) + ")"
+
+
+class IdConverter(BaseConverter):
+    """`<int:...>` in every URL: ASCII digits up to 2^63-1, so an id no row can have is a 404, never a crash.
+
+    The bound is in the pattern itself: a value refused after matching would make werkzeug answer 405
+    whenever another method's rule has the same path.
+    """
+
+    regex = _digits_at_most(MAX_ID)
+    weight = 50
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: Any) -> str:
+        return str(int(value))

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from cogrow.core.api import bp, decimal_str, json_body, page_args
 from cogrow.core.auth import requires
 from cogrow.core.errors import BadRequest, NotFound, ValidationFailed
+from cogrow.core.validation import parse_id
 from cogrow.core.weeks import current_week, iso_label
 from cogrow.forecasts import schemas, services
 from cogrow.forecasts.models import ForecastPublication
@@ -42,11 +43,11 @@ def bucket_json(row) -> dict:
 
 def _show(relationship_id: int, pub: ForecastPublication):
     limit, offset = page_args()
-    item_id = request.args.get("item_id")
-    if item_id is not None and not item_id.isdigit():
+    raw = request.args.get("item_id")
+    item_id = None if raw is None else parse_id(raw)
+    if raw is not None and item_id is None:
         raise BadRequest("item_id must be a number.", fields={"item_id": "must be a whole number"})
-    rows = services.publication_buckets(g.actor, relationship_id, pub, limit=limit, offset=offset,
-                                        item_id=int(item_id) if item_id else None)
+    rows = services.publication_buckets(g.actor, relationship_id, pub, limit=limit, offset=offset, item_id=item_id)
     return jsonify({**publication_json(pub), "buckets": [bucket_json(r) for r in rows], "limit": limit,
                     "offset": offset})
 

@@ -7,7 +7,7 @@ from typing import Any, Mapping
 
 from flask_babel import gettext as _
 
-from cogrow.core.validation import clean_text, has_control_chars, parse_decimal
+from cogrow.core.validation import clean_text, has_control_chars, parse_decimal, parse_id
 from cogrow.core.weeks import parse_iso_label
 from cogrow.forecasts.models import AUTHORIZATION_KINDS
 from cogrow.forecasts.services import REASON_CODES
@@ -157,8 +157,8 @@ def parse_grant(data: Mapping[str, Any], parts: dict[str, int], item_ids: set[in
     names = ("item_id", "part_number", "kind", "cum_start_date", "quantity")
     if form:  # numbers arrive as text; an empty field means "not given"
         entry: dict[str, Any] = {k: data.get(k) for k in names if data.get(k) not in (None, "")}
-        if isinstance(entry.get("item_id"), str) and entry["item_id"].isdigit():
-            entry["item_id"] = int(entry["item_id"])
+        if isinstance(entry.get("item_id"), str) and parse_id(entry["item_id"]) is not None:
+            entry["item_id"] = parse_id(entry["item_id"])
     else:
         entry = dict(data)
         for key in entry:

@@ -8,7 +8,7 @@ from typing import Any, Mapping
 from flask_babel import lazy_gettext as _l
 
 from cogrow.core.errors import ValidationFailed
-from cogrow.core.validation import Fields
+from cogrow.core.validation import Fields, parse_int
 
 MAX_LINES = 1000
 FORM_NEW_ROWS = 10
@@ -179,4 +179,5 @@ def form_lines(form: Mapping[str, Any], rows: int) -> list[dict[str, Any] | None
 def form_row_count(form: Mapping[str, Any]) -> int:
     """How many line rows a posted form carried (bounded, so a forged form cannot make us loop)."""
     count = form.get("rows", "")
-    return min(int(count), MAX_LINES) if isinstance(count, str) and count.isdigit() else FORM_NEW_ROWS
+    parsed = parse_int(count, minimum=0) if isinstance(count, str) else None
+    return min(parsed, MAX_LINES) if isinstance(parsed, int) else FORM_NEW_ROWS

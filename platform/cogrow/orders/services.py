@@ -337,7 +337,8 @@ def _next_number(rel: SupplyRelationship, skip: int = 0) -> str:
         select(PurchaseOrder.number).where(PurchaseOrder.relationship_id == rel.id,
                                            PurchaseOrder.number.like(prefix + "%"))
         .order_by(func.length(PurchaseOrder.number).desc(), PurchaseOrder.number.desc()).limit(50))
-    highest = next((int(n[len(prefix):]) for n in candidates if n[len(prefix):].isdigit()), 0)
+    suffixes = (n[len(prefix):] for n in candidates)
+    highest = next((int(s) for s in suffixes if s.isascii() and s.isdigit()), 0)  # typed numbers may hold other digits
     return f"{prefix}{highest + 1 + skip:04d}"
 
 

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from cogrow.catalog import services as catalog
 from cogrow.core.auth import requires
 from cogrow.core.errors import Conflict, PreconditionFailed, ValidationFailed
-from cogrow.core.validation import Fields
+from cogrow.core.validation import Fields, form_version, parse_id
 from cogrow.orders import schemas, services
 from cogrow.orders.models import PO_STATES
 from cogrow.relationships import services as relationships
@@ -37,8 +37,7 @@ EXPORT_HEADERS = ("Prime", "Supplier", "PO number", "Status", "Line", "Prime par
 
 
 def _int_arg(name: str) -> int | None:
-    raw = request.args.get(name, "")
-    return int(raw) if raw.isdigit() and int(raw) < 2**31 else None
+    return parse_id(request.args.get(name, ""))
 
 
 @bp.get("/orders")
@@ -120,8 +119,7 @@ def detail(relationship_id: int, po_id: int):
 
 
 def _version() -> int:
-    raw = request.form.get("version", "")
-    return int(raw) if raw.isdigit() and len(raw) < 10 else -1
+    return form_version(request.form.get("version"))
 
 
 def _act(relationship_id: int, po_id: int, run, done: str):

@@ -7,6 +7,7 @@ from cogrow.core.api import bp, decimal_str, etag, json_body, page_args, require
 from cogrow.core.auth import requires
 from cogrow.core.errors import AppError, BadRequest
 from cogrow.core.idempotency import idempotent
+from cogrow.core.validation import parse_int
 from cogrow.core.weeks import iso_label
 from cogrow.production import schemas, services
 from cogrow.production.models import ItemPosition, MachineReading, ProductionLine, ProductionReport
@@ -63,9 +64,10 @@ def _optional_int(name: str) -> int | None:
     raw = request.args.get(name)
     if raw is None:
         return None
-    if not raw.isdigit() or not 0 < int(raw) < 2**31:
+    parsed = parse_int(raw, minimum=1, maximum=2**31 - 1)
+    if isinstance(parsed, str):
         raise BadRequest("Bad query parameter.", fields={name: "must be a positive whole number"})
-    return int(raw)
+    return parsed
 
 
 def _parsed(relationship_id: int, parse):

@@ -32,6 +32,7 @@ from cogrow.core import audit, outbox
 from cogrow.core.auth import Actor
 from cogrow.core.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
 from cogrow.core.types import utcnow
+from cogrow.core.validation import parse_id
 from cogrow.extensions import db
 from cogrow.production import counters
 from cogrow.production.models import ItemPosition, MachineReading, PlannedOutput, ProductionLine, ProductionReport
@@ -307,8 +308,8 @@ def get_line(actor: Actor, relationship_id: int, line_ref: int | str) -> Product
     """A line of the relationship by id, or by code when the reference is not all digits."""
     relationships.get_relationship(actor, relationship_id)
     query = select(ProductionLine).where(ProductionLine.relationship_id == relationship_id)
-    if isinstance(line_ref, int) or line_ref.isdigit():
-        query = query.where(ProductionLine.id == int(line_ref))
+    if isinstance(line_ref, int) or line_ref.isdigit():  # codes are never all digits (see schemas.parse_line)
+        query = query.where(ProductionLine.id == (line_ref if isinstance(line_ref, int) else parse_id(line_ref) or 0))
     else:
         query = query.where(ProductionLine.code == line_ref.strip().upper())
     line = db.session.scalar(query)

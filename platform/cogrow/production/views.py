@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 
 from cogrow.core.auth import requires
 from cogrow.core.errors import BadRequest, ValidationFailed
+from cogrow.core.validation import form_version, parse_int
 from cogrow.core.weeks import current_week, iso_label
 from cogrow.production import schemas, services
 from cogrow.relationships import services as relationships
@@ -30,10 +31,10 @@ QTY_FIELDS = ("good_qty", "scrap_qty", "wip_qty", "fg_on_hand", "raw_on_hand")
 
 
 def _page() -> int:
-    raw = request.args.get("page", "1")
-    if not raw.isdigit() or not 1 <= int(raw) <= 100_000:
+    page = parse_int(request.args.get("page", "1"), minimum=1, maximum=100_000)
+    if isinstance(page, str):
         raise BadRequest(_("Bad page number."), fields={"page": _("Must be a whole number from 1.")})
-    return int(raw)
+    return page
 
 
 def _weeks(count: int) -> list[str]:
@@ -246,7 +247,7 @@ def update_line(relationship_id: int, line_id: int):
     version = request.form.get("version", "")
     try:
         services.update_line(g.actor, relationship_id, line_id, _line_form(request.form, partial=True),
-                             int(version) if version.isdigit() else -1)
+                             form_version(version))
     except ValidationFailed as exc:
         return _render_lines(relationship_id, {f"{line_id}-{k}": v for k, v in exc.fields.items()}, 422, line_id)
     flash(_("Production line saved."), "success")

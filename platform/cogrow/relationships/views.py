@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from cogrow.catalog import services as catalog
 from cogrow.core.auth import requires
 from cogrow.core.errors import AppError, ValidationFailed
+from cogrow.core.validation import form_version
 from cogrow.relationships import schemas, services
 
 bp = Blueprint("relationships", __name__, url_prefix="/relationships")
@@ -57,7 +58,7 @@ def update_terms(relationship_id: int):
     version = request.form.get("version", "")
     try:
         values = schemas.parse_terms(request.form)
-        services.update_terms(g.actor, relationship_id, values, int(version) if version.isdigit() else -1)
+        services.update_terms(g.actor, relationship_id, values, form_version(version))
     except ValidationFailed as exc:
         rel = services.get_relationship(g.actor, relationship_id)
         return render_template("relationships/detail.html", rel=rel, errors=exc.fields, form=request.form,

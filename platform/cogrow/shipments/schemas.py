@@ -9,7 +9,7 @@ from typing import Any, Mapping
 from flask_babel import lazy_gettext as _l
 
 from cogrow.core.errors import ValidationFailed
-from cogrow.core.validation import Fields, parse_decimal
+from cogrow.core.validation import Fields, parse_decimal, parse_id
 from cogrow.core.weeks import local_today
 
 MAX_LINES = 500
@@ -32,8 +32,8 @@ def _id(value: Any) -> int | str:
     """A positive whole id from a JSON number or a digit string (forms send strings)."""
     if isinstance(value, bool):
         return str(_l("Must be an id."))
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
+    if isinstance(value, str):
+        value = parse_id(value)
     if not isinstance(value, int) or value <= 0 or value >= 2**31:
         return str(_l("Must be an id."))
     return value

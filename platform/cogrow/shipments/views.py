@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from cogrow.core.api import page_args
 from cogrow.core.auth import requires
 from cogrow.core.errors import AppError
+from cogrow.core.validation import form_version, parse_id
 from cogrow.core.weeks import local_today
 from cogrow.imports import export
 from cogrow.relationships import services as relationships
@@ -26,8 +27,7 @@ _LINE_ERROR = re.compile(r"lines\[(\d+)\]\.(\w+)")
 
 
 def _filters() -> tuple[int | None, str | None]:
-    raw = request.args.get("relationship_id", "")
-    rel_id = int(raw) if raw.isdigit() and len(raw) < 10 else None
+    rel_id = parse_id(request.args.get("relationship_id", ""))
     return rel_id, services.valid_status(request.args.get("status"))
 
 
@@ -116,8 +116,7 @@ def detail(relationship_id: int, shipment_id: int):
 
 
 def _form_version() -> int:
-    version = request.form.get("version", "")
-    return int(version) if version.isdigit() and len(version) < 10 else -1
+    return form_version(request.form.get("version"))
 
 
 @bp.post("/relationships/<int:relationship_id>/shipments/<int:shipment_id>/receive")
