@@ -12,7 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from cogrow.catalog.models import Item
 from cogrow.catalog.schemas import PRIME_FIELDS, SUPPLIER_FIELDS
-from cogrow.core import audit
+from cogrow.core import audit, outbox
 from cogrow.core.auth import Actor
 from cogrow.core.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
 from cogrow.extensions import db
@@ -22,6 +22,8 @@ from cogrow.relationships.models import SupplyRelationship
 logger = logging.getLogger("cogrow.catalog")
 
 DEFAULTS: dict[str, Any] = {"description": "", "uom": "EA", "unit_price": Decimal("0"), "lead_time_days": 0, "active": True}
+# The item fields that the coverage ledger reads: exposure is priced in them, the shortage window is the lead time.
+LEDGER_FIELDS = ("unit_price", "currency", "lead_time_days")
 
 
 def list_items(actor: Actor, relationship_id: int, limit: int = 500, offset: int = 0) -> list[Item]:
@@ -79,7 +81,12 @@ def create_item(actor: Actor, relationship_id: int, values: dict[str, Any]) -> I
         raise ValidationFailed("This part number is already in the catalog.",
                                fields={"prime_part_number": _("Already in this relationship's catalog.")}) from None
     audit.record(actor, "item.created", item, detail={"prime_part_number": item.prime_part_number})
+    # Imported here: coverage reads the catalog at import time, so the catalog reaches it only when called.
+    from cogrow.coverage import services as coverage
+
+    coverage.open_ledger(rel.id, [item.id])  # its (empty) ledger exists from the start, not at the next sweep
     db.session.commit()
+    logger.info("item %s added to relationship %s", item.id, rel.id)
     return item
 
 
@@ -96,6 +103,8 @@ def update_item(actor: Actor, relationship_id: int, item_id: int, values: dict[s
     changes = audit.apply_changes(item, _clean(values, rel))
     if changes:
         audit.record(actor, "item.updated", item, detail=changes)
+        if any(name in changes for name in LEDGER_FIELDS):
+            outbox.enqueue_reconcile(rel.id, [item.id], "item.updated")
         try:
             db.session.commit()
         except IntegrityError:

@@ -57,6 +57,7 @@ from cogrow.catalog import services as catalog
 from cogrow.catalog.models import Item
 from cogrow.core import audit, outbox
 from cogrow.core.auth import Actor
+from cogrow.core.errors import NotFound
 from cogrow.core.models import OutboxEvent
 from cogrow.core.types import Quantity, UTCDateTime
 from cogrow.core.weeks import current_week, local_today
@@ -372,6 +373,12 @@ def compute(scope: _Scope, clock: _Clock) -> int:
     return connection.execute(count, params).scalar() or 0
 
 
+def open_ledger(relationship_id: int, item_ids: Iterable[int], now: datetime | None = None) -> int:
+    """Compute these items' ledger rows in the caller's transaction (no commit, no alerts): a new item's first row."""
+    ids = tuple(sorted({int(i) for i in item_ids}))
+    return compute(_Scope(int(relationship_id), ids), _Clock.at(now)) if ids else 0
+
+
 def _sync_alerts(relationship_id: int, item_ids: list[int] | None, now: datetime) -> None:
     # The one place that tolerates the alerts domain being absent: it is written in parallel with this one.
     # Once cogrow.alerts.services exists this simply calls it, and any failure inside it propagates.
@@ -615,6 +622,54 @@ def request_recompute(actor: Actor, relationship_id: int, item_id: int) -> Outbo
     db.session.commit()
     logger.info("recompute of item %s requested by %s", item.id, actor)
     return event
+
+
+MAX_RECOMPUTE_ITEMS = 500
+
+
+def request_relationship_recompute(actor: Actor, relationship_id: int,
+                                   item_ids: Sequence[int] | None = None) -> OutboxEvent:
+    """Ask for the ledger of these items (every item of the relationship when None) to be recomputed, via the outbox.
+
+    Every id must name an item of this relationship: any other is answered as not found, like a foreign item.
+    """
+    rel = relationships.get_relationship(actor, relationship_id)
+    ids = sorted({int(i) for i in item_ids}) if item_ids is not None else None
+    if ids is not None:
+        found = set(db.session.scalars(select(Item.id).where(Item.relationship_id == rel.id, Item.id.in_(ids))))
+        if len(found) != len(ids):
+            raise NotFound(_("No such item in this relationship."))
+    event = outbox.enqueue_reconcile(rel.id, ids, "recompute requested")
+    audit.record(actor, "coverage.recompute_requested", rel, detail={"item_ids": ids})
+    db.session.commit()
+    logger.info("recompute of relationship %s (%s items) requested by %s", rel.id,
+                "all" if ids is None else len(ids), actor)
+    return event
+
+
+def pending_items(relationship_id: int) -> tuple[bool, set[int]]:
+    """Which ledgers of a relationship still wait for a reconcile: (every item, these item ids).
+
+    An outbox reconcile row not yet done (its task has not finished) names the items whose changes the
+    ledger may not show yet.
+    """
+    table = OutboxEvent.__table__
+    payloads = db.session.scalars(select(table.c.payload).where(table.c.relationship_id == relationship_id,
+                                                                table.c.topic == outbox.RECONCILE,
+                                                                table.c.done_at.is_(None)))
+    items: set[int] = set()
+    for payload in payloads:
+        wanted = (payload or {}).get("item_ids")
+        if wanted is None:
+            return True, set()
+        items.update(int(i) for i in wanted)
+    return False, items
+
+
+def is_pending(relationship_id: int, item_id: int) -> bool:
+    """Whether a change to the item may not be in its ledger yet (an outbox reconcile row for it is not done)."""
+    every, items = pending_items(relationship_id)
+    return every or item_id in items
 
 
 def _n(value: Decimal | None) -> str:

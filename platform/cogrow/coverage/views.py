@@ -16,6 +16,7 @@ def item_ledger(relationship_id: int, item_id: int):
     item, ledger, weeks = services.item_ledger(g.actor, relationship_id, item_id)
     return render_template("coverage/item_ledger.html", rel=item.supply_relationship, item=item, ledger=ledger,
                            weeks=services.projected_weeks(ledger, weeks),
+                           pending=services.is_pending(item.relationship_id, item.id),
                            explanation=services.explanation(ledger) if ledger is not None else None)
 
 
