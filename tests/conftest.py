@@ -86,6 +86,8 @@ def client(app, db):
 
 def sign_in(client, user, organisation_id: int | None = None) -> None:
     """Put a signed-in session on the test client without paying for an argon2 verification."""
+    from cogrow.accounts.services import open_session
+
     with client.session_transaction() as session:
         session.clear()
         session["_user_id"] = user.get_id()
@@ -94,6 +96,8 @@ def sign_in(client, user, organisation_id: int | None = None) -> None:
         session["login_at"] = now
         session["seen"] = now
         session["org_id"] = organisation_id or user.memberships[0].organisation_id
+        session["sid"] = open_session(user.id, session["org_id"])  # the server-side record a real sign-in makes
+    _db.session.commit()
 
 
 @dataclass

@@ -98,7 +98,7 @@ def _register_blueprints(app: Flask) -> None:
     for domain in ("core", "accounts", "relationships", "catalog", "orders", "forecasts", "imports", "production",
                    "shipments", "coverage", "alerts"):
         app.register_blueprint(importlib.import_module(f"cogrow.{domain}.views").bp)
-        if domain not in ("core", "accounts"):
+        if domain != "core":
             importlib.import_module(f"cogrow.{domain}.api")
     for domain in ("orders", "forecasts", "production"):
         importlib.import_module(f"cogrow.{domain}.importers")  # registers its import kinds

@@ -83,7 +83,11 @@ class Config:
         self.WTF_CSRF_ENABLED = True
         self.WTF_CSRF_TIME_LIMIT = None  # the session's own timeouts bound the token
 
-        self.RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URL", "memory://")
+        # Counts shared by every process: Redis when the broker is Redis, else a SQLite file in var/.
+        self.RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URL") or (
+            broker if broker.startswith(("redis://", "rediss://")) else f"sqlite:///{directory / 'ratelimit.sqlite'}")
+        self.RATELIMIT_HEADERS_ENABLED = True  # Retry-After on every 429
+        self.API_RATE_LIMIT = _env("API_RATE_LIMIT", "600 per minute")  # per API token
         self.RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
         self.LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute")
         self.LOGIN_ACCOUNT_RATE_LIMIT = _env("LOGIN_ACCOUNT_RATE_LIMIT", "20 per hour")
@@ -148,4 +152,5 @@ class TestingConfig(Config):
         self.WTF_CSRF_ENABLED = False  # tests that check CSRF switch it back on
         self.LOGIN_RATE_LIMIT = "1000 per minute"  # the rate-limit test lowers it
         self.LOGIN_ACCOUNT_RATE_LIMIT = "1000 per minute"
+        self.API_RATE_LIMIT = "100000 per minute"  # the API-limit test lowers it
         self.SECRET_KEY = "testing-secret-key-that-is-long-enough-0123456789"

@@ -19,7 +19,8 @@ from cogrow.relationships.models import SupplyRelationship
 from tests.conftest import actor_of, sign_in
 
 # Routes reachable without signing in. Adding one here is a decision, not a default.
-PUBLIC_ENDPOINTS = {"core.index", "core.set_language", "core.health", "accounts.login", "accounts.accept_invitation"}
+PUBLIC_ENDPOINTS = {"core.index", "core.set_language", "core.health", "accounts.login", "accounts.accept_invitation",
+                    "api.accept_invitation"}
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
 
 

@@ -10,10 +10,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import contains_eager, joinedload
 
-from cogrow.accounts.models import ROLES_BY_KIND, ApiToken, Invitation, Membership, Organisation, User
+from cogrow.accounts.models import ROLES_BY_KIND, ApiToken, Invitation, Membership, Organisation, User, UserSession
 from cogrow.core import audit
 from cogrow.core.auth import Actor
 from cogrow.core.errors import Conflict, NotFound, ValidationFailed
@@ -27,6 +27,8 @@ _DUMMY_HASH = _hasher.hash("cogrow-dummy-password")
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024
 TOKEN_PREFIX = "cgw_"
+# A session's last_seen_at is written at most this often, not on every request.
+SESSION_TOUCH_INTERVAL = timedelta(seconds=60)
 
 
 def now() -> datetime:
@@ -122,10 +124,31 @@ def remove_member(actor: Actor, membership_id: int) -> None:
     if membership.role == "admin" and _admins_left(actor.organisation_id, membership.id) == 0:
         raise Conflict("An organisation keeps at least one admin.")
     audit.record(actor, "member.removed", membership, detail={"user_id": membership.user_id})
-    user = membership.user
+    user_id = membership.user_id
     db.session.delete(membership)
-    user.session_epoch += 1  # their open sessions end now
+    # Their sessions in this organisation end now, and so do the tokens they made for it.
+    ended = _revoke_sessions(user_id, organisation_id=actor.organisation_id)
+    tokens = db.session.scalars(select(ApiToken).where(
+        ApiToken.organisation_id == actor.organisation_id, ApiToken.created_by_id == user_id,
+        ApiToken.revoked_at.is_(None))).all()
+    for token in tokens:
+        token.revoked_at = now()
+        audit.record(actor, "api_token.revoked", token, detail={"reason": "creator_removed"})
     db.session.commit()
+    logger.info("member %s removed from org %s by %s: %s sessions and %s tokens ended",
+                user_id, actor.organisation_id, actor, ended, len(tokens))
+
+
+def sign_out_member(actor: Actor, membership_id: int) -> int:
+    """An admin ends every open session of a member of their organisation; the number ended."""
+    membership = _own_membership(actor, membership_id)
+    user_id = membership.user_id
+    # All of them, not only those now in this organisation: a stolen session could switch back into it.
+    ended = _revoke_sessions(user_id)
+    audit.record(actor, "member.signed_out", membership, detail={"user_id": user_id, "sessions": ended})
+    db.session.commit()
+    logger.info("sessions of user %s ended by %s: %s", user_id, actor, ended)
+    return ended
 
 
 def list_invitations(actor: Actor) -> list[Invitation]:
@@ -214,17 +237,21 @@ def accept_invitation(raw_token: str, name: str, password: str) -> User:
 
 def list_tokens(actor: Actor) -> list[ApiToken]:
     return list(db.session.scalars(
-        select(ApiToken).where(ApiToken.organisation_id == actor.organisation_id).order_by(ApiToken.created_at.desc())
+        select(ApiToken).options(joinedload(ApiToken.created_by)).where(ApiToken.organisation_id == actor.organisation_id).order_by(ApiToken.created_at.desc())
     ))
 
 
 def create_api_token(actor: Actor, name: str, role: str, expires_in_days: int | None = None) -> tuple[ApiToken, str]:
     """A machine token for the actor's organisation; only its SHA-256 is kept."""
     _check_role(actor.org_kind, role)
+    creator_id = actor.user_id
+    if creator_id is None and actor.token_id is not None:
+        # A token made by a token belongs to the person behind it, and ends with them.
+        creator_id = db.session.scalar(select(ApiToken.created_by_id).where(ApiToken.id == actor.token_id))
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         organisation_id=actor.organisation_id, name=name, role=role, prefix=raw[:12], token_hash=_sha256(raw),
-        created_by_id=actor.user_id,
+        created_by_id=creator_id,
         expires_at=now() + timedelta(days=expires_in_days) if expires_in_days else None,
     )
     db.session.add(token)
@@ -232,6 +259,14 @@ def create_api_token(actor: Actor, name: str, role: str, expires_in_days: int | 
     audit.record(actor, "api_token.created", token, detail={"name": name, "role": role})
     db.session.commit()
     return token, raw
+
+
+def get_api_token(actor: Actor, token_id: int) -> ApiToken:
+    token = db.session.scalar(select(ApiToken).options(joinedload(ApiToken.created_by)).where(
+        ApiToken.id == token_id, ApiToken.organisation_id == actor.organisation_id))
+    if token is None:
+        raise NotFound("No such API token.")
+    return token
 
 
 def revoke_api_token(actor: Actor, token_id: int) -> ApiToken:
@@ -266,3 +301,78 @@ def set_locale(user_id: int, locale: str) -> None:
     if user is not None:
         user.locale = locale
         db.session.commit()
+
+
+# Sessions: the signed cookie carries a random id; the server keeps its hash and can end it at any time.
+
+def open_session(user_id: int, organisation_id: int | None) -> str:
+    """Record a new signed-in session and return the raw id for the cookie (the caller commits)."""
+    raw = secrets.token_urlsafe(32)
+    db.session.add(UserSession(sid_hash=_sha256(raw), user_id=user_id, organisation_id=organisation_id))
+    db.session.flush()
+    return raw
+
+
+def live_session(raw: object, user_id: int) -> UserSession | None:
+    """The open session this cookie id names for this user, or None (unknown, ended, or someone else's)."""
+    if not isinstance(raw, str) or not raw or len(raw) > 100:
+        return None
+    record = db.session.scalar(select(UserSession).where(UserSession.sid_hash == _sha256(raw)))
+    if record is None or record.revoked_at is not None or record.user_id != user_id:
+        return None
+    return record
+
+
+def touch_session(record: UserSession, organisation_id: int) -> None:
+    """Note the session's use and organisation, writing only when either changed enough to matter."""
+    at = now()
+    if record.organisation_id != organisation_id or at - record.last_seen_at >= SESSION_TOUCH_INTERVAL:
+        record.organisation_id = organisation_id
+        record.last_seen_at = at
+        db.session.commit()
+
+
+def end_session(raw: object) -> None:
+    """Logout: this session ends on the server, so a saved copy of the cookie is worthless."""
+    if isinstance(raw, str) and raw:
+        db.session.execute(update(UserSession).where(UserSession.sid_hash == _sha256(raw),
+                                                     UserSession.revoked_at.is_(None)).values(revoked_at=now()))
+    db.session.commit()
+
+
+def _revoke_sessions(user_id: int, *, organisation_id: int | None = None, keep: str | None = None) -> int:
+    """End a user's open sessions (only those in one organisation, or all but one); the number ended."""
+    stmt = update(UserSession).where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
+    if organisation_id is not None:
+        stmt = stmt.where(UserSession.organisation_id == organisation_id)
+    if keep:
+        stmt = stmt.where(UserSession.sid_hash != _sha256(keep))
+    return db.session.execute(stmt.values(revoked_at=now())).rowcount
+
+
+def sign_out_everywhere(actor: Actor) -> int:
+    """The user ends all their own sessions, this one included; the number ended."""
+    ended = _revoke_sessions(actor.user_id)
+    audit.record(actor, "user.signed_out_everywhere", object_type="user_account", object_id=actor.user_id,
+                 detail={"sessions": ended})
+    db.session.commit()
+    logger.info("user %s ended all %s of their sessions", actor.user_id, ended)
+    return ended
+
+
+def change_password(actor: Actor, current_password: str, new_password: str, keep_session: str | None) -> None:
+    """Set a new password after checking the current one; every other session of the user ends."""
+    user = db.session.get(User, actor.user_id)
+    try:
+        _hasher.verify(user.password_hash, current_password)
+    except (VerificationError, InvalidHashError):
+        raise ValidationFailed("The current password is not right.",
+                               fields={"current_password": _("Does not match your password.")}) from None
+    reason = check_password_rules(new_password)
+    if reason:
+        raise ValidationFailed("Choose a longer password.", fields={"new_password": reason})
+    user.password_hash = hash_password(new_password)
+    ended = _revoke_sessions(user.id, keep=keep_session)
+    audit.record(actor, "user.password_changed", user, detail={"sessions_ended": ended})
+    db.session.commit()
+    logger.info("user %s changed their password; %s other sessions ended", user.id, ended)

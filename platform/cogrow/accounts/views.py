@@ -6,6 +6,7 @@ from urllib.parse import urlparse
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import login_user, logout_user
 
 from cogrow.accounts import services
@@ -32,16 +33,26 @@ def _login_email_key() -> str:
 
 
 def _safe_next(target: str | None) -> str:
-    if not target or urlparse(target).netloc or not target.startswith("/") or target.startswith("//"):
-        return url_for("core.home")
+    """Where to go after signing in: a path on this site, or home. Anything else could leave the site or
+    break the Location header (CR/LF, backslashes that browsers read as slashes, other control characters)."""
+    home = url_for("core.home")
+    if not target or len(target) > 2000 or not target.startswith("/") or target.startswith("//"):
+        return home
+    if "\\" in target or any(ord(c) < 0x20 or ord(c) == 0x7F or c.isspace() for c in target):
+        return home
+    parts = urlparse(target)
+    if parts.scheme or parts.netloc:
+        return home
     return target
 
 
-def _start_session(user) -> None:
-    """A new session on every sign-in: nothing from before it carries over."""
+def _start_session(user, organisation_id: int) -> None:
+    """A new session on every sign-in: nothing from before it carries over, and the server can end it."""
     lang = session.get("lang")
     session.clear()
     login_user(user)
+    session["sid"] = services.open_session(user.id, organisation_id)
+    session["org_id"] = organisation_id
     now = time.time()
     session["login_at"] = now
     session["seen"] = now
@@ -64,10 +75,8 @@ def login():
             audit.record_denied(None, "login.failed", "bad_credentials", email[:100])
             error = _("The e-mail or password is not right.")
         else:
-            db.session.commit()
-            _start_session(user)
             membership = user.memberships[0]
-            session["org_id"] = membership.organisation_id
+            _start_session(user, membership.organisation_id)
             audit.record(None, "login.succeeded", user, organisation_id=membership.organisation_id,
                          detail={"user_id": user.id})
             db.session.commit()
@@ -79,7 +88,7 @@ def login():
 @requires()
 def logout():
     audit.record(g.actor, "logout")
-    db.session.commit()
+    services.end_session(session.get("sid"))
     logout_user()
     session.clear()
     return redirect(url_for("accounts.login"))
@@ -158,6 +167,42 @@ def invitations():
     return render_template("accounts/invitations.html", invitations=services.list_invitations(g.actor),
                            roles=ROLES_BY_KIND[g.actor.org_kind], errors=errors, link=link,
                            form=request.form, now=services.now()), (422 if errors else 200)
+
+
+@bp.post("/settings/users/<int:membership_id>/sign-out")
+@requires("admin")
+def sign_out_member(membership_id: int):
+    ended = services.sign_out_member(g.actor, membership_id)
+    flash(ngettext("%(num)s session ended.", "%(num)s sessions ended.", ended), "success")
+    return redirect(url_for("accounts.members"))
+
+
+@bp.get("/settings/account")
+@requires()
+def account():
+    return render_template("accounts/account.html", errors={})
+
+
+@bp.post("/settings/account/password")
+@requires()
+def change_password():
+    try:
+        services.change_password(g.actor, request.form.get("current_password") or "",
+                                 request.form.get("new_password") or "", session.get("sid"))
+    except ValidationFailed as exc:
+        return render_template("accounts/account.html", errors=exc.fields), 422
+    flash(_("Password changed. Your other sessions have been signed out."), "success")
+    return redirect(url_for("accounts.account"))
+
+
+@bp.post("/settings/account/sign-out-everywhere")
+@requires()
+def sign_out_everywhere():
+    services.sign_out_everywhere(g.actor)
+    logout_user()
+    session.clear()
+    flash(_("You have been signed out everywhere."), "success")
+    return redirect(url_for("accounts.login"))
 
 
 @bp.post("/settings/invitations/<int:invitation_id>/revoke")

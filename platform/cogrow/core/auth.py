@@ -120,12 +120,22 @@ def _actor_from_session() -> Actor | None:
         logout_user()
         session.clear()
         return None
+    from cogrow.accounts import services as accounts
+
+    # The cookie alone proves nothing: its session must still be open on the server (logout, a password
+    # change, removal or "sign out everywhere" end it for every process at once).
+    record = accounts.live_session(session.get("sid"), current_user.id)
+    if record is None:
+        logout_user()
+        session.clear()
+        return None
     session["seen"] = now
     memberships = {m.organisation_id: m for m in current_user.memberships}
     membership = memberships.get(session.get("org_id")) or next(iter(memberships.values()), None)
     if membership is None:
         return None
     session["org_id"] = membership.organisation_id
+    accounts.touch_session(record, membership.organisation_id)
     return Actor(organisation_id=membership.organisation_id, org_kind=membership.organisation.kind,
                  role=membership.role, user_id=current_user.id)
 
