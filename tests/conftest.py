@@ -4,8 +4,10 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import pytest
+import time_machine
 from sqlalchemy import create_engine, text
 
 from cogrow import create_app
@@ -14,6 +16,59 @@ from cogrow.extensions import db as _db
 from cogrow.extensions import limiter
 
 DEMO_PASSWORD = "correct horse battery staple"
+
+
+# The instant every test starts at: an ordinary Wednesday morning in Seoul, unless COGROW_TEST_NOW names another.
+DEFAULT_TEST_NOW = "2026-11-18T10:00:00+09:00"
+# These tests drive real worker processes and a real browser, whose clocks no fixture can move; they run on the
+# machine's clock and compute dates through the same business-day helper as those processes.
+REAL_CLOCK_MARKERS = ("worker", "e2e")
+_COLLECTION_CLOCK = pytest.StashKey[time_machine.travel]()
+
+
+def frozen_now() -> datetime:
+    """The fixed instant of this run: COGROW_TEST_NOW (ISO 8601 with an offset) or DEFAULT_TEST_NOW."""
+    text = os.environ.get("COGROW_TEST_NOW") or DEFAULT_TEST_NOW
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise pytest.UsageError(f"COGROW_TEST_NOW={text!r} is not an ISO 8601 date and time") from None
+    if moment.tzinfo is None:  # a naive instant would mean the machine's zone, which is what we are avoiding
+        raise pytest.UsageError(f"COGROW_TEST_NOW={text!r} needs an offset, e.g. 2026-12-28T09:00:00+09:00")
+    return moment
+
+
+
+
+def pytest_configure(config):
+    """Freeze the clock before collection, so module-level dates in test files are taken at the run's instant."""
+    traveller = time_machine.travel(frozen_now(), tick=False)
+    traveller.start()
+    config.stash[_COLLECTION_CLOCK] = traveller
+
+
+def _stop_collection_clock(config) -> None:
+    traveller = config.stash.get(_COLLECTION_CLOCK, None)
+    if traveller is not None:
+        del config.stash[_COLLECTION_CLOCK]
+        traveller.stop()
+
+
+def pytest_collection_finish(session):
+    _stop_collection_clock(session.config)
+
+
+def pytest_unconfigure(config):
+    _stop_collection_clock(config)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Each test (its fixtures included) starts at the run's instant; the clock ticks so timeouts still pass."""
+    if any(item.get_closest_marker(name) for name in REAL_CLOCK_MARKERS):
+        return (yield)
+    with time_machine.travel(frozen_now(), tick=True):
+        return (yield)
 
 
 def _reset_postgres(url: str) -> None:

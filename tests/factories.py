@@ -11,7 +11,7 @@ from cogrow.accounts.models import Membership, Organisation, User
 from cogrow.accounts.services import hash_password
 from cogrow.catalog.models import Item
 from cogrow.core.types import utcnow
-from cogrow.core.weeks import current_week
+from cogrow.core.weeks import current_week, local_today
 from cogrow.extensions import db
 from cogrow.forecasts.models import Authorization, ForecastBucket, ForecastPublication
 from cogrow.orders.models import PurchaseOrder, PurchaseOrderLine
@@ -105,7 +105,7 @@ class PurchaseOrderLineFactory(_Base):
     line_no = factory.Sequence(lambda n: n + 1)
     item = factory.SubFactory(ItemFactory)
     quantity = Decimal("100")
-    due_date = factory.LazyFunction(lambda: date.today() + timedelta(days=14))
+    due_date = factory.LazyFunction(lambda: local_today() + timedelta(days=14))
     unit_price = Decimal("1500")
 
 
@@ -145,7 +145,7 @@ class AuthorizationFactory(_Base):
     item = factory.SubFactory(ItemFactory)
     relationship_id = factory.SelfAttribute("item.relationship_id")
     kind = "FAB"
-    cum_start_date = factory.LazyFunction(lambda: date(date.today().year, 1, 1))
+    cum_start_date = factory.LazyFunction(lambda: date(local_today().year, 1, 1))
     quantity = Decimal("100")
 
 

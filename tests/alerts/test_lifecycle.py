@@ -1,7 +1,7 @@
 """The alert lifecycle: raise, update, escalate, resolve by itself; one live alert per (type, relationship, item)."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -12,6 +12,7 @@ from cogrow.alerts import services
 from cogrow.alerts.models import Alert, AlertEvent
 from cogrow.core.models import OutboxEvent
 from cogrow.core.types import utcnow
+from cogrow.core.weeks import local_today
 from tests import factories as f
 from tests.alerts.conftest import put_ledger
 from tests.alerts.factories import AlertFactory
@@ -114,7 +115,7 @@ def test_an_item_without_a_ledger_row_resolves_its_ledger_alerts(db, tenant_a):
 
 
 def test_projected_excess_and_shortage_risk_follow_the_ledger(db, tenant_a):
-    week = date.today() + timedelta(days=14)
+    week = local_today() + timedelta(days=14)
     put_ledger(db, tenant_a.item, supply=100, guaranteed=100, projected_excess_qty=40, projected_excess_week=week,
                shortage_qty=25, shortage_week=week)
     _sync(db, tenant_a)
@@ -132,7 +133,7 @@ def _po(tenant, status="issued", issued_days_ago=5, due=None, quantity=100, ship
     po = f.PurchaseOrderFactory(supply_relationship=tenant.relationship, status=status,
                                 issued_at=utcnow() - timedelta(days=issued_days_ago))
     line = f.PurchaseOrderLineFactory(purchase_order=po, item=tenant.item, quantity=Decimal(quantity),
-                                      due_date=due or date.today() + timedelta(days=30), shipped_qty=Decimal(shipped))
+                                      due_date=due or local_today() + timedelta(days=30), shipped_qty=Decimal(shipped))
     return po, line
 
 
@@ -159,8 +160,6 @@ def test_an_issued_po_not_acknowledged_in_time_raises_an_alert_until_acknowledge
     ("draft", -1, 0, False),
 ])
 def test_asn_overdue_is_raised_for_binding_lines_past_due_without_asn(db, tenant_a, status, due_offset, shipped, raised):
-    from cogrow.core.weeks import local_today
-
     _po(tenant_a, status=status, due=local_today() + timedelta(days=due_offset), shipped=shipped)
     _sync(db, tenant_a)
     alerts = _alerts(db, "asn_overdue")
@@ -170,8 +169,6 @@ def test_asn_overdue_is_raised_for_binding_lines_past_due_without_asn(db, tenant
 
 
 def test_asn_overdue_resolves_when_the_asn_covers_the_line(db, tenant_a):
-    from cogrow.core.weeks import local_today
-
     _po_row, line = _po(tenant_a, status="acknowledged", due=local_today() - timedelta(days=2))
     _sync(db, tenant_a)
     (alert,) = _alerts(db, "asn_overdue")

@@ -1,7 +1,7 @@
 """With the real reconciliation: a production report's excess raises an alert, a PO that covers it resolves it."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -9,6 +9,7 @@ from sqlalchemy import select
 from cogrow.alerts.models import Alert
 from cogrow.core.models import OutboxEvent
 from cogrow.core.types import utcnow
+from cogrow.core.weeks import local_today
 from cogrow.production.models import ItemPosition
 from tests import factories as f
 
@@ -28,7 +29,7 @@ def test_reconcile_raises_then_resolves_an_excess_alert(db, tenant_a):
 
     po = f.PurchaseOrderFactory(supply_relationship=tenant_a.relationship, status="acknowledged")
     f.PurchaseOrderLineFactory(purchase_order=po, item=tenant_a.item, quantity=Decimal("600"),
-                               due_date=date.today() + timedelta(days=21))
+                               due_date=local_today() + timedelta(days=21))
     db.session.commit()
     coverage.reconcile(tenant_a.relationship.id, [tenant_a.item.id])
     db.session.refresh(alert)

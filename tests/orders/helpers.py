@@ -1,16 +1,17 @@
 """Shared helpers for the orders tests: actors, POs in a given state, API headers, outbox rows."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
 
 from cogrow.core.models import OutboxEvent
+from cogrow.core.weeks import local_today
 from tests import factories as f
 from tests.conftest import actor_of
 
-DUE = date.today() + timedelta(days=30)
+DUE = local_today() + timedelta(days=30)  # taken at collection, which runs on the frozen clock too
 
 
 def planner(tenant):

@@ -1,6 +1,7 @@
 """The PO state machine through the services: every (state, action) pair, versions, revisions, proposals."""
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -143,7 +144,7 @@ def test_a_po_with_two_proposals_waits_for_both_and_one_rejection_means_issued(d
     rel_id, supplier, prime = tenant_a.relationship.id, production(tenant_a), planner(tenant_a)
     first = services.propose_change(supplier, rel_id, po.id, {"line_id": po.lines[0].id, "quantity": Decimal("50"),
                                                               "reason": "a"}, po.version)
-    second = services.propose_change(supplier, rel_id, po.id, {"line_id": po.lines[1].id, "due_date": DUE.replace(day=1),
+    second = services.propose_change(supplier, rel_id, po.id, {"line_id": po.lines[1].id, "due_date": DUE - timedelta(days=7),
                                                                "reason": "b"}, po.version)
     services.accept_proposal(prime, rel_id, po.id, first.id, po.version)
     assert po.status == "change_proposed" and po.lines[0].quantity == Decimal("50")

@@ -55,7 +55,9 @@ def test_a_report_over_guaranteed_demand_alerts_everyone_once_and_a_covering_po_
             st.processes.worker()  # ... and the worker runs it
             wait_ready(beat, beat_log, "beat: Starting")
             client = st.app.test_client()
-            due = date.today() + timedelta(days=10)
+            from cogrow.core.weeks import local_today  # the business day, as the worker computes it
+
+            due = local_today() + timedelta(days=10)
 
             # Guaranteed demand: an issued PO for 100 units. Nothing is in excess yet.
             _issue_po(client, planner_token, rel_id, item_id, "PO-E2E-1", "100", due)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -25,6 +25,7 @@ def _write_a_change(app) -> tuple[int, int]:
     """A relationship with one item and a PO line, written with its outbox row as the services do."""
     from cogrow.catalog.models import Item
     from cogrow.core import outbox
+    from cogrow.core.weeks import local_today
     from cogrow.extensions import db
     from cogrow.orders.models import PurchaseOrder, PurchaseOrderLine
     from cogrow.relationships.models import SupplyRelationship
@@ -38,7 +39,7 @@ def _write_a_change(app) -> tuple[int, int]:
         db.session.add_all([item, po])
         db.session.flush()
         db.session.add(PurchaseOrderLine(purchase_order_id=po.id, relationship_id=rel.id, line_no=1, item_id=item.id,
-                                         quantity=Decimal("37"), due_date=date.today() + timedelta(days=10),
+                                         quantity=Decimal("37"), due_date=local_today() + timedelta(days=10),
                                          unit_price=Decimal("100")))
         outbox.enqueue_reconcile(rel.id, [item.id], "po issued")
         db.session.commit()

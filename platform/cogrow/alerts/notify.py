@@ -252,7 +252,7 @@ def send_email(delivery_id: int, now: datetime | None = None) -> Outcome:
 def collect_digests(now: datetime | None = None) -> list[int]:
     """Gather every digest user's waiting events into one digest row per user and day; return rows to send."""
     now = now or utcnow()
-    key = local_today(now, current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Seoul")).isoformat()
+    key = local_today(now).isoformat()
     users = db.session.scalars(select(EmailDelivery.user_id).where(EmailDelivery.status == "digest").distinct()).all()
     if not users:
         db.session.rollback()

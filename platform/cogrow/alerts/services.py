@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Iterable
 
-from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from sqlalchemy import Date, Integer, Numeric, case, column, func, select, table, update
 from sqlalchemy.exc import IntegrityError
@@ -151,7 +150,7 @@ def _po_findings(rel: SupplyRelationship, item_ids: list[int] | None, now: datet
         base = base.where(PurchaseOrderLine.item_id.in_(item_ids))
     unacknowledged = base.where(PurchaseOrder.status == "issued", PurchaseOrder.issued_at.is_not(None),
                                 PurchaseOrder.issued_at <= now - timedelta(days=rel.po_ack_days))
-    today = local_today(now, _timezone())
+    today = local_today(now)
     overdue = base.where(PurchaseOrder.status.in_(BINDING_STATES), PurchaseOrderLine.due_date < today,
                          PurchaseOrderLine.shipped_qty < PurchaseOrderLine.quantity)
     findings = []
@@ -175,10 +174,6 @@ def _po_findings(rel: SupplyRelationship, item_ids: list[int] | None, now: datet
             findings.append(Finding(alert_type, item_id, entry["value"], numbers,
                                     {"po_numbers": entry["pos"][:20], "po_ids": entry["po_ids"][:20]}))
     return findings
-
-
-def _timezone() -> str:
-    return current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Seoul") if has_app_context() else "Asia/Seoul"
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from cogrow.alerts.models import ALERT_STATUSES, ALERT_TYPES, EMAIL_MODES, SEVER
 from cogrow.core.auth import requires
 from cogrow.core.errors import ValidationFailed
 from cogrow.core.validation import Fields, form_version, parse_id
+from cogrow.core.weeks import business_zone
 from cogrow.relationships import services as relationships
 
 bp = Blueprint("alerts", __name__)
@@ -38,7 +39,7 @@ def _alerts_context() -> dict[str, Any]:
 
 
 def _timezone() -> ZoneInfo:
-    return ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Seoul"))
+    return business_zone()
 
 
 def parse_until(raw: Any) -> datetime:

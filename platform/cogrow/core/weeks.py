@@ -1,15 +1,30 @@
 """Weekly buckets: ISO weeks that start on Monday, in the configured business time zone (Asia/Seoul)."""
 from __future__ import annotations
 
+import os
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
+
+from flask import current_app, has_app_context
 
 DEFAULT_TZ = "Asia/Seoul"
 
 
-def local_today(now: datetime | None = None, tz: str = DEFAULT_TZ) -> date:
+def business_timezone() -> str:
+    """The business time zone's name: the app's BABEL_DEFAULT_TIMEZONE, else COGROW_TIMEZONE, else Asia/Seoul."""
+    # Outside an app (a CLI helper, a test module) the environment is what the app would have read.
+    configured = current_app.config.get("BABEL_DEFAULT_TIMEZONE") if has_app_context() else None
+    return configured or os.environ.get("COGROW_TIMEZONE") or DEFAULT_TZ
+
+
+def business_zone() -> ZoneInfo:
+    return ZoneInfo(business_timezone())
+
+
+def local_today(now: datetime | None = None, tz: str | None = None) -> date:
+    """The business day at `now` (default: this moment): the one "today" of the product, never the machine's date."""
     now = now or datetime.now(timezone.utc)
-    return now.astimezone(ZoneInfo(tz)).date()
+    return now.astimezone(ZoneInfo(tz or business_timezone())).date()
 
 
 def week_start(day: date) -> date:
@@ -17,7 +32,7 @@ def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def current_week(now: datetime | None = None, tz: str = DEFAULT_TZ) -> date:
+def current_week(now: datetime | None = None, tz: str | None = None) -> date:
     return week_start(local_today(now, tz))
 
 

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 
-from cogrow.core.weeks import DEFAULT_TZ, parse_iso_label, week_start
+from cogrow.core.weeks import business_timezone, parse_iso_label, week_start
 
 __all__ = ["code_cell", "text_cell", "decimal_cell", "date_cell", "week_cell", "datetime_cell", "choice_cell",
            "FORMULA_PREFIXES", "looks_like_formula"]
@@ -252,10 +252,8 @@ def week_cell(*, required: bool = False) -> Callable[[str | None], date | None]:
     return parse
 
 
-def datetime_cell(tz: str = DEFAULT_TZ, *, required: bool = False) -> Callable[[str | None], datetime | None]:
+def datetime_cell(tz: str | None = None, *, required: bool = False) -> Callable[[str | None], datetime | None]:
     """An ISO 8601 time; with an offset (+09:00, Z) it is taken as written, without one it is read in `tz`."""
-    zone = ZoneInfo(tz)
-
     def parse(value: str | None) -> datetime | None:
         if value is None or not value.strip():
             if required:
@@ -271,7 +269,8 @@ def datetime_cell(tz: str = DEFAULT_TZ, *, required: bool = False) -> Callable[[
         except ValueError:
             raise ValueError(_("There is no such date or time: %(value)s.", value=text)) from None
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=zone)
+            # The zone is read per cell, not at import: columns are built once, the setting belongs to the app.
+            moment = moment.replace(tzinfo=ZoneInfo(tz or business_timezone()))
         return moment.astimezone(timezone.utc)
 
     return parse

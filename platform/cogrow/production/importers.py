@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from cogrow.core.weeks import DEFAULT_TZ, iso_label, week_start
+from cogrow.core.weeks import business_zone, iso_label, week_start
 from cogrow.imports import cells
 from cogrow.imports.registry import Column, ImportKind, ParsedRow, RowError, register
 from cogrow.production import schemas, services
@@ -55,7 +54,7 @@ def _validate(actor, rel, rows: list[ParsedRow]) -> tuple[list[dict[str, Any]], 
         if isinstance(checked, str):
             errors.append(RowError(row.row, "as_of", checked))
             continue
-        first = week_start(as_of.astimezone(ZoneInfo(DEFAULT_TZ)).date())
+        first = week_start(as_of.astimezone(business_zone()).date())
         plan = [(first + timedelta(weeks=n - 1), v.get(f"plan_w{n}")) for n in range(1, PLAN_WEEKS + 1)
                 if v.get(f"plan_w{n}") is not None]
         reports.append({"part_number": v["part_number"], "as_of": as_of, "good_qty": v["good_qty"],
@@ -105,7 +104,7 @@ def _examples(actor, rel):
     from cogrow.catalog import services as catalog
 
     items = catalog.list_items(actor, rel.id, limit=3)
-    now = datetime.now(ZoneInfo(DEFAULT_TZ)).replace(second=0, microsecond=0).isoformat()
+    now = datetime.now(business_zone()).replace(second=0, microsecond=0).isoformat()
     return [[item.prime_part_number, now, "0", "0", "0", "0", "", "", *([""] * PLAN_WEEKS)] for item in items]
 
 

@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 
 from cogrow.core.errors import ValidationFailed
 from cogrow.core.validation import Fields
-from cogrow.core.weeks import DEFAULT_TZ, parse_iso_label, week_start
+from cogrow.core.weeks import business_timezone, business_zone, parse_iso_label, week_start
 
 FUTURE_SKEW = timedelta(minutes=5)
 EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
@@ -30,7 +30,7 @@ QUANTITIES = ("good_qty", "scrap_qty", "wip_qty", "fg_on_hand", "raw_on_hand")
 _ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?")
 
 
-def parse_moment(value: Any, now: datetime | None = None, tz: str = DEFAULT_TZ) -> datetime | str:
+def parse_moment(value: Any, now: datetime | None = None, tz: str | None = None) -> datetime | str:
     """A UTC datetime, or the reason (a message) the value is not an acceptable time."""
     if not isinstance(value, str):
         return str(_l("Must be an ISO 8601 time, e.g. 2026-03-04T08:30:00+09:00."))
@@ -42,7 +42,7 @@ def parse_moment(value: Any, now: datetime | None = None, tz: str = DEFAULT_TZ) 
     except ValueError:
         return str(_l("There is no such date or time."))
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=ZoneInfo(tz))
+        moment = moment.replace(tzinfo=ZoneInfo(tz or business_timezone()))
     moment = moment.astimezone(timezone.utc)
     return check_moment(moment, now)
 
@@ -75,7 +75,7 @@ def check_plan(plan: list[tuple[date, Decimal]], as_of: datetime | None) -> dict
     """Errors by index of planned weeks: duplicates, weeks before the report's week, or too far ahead."""
     errors: dict[int, str] = {}
     seen: set[date] = set()
-    first = week_start(as_of.astimezone(ZoneInfo(DEFAULT_TZ)).date()) if as_of else None
+    first = week_start(as_of.astimezone(business_zone()).date()) if as_of else None
     for index, (week, _qty) in enumerate(plan):
         if week in seen:
             errors[index] = str(_l("This week appears twice."))
