@@ -126,6 +126,9 @@ class Config:
         self.MAIL_ENABLED = _env_bool("MAIL_ENABLED", True)
         self.MAIL_TIMEOUT_SECONDS = _env_int("MAIL_TIMEOUT_SECONDS", 10)
         self.WEBHOOK_ALLOW_PRIVATE = _env_bool("WEBHOOK_ALLOW_PRIVATE", False)
+        # Ports a webhook may target, comma-separated (a receiver on another port needs it listed here).
+        self.WEBHOOK_ALLOWED_PORTS = tuple(int(p) for p in (_env("WEBHOOK_ALLOWED_PORTS", "80,443") or "").split(",")
+                                           if p.strip())
         self.WEBHOOK_TIMEOUT_SECONDS = _env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
         self.NOTIFY_MAX_ATTEMPTS = _env_int("NOTIFY_MAX_ATTEMPTS", 8)
 

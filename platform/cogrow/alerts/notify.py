@@ -307,7 +307,7 @@ def deliver_webhook(delivery_id: int, now: datetime | None = None, client: httpx
         return Outcome("dead")
     try:
         with force_locale("en"):  # a worker has no request to pick a language from; the log is in English
-            webhooks.check_target(endpoint.url)
+            target = webhooks.check_target(endpoint.url)
     except webhooks.UnsafeTarget as exc:
         with force_locale("en"):
             reason = f"refused target: {exc}"[:500]
@@ -327,11 +327,7 @@ def deliver_webhook(delivery_id: int, now: datetime | None = None, client: httpx
     seconds = float(current_app.config.get("WEBHOOK_TIMEOUT_SECONDS", 10))
     timeout = httpx.Timeout(seconds, connect=min(seconds, 5.0))
     try:
-        if client is not None:
-            response = client.post(endpoint.url, content=body, headers=headers, timeout=timeout, follow_redirects=False)
-        else:
-            with httpx.Client(follow_redirects=False, trust_env=False) as own:
-                response = own.post(endpoint.url, content=body, headers=headers, timeout=timeout)
+        response = webhooks.post(target, body, headers, timeout, client=client)  # to the checked address only
     except httpx.HTTPError as exc:
         delivery.last_status_code = None
         return _failed(delivery, f"{type(exc).__name__}: {exc}", now)

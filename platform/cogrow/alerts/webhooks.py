@@ -6,11 +6,15 @@ import hashlib
 import hmac
 import ipaddress
 import logging
+import re
 import secrets
 import socket
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -50,18 +54,69 @@ def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode("ascii")
 
 
-def _is_public(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+# Address ranges that carry an IPv4 address inside an IPv6 one, or that only a local translator can reach.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052: the IPv4 address is the last 32 bits
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215: a network's own translator
+_IPV4_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")  # RFC 2765 (SIIT)
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated since 2006; nothing public uses it
+# What inet_aton() reads as an IPv4 address: 1 to 4 parts, each decimal, octal (0...) or hex (0x...).
+_INET_ATON = re.compile(r"(0[xX][0-9a-fA-F]*|[0-9]+)(\.(0[xX][0-9a-fA-F]*|[0-9]+)){0,3}\.?")
+
+
+@dataclass(frozen=True)
+class Target:
+    """A checked webhook URL and the addresses it was checked at; no addresses means "connect as named"."""
+
+    url: str
+    host: str
+    addresses: tuple[str, ...] = ()
+    literal: bool = False  # the URL names an IP address itself
+
+
+def _plainly_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_loopback or ip.is_link_local
                                  or ip.is_private or ip.is_unspecified)
 
 
-def check_target(url: str, allow_private: bool | None = None) -> None:
-    """Refuse anything but http(s) to public addresses; every address the host resolves to must be public.
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address leads to: 6to4, Teredo (server and client) and SIIT forms."""
+    found: list[ipaddress.IPv4Address] = []
+    if ip.sixtofour is not None:
+        found.append(ip.sixtofour)
+    if ip.teredo is not None:
+        found.extend(ip.teredo)
+    if ip in _IPV4_TRANSLATED:
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    return found
 
-    The check runs when an endpoint is added and again before each delivery (DNS may have changed).
+
+def is_public(address: str) -> bool:
+    """True only for a global unicast address that embeds no private, loopback or otherwise local IPv4 address."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv4Address):
+        return _plainly_public(ip)
+    if ip.ipv4_mapped is not None:
+        return _plainly_public(ip.ipv4_mapped)
+    if ip in _NAT64:  # what DNS64 answers an IPv6-only network for an IPv4 host: as public as that host
+        return _plainly_public(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    if ip in _IPV4_COMPATIBLE or ip in _NAT64_LOCAL or ip.is_site_local or not _plainly_public(ip):
+        return False
+    return all(_plainly_public(embedded) for embedded in _embedded_ipv4(ip))
+
+
+def allowed_ports() -> tuple[int, ...]:
+    return tuple(current_app.config.get("WEBHOOK_ALLOWED_PORTS") or (80, 443))
+
+
+def check_target(url: str, allow_private: bool | None = None) -> Target:
+    """Refuse anything but http(s) to public addresses on allowed ports; return the addresses that passed.
+
+    Every address the host resolves to must be public. A delivery connects to the returned addresses only, so DNS
+    cannot answer otherwise between the check and the connection. The check runs when an endpoint is added and
+    again before each delivery.
     """
     if allow_private is None:
         allow_private = bool(current_app.config.get("WEBHOOK_ALLOW_PRIVATE", False))
@@ -74,19 +129,63 @@ def check_target(url: str, allow_private: bool | None = None) -> None:
         raise UnsafeTarget(_("Use an http:// or https:// URL with a host name."))
     if parts.username or parts.password:
         raise UnsafeTarget(_("Credentials in the URL are not allowed; the signature authenticates us."))
-    if allow_private:
-        return
     host = parts.hostname
     try:
-        addresses = [str(ipaddress.ip_address(host))]
+        literal = str(ipaddress.ip_address(host))
     except ValueError:
+        literal = None
+        if _INET_ATON.fullmatch(host):
+            # 2130706433, 0x7f.1 or 0177.0.0.1: resolvers read these as IPv4 addresses; only one spelling is allowed.
+            raise UnsafeTarget(_("Write an IPv4 address as four decimal numbers, such as 203.0.113.10.")) from None
+    if allow_private:  # development and tests only (COGROW_WEBHOOK_ALLOW_PRIVATE): any address, any port
+        return Target(url, host, (), literal is not None)
+    port = port or (443 if parts.scheme == "https" else 80)
+    if port not in allowed_ports():
+        raise UnsafeTarget(_("Port %(port)s is not allowed for webhooks; use one of: %(ports)s.", port=port,
+                             ports=", ".join(str(p) for p in allowed_ports())))
+    if literal is not None:
+        addresses = [literal]
+    else:
         try:
-            infos = socket.getaddrinfo(host, port or (443 if parts.scheme == "https" else 80), type=socket.SOCK_STREAM)
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (socket.gaierror, UnicodeError, OSError):
             raise UnsafeTarget(_("The host name does not resolve.")) from None
-        addresses = sorted({info[4][0] for info in infos})
-    if not addresses or not all(_is_public(a) for a in addresses):
+        addresses = list(dict.fromkeys(info[4][0] for info in infos))  # in the resolver's order of preference
+    if not addresses or not all(is_public(a) for a in addresses):
         raise UnsafeTarget(_("The address is private, loopback or link-local; webhooks go to public addresses only."))
+    return Target(url, host, tuple(addresses), literal is not None)
+
+
+def post(target: Target, content: bytes, headers: dict[str, str], timeout: httpx.Timeout,
+         client: httpx.Client | None = None) -> httpx.Response:
+    """POST to the checked addresses only: the URL names the address, while Host and the TLS server name (SNI, and
+    so the certificate check) name the host. Each address is tried in turn until one accepts the connection."""
+    url = httpx.URL(target.url)
+    routes: list[tuple[httpx.URL, dict[str, str], dict[str, Any]]] = []
+    if target.literal or not target.addresses:
+        routes.append((url, {}, {}))
+    else:
+        pinned_headers = {"host": url.netloc.decode("ascii")}
+        extensions = {"sni_hostname": url.raw_host.decode("ascii")} if url.scheme == "https" else {}
+        routes += [(url.copy_with(host=address.split("%", 1)[0]), pinned_headers, extensions)
+                   for address in target.addresses]
+    own = client is None
+    client = client or httpx.Client(follow_redirects=False, trust_env=False)
+
+    def send(route: httpx.URL, extra: dict[str, str], extensions: dict[str, Any]) -> httpx.Response:
+        return client.post(route, content=content, headers={**headers, **extra}, timeout=timeout,
+                           extensions=extensions, follow_redirects=False)
+
+    try:
+        for route in routes[:-1]:
+            try:
+                return send(*route)
+            except httpx.ConnectError:
+                continue  # the next checked address of the same host
+        return send(*routes[-1])
+    finally:
+        if own:
+            client.close()
 
 
 def _admin(actor: Actor) -> None:
