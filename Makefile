@@ -27,12 +27,13 @@ install-dev: $(VENV)/.installed-dev translations
 translations:
 	$(BIN)/pybabel compile -d platform/cogrow/translations
 
-# Install, migrate, load the demo network once, then start web + worker + beat on the embedded broker.
+# Install, migrate, load the demo network once, then start the Procfile's processes (all but `release`) on the
+# embedded broker. The launcher stops them all on Ctrl-C and exits 0 (honcho exited 130 and logged killed children).
 run: install
 	$(BIN)/flask --app cogrow db upgrade
 	$(BIN)/flask --app cogrow demo load
 	$(BIN)/flask --app cogrow demo logins --url http://127.0.0.1:$(PORT)
-	$(BIN)/honcho start --port $(PORT) web worker beat
+	$(BIN)/python -m cogrow.launcher --port $(PORT)
 
 # The whole suite on SQLite (with Redis, worker and browser tests), then the database tests on PostgreSQL.
 test: install-dev

@@ -29,6 +29,9 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     # SQLite has no decimal type; values are quantised back to the column's scale on read.
     warnings.filterwarnings("ignore", message=r"Dialect sqlite\+pysqlite does \*not\* support Decimal")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Alembic announces each of its autogenerate plugins at INFO when imported (7 lines in every process);
+    # migrations still log what they run.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
     import cogrow.models  # noqa: F401  (the whole schema, for Alembic and relationship() strings)
     from cogrow.core.validation import IdConverter
@@ -103,6 +106,7 @@ def _register_blueprints(app: Flask) -> None:
     for domain in ("orders", "forecasts", "production"):
         importlib.import_module(f"cogrow.{domain}.importers")  # registers its import kinds
     app.register_blueprint(core_api.bp)
+    app.register_blueprint(importlib.import_module("cogrow.core.devmail").bp)  # 404 outside development/testing
 
 
 def _register_template_helpers(app: Flask) -> None:

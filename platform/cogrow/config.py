@@ -125,6 +125,12 @@ class Config:
         self.MAIL_FROM = _env("MAIL_FROM", "Cogrow <no-reply@cogrow.localhost>")
         self.MAIL_ENABLED = _env_bool("MAIL_ENABLED", True)
         self.MAIL_TIMEOUT_SECONDS = _env_int("MAIL_TIMEOUT_SECONDS", 10)
+        # "smtp" sends through MAIL_SERVER; "file" writes each message as an .eml file under MAIL_DIR, which a
+        # development admin reads at /dev/mail. Development without a mail server (the embedded default) uses
+        # files: nothing listens on SMTP there, and every alert e-mail would fail and retry.
+        self.MAIL_BACKEND = _env("MAIL_BACKEND", "file" if self.ENV_NAME == "development" and not _env("MAIL_SERVER")
+                                 else "smtp")
+        self.MAIL_DIR = _env("MAIL_DIR", str(directory / "mail"))
         self.WEBHOOK_ALLOW_PRIVATE = _env_bool("WEBHOOK_ALLOW_PRIVATE", False)
         # Ports a webhook may target, comma-separated (a receiver on another port needs it listed here).
         self.WEBHOOK_ALLOWED_PORTS = tuple(int(p) for p in (_env("WEBHOOK_ALLOWED_PORTS", "80,443") or "").split(",")
@@ -134,6 +140,8 @@ class Config:
 
     def validate(self) -> None:
         """Refuse to run production without the settings it cannot invent."""
+        if self.MAIL_BACKEND not in ("smtp", "file"):
+            raise RuntimeError("COGROW_MAIL_BACKEND must be smtp or file")
         if self.ENV_NAME == "production":
             if not self.SECRET_KEY or len(self.SECRET_KEY) < 32:
                 raise RuntimeError("COGROW_SECRET_KEY must be set (32+ characters) in production")

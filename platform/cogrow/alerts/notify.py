@@ -223,6 +223,16 @@ def _smtp_send(message: EmailMessage) -> None:
         smtp.send_message(message)
 
 
+def _transport(message: EmailMessage) -> None:
+    """Hand a rendered message to the configured backend: SMTP, or a file a developer reads at /dev/mail."""
+    if current_app.config.get("MAIL_BACKEND", "smtp") == "file":
+        from cogrow.core.devmail import write_message
+
+        write_message(message, current_app.config["MAIL_DIR"])
+    else:
+        _smtp_send(message)
+
+
 def send_email(delivery_id: int, now: datetime | None = None) -> Outcome:
     """Send one e-mail delivery if it is due and nobody else has sent it; record the outcome."""
     now = now or utcnow()
@@ -240,7 +250,7 @@ def send_email(delivery_id: int, now: datetime | None = None) -> Outcome:
         return _failed(delivery, "mail is disabled (COGROW_MAIL_ENABLED)", now)
     try:
         message = _render_email(delivery, user)
-        _smtp_send(message)
+        _transport(message)
     except (OSError, smtplib.SMTPException) as exc:
         return _failed(delivery, f"{type(exc).__name__}: {exc}", now)
     delivery.status, delivery.sent_at, delivery.next_attempt_at, delivery.last_error = "sent", now, None, None
