@@ -6,7 +6,7 @@ PORT ?= 5000
 TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: run test install install-dev translations test-sqlite test-postgres clean
+.PHONY: run test install install-dev translations test-sqlite test-postgres test-calendar clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,16 +35,33 @@ run: install
 	$(BIN)/flask --app cogrow demo logins --url http://127.0.0.1:$(PORT)
 	$(BIN)/python -m cogrow.launcher --port $(PORT)
 
-# The whole suite on SQLite (with Redis, worker and browser tests), then the database tests on PostgreSQL.
+# Tests run at a fixed instant (COGROW_TEST_NOW, see tests/conftest.py). The calendar pass runs the
+# date-sensitive suites again at instants where weeks, months and years turn, in Seoul and in UTC.
+CALENDAR_INSTANTS ?= 2026-12-28T09:00:00+09:00 2026-12-31T23:59:00+09:00 2027-01-01T00:30:00+09:00 \
+	2027-01-04T10:00:00+09:00 2028-02-29T12:00:00+09:00 2026-12-06T23:30:00+09:00 2026-12-07T00:30:00+09:00
+CALENDAR_SUITES ?= tests/orders tests/forecasts tests/production tests/shipments tests/coverage tests/alerts
+
+# The whole suite on SQLite (with Redis, worker and browser tests), the database tests on PostgreSQL,
+# then the calendar pass.
 test: install-dev
 	$(BIN)/python -m pytest
 	COGROW_TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest -m "not e2e and not worker" tests
+	$(MAKE) --no-print-directory test-calendar
 
 test-sqlite: install-dev
 	$(BIN)/python -m pytest
 
 test-postgres: install-dev
 	COGROW_TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest -m "not e2e and not worker" tests
+
+# Every instant runs even after one fails; the target fails if any did and names them.
+test-calendar: install-dev
+	@failed=""; for now in $(CALENDAR_INSTANTS); do \
+		echo "== calendar pass at $$now"; \
+		COGROW_TEST_NOW=$$now COGROW_TEST_DATABASE_URL= $(BIN)/python -m pytest -q -p no:cacheprovider \
+			-m "not e2e and not worker" $(CALENDAR_SUITES) || failed="$$failed $$now"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "calendar pass failed at:$$failed"; exit 1; fi
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

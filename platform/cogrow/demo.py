@@ -106,7 +106,7 @@ def _load_activity(orgs: dict[str, Organisation]) -> None:
     """
     from datetime import timedelta
 
-    from cogrow.core.weeks import current_week
+    from cogrow.core.weeks import current_week, local_today
     from cogrow.forecasts import services as forecasts
     from cogrow.orders import schemas as order_schemas
     from cogrow.orders import services as orders
@@ -150,7 +150,7 @@ def _load_activity(orgs: dict[str, Organisation]) -> None:
         if n == 1:
             line = po.lines[0]
             shipment = shipment_schemas.parse_shipment({
-                "ship_date": now.date().isoformat(), "lines": [{"po_line_id": line.id, "quantity": str(weekly[0])}]})
+                "ship_date": local_today(now).isoformat(), "lines": [{"po_line_id": line.id, "quantity": str(weekly[0])}]})
             shipments.create_shipment(producer, rel.id, shipment)
     from cogrow.coverage import services as coverage
 

@@ -53,3 +53,14 @@ def test_a_time_without_an_offset_is_read_in_the_configured_zone(app, monkeypatc
         monkeypatch.setitem(app.config, "BABEL_DEFAULT_TIMEZONE", "UTC")
         assert cell("2026-11-17T08:00") == datetime(2026, 11, 17, 8, 0, tzinfo=timezone.utc)
         assert parse_moment("2026-11-17T08:00") == datetime(2026, 11, 17, 8, 0, tzinfo=timezone.utc)
+
+
+def test_the_demo_dates_its_shipment_on_the_business_day(app, db, time_machine):
+    from sqlalchemy import select
+
+    from cogrow.demo import load_demo
+    from cogrow.shipments.models import Shipment
+
+    time_machine.move_to(datetime(2027, 1, 1, 0, 30, tzinfo=SEOUL))  # still 2026-12-31 in UTC
+    assert load_demo() is True
+    assert set(db.session.scalars(select(Shipment.ship_date))) == {date(2027, 1, 1)}

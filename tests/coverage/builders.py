@@ -1,11 +1,11 @@
 """Write ledger inputs directly (no services, no outbox): tests of the ledger control every row."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 
 from cogrow.catalog.models import Item
-from cogrow.core.weeks import current_week, zone_for
+from cogrow.core.weeks import business_zone, current_week, zone_for
 from cogrow.extensions import db
 from cogrow.forecasts.models import Authorization, ForecastBucket, ForecastPublication
 from cogrow.orders.models import PurchaseOrder, PurchaseOrderLine
@@ -14,9 +14,10 @@ from cogrow.relationships.models import SupplyRelationship
 from cogrow.shipments.models import Shipment, ShipmentLine
 from tests import factories as f
 
-# Wednesday noon in Seoul: the current week starts on Monday 2026-11-23.
-NOW = datetime(2026, 11, 25, 3, 0, tzinfo=timezone.utc)
-CW = current_week(NOW)
+# Wednesday noon in Seoul of the run's business week (the clock is frozen before collection): the ledger is
+# computed in whichever week the calendar pass chose (2026-W53, 2027-W01, ...), on the weekday its tests assume.
+CW = current_week()
+NOW = datetime.combine(CW + timedelta(days=2), time(12, 0), tzinfo=business_zone()).astimezone(timezone.utc)
 _seq = {"n": 0}
 
 

@@ -1,7 +1,7 @@
 """Every term of the coverage ledger against hand-computed numbers (domain.md, coverage.services)."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -9,7 +9,9 @@ from sqlalchemy import select
 from cogrow.coverage import services
 from cogrow.coverage.models import CoverageLedger, CoverageWeek
 from tests.coverage import builders as b
-from tests.coverage.builders import NOW, D, week
+from tests.coverage.builders import CW, NOW, D, week
+
+PERIOD_START = CW - timedelta(days=53)  # an authorization period well under way in the run's week
 
 
 def ledger_of(db, it) -> CoverageLedger:
@@ -56,12 +58,12 @@ def test_a_po_above_the_forecast_of_its_week_leaves_nothing_uncovered(db):
 def test_a_fab_authorization_above_open_demand_sets_guaranteed(db):
     rel = b.relationship()
     it = b.item(rel)
-    start = date(2026, 10, 1)
+    start = PERIOD_START
     b.po_line(it, 100, week(1))
     b.authorization(it, "FAB", 400, start)
     b.authorization(it, "FAB", 500, start)  # the high-water mark
     b.authorization(it, "FAB", 450, start)
-    b.authorization(it, "FAB", 9000, date(2026, 1, 1))  # an older period does not count
+    b.authorization(it, "FAB", 9000, PERIOD_START - timedelta(days=273))  # an older period does not count
     b.shipment(it, 150, start + timedelta(days=3))
     b.shipment(it, 40, start - timedelta(days=1))  # before the period
     b.shipment(it, 30, start + timedelta(days=5), status="cancelled")
@@ -72,10 +74,10 @@ def test_a_fab_authorization_above_open_demand_sets_guaranteed(db):
 def test_an_authorization_of_a_future_period_does_not_count_yet(db):
     rel = b.relationship()
     it = b.item(rel)
-    b.authorization(it, "FAB", 300, date(2026, 10, 1))
-    b.authorization(it, "FAB", 999, date(2027, 1, 1))
+    b.authorization(it, "FAB", 300, PERIOD_START)
+    b.authorization(it, "FAB", 999, CW + timedelta(days=39))
     reconcile(it)
-    check(db, it, fab_authorized=300, guaranteed=300, cum_start_date=date(2026, 10, 1))
+    check(db, it, fab_authorized=300, guaranteed=300, cum_start_date=PERIOD_START)
 
 
 def test_a_fence_change_between_versions_uses_the_latest_zones(db):
@@ -174,7 +176,7 @@ def test_material_cover_and_exposure(db, raw, material, cover, exposure):
     if material:
         b.publication(rel, {it: {week(3): material}})
     if raw:
-        b.authorization(it, "RAW", raw, date(2026, 10, 1))
+        b.authorization(it, "RAW", raw, PERIOD_START)
     b.report(it, fg=250, wip=50)
     reconcile(it)
     check(db, it, guaranteed=100, supply=300, excess=200, material_cover=cover, exposure_krw=exposure)

@@ -1,7 +1,7 @@
 """The set-based SQL ledger equals the slow reference (tests/coverage/reference.py) on random small networks."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -54,9 +54,9 @@ def build(spec):
             by_item.setdefault(pick(index), {})[week(offset)] = quantity
         b.publication(rel, by_item, firm=firm, material=firm + extra, base_week=week(base))
     for index, kind, start, quantity in spec["authorizations"]:
-        b.authorization(pick(index), kind, quantity, date(2026, 11, 20) + timedelta(days=start))
+        b.authorization(pick(index), kind, quantity, CW - timedelta(days=3 - start))
     for index, status, day, quantity in spec["shipments"]:
-        b.shipment(pick(index), quantity, date(2026, 11, 20) + timedelta(days=day), status=status)
+        b.shipment(pick(index), quantity, CW - timedelta(days=3 - day), status=status)
     for it, position in zip(items, spec["positions"]):
         if position is not None:
             fg, wip, hours, plan = position

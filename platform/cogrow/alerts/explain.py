@@ -9,6 +9,8 @@ from flask_babel import format_currency, format_date, format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from cogrow.core.weeks import business_zone
+
 TYPE_LABELS = {
     "excess_inventory": _l("Excess inventory"),
     "projected_excess": _l("Projected excess"),
@@ -70,7 +72,8 @@ def _day(value: Any) -> str:
         parsed = datetime.fromisoformat(str(value))
     except ValueError:
         return str(value)
-    return format_date(parsed.date())
+    # A moment (a PO's issued_at, in UTC) is shown as its business day, not its UTC date.
+    return format_date((parsed.astimezone(business_zone()) if parsed.tzinfo else parsed).date())
 
 
 def explain(alert_type: str, numbers: dict[str, Any], context: dict[str, Any] | None, currency: str = "KRW") -> str:
