@@ -32,7 +32,7 @@ def register_cli(app: Flask) -> None:
             click.echo(f"    {role:<12} {email:<42} {org}")
         click.echo("  Every demo organisation has an admin@, and primes a planner@ and procurement@ user,")
         click.echo("  suppliers a production@ user (e.g. production@mirae-cast.example.com).")
-        click.echo("  Press Ctrl-C to stop web, worker and beat.")
+        click.echo("  Press Ctrl-C to stop them all.")
         click.echo("")
 
     app.cli.add_command(demo)
