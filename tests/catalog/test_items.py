@@ -60,7 +60,7 @@ def test_stale_item_edit_gets_412(client, db, tenant_a):
 
 
 BAD_NUMBERS = [-1, "-1", "NaN", "Infinity", "1e309", 2**63, "1,5", "1.234,5", True, None, [1], {"v": 1}, "12abc",
-               "0.00001"]
+               "0.00001", "1.5e3", "²", "١٢"]  # text is digits only: no exponent, no other scripts' digits
 
 
 @pytest.mark.parametrize("value", BAD_NUMBERS, ids=[repr(v) for v in BAD_NUMBERS])
@@ -76,7 +76,7 @@ def test_bad_unit_price_names_the_field_and_changes_nothing(client, db, tenant_a
     assert db.session.scalar(select(func.count()).select_from(Item)) == before
 
 
-@pytest.mark.parametrize("value", [1500, "1500", "１５００", 1500.25, "1.5e3"])
+@pytest.mark.parametrize("value", [1500, "1500", "１５００", 1500.25])
 def test_numbers_as_json_numbers_or_strings_are_accepted(client, db, tenant_a, value):
     response = client.post(_items_url(tenant_a), json={"prime_part_number": "OK-1", "unit_price": value},
                            headers=_h(tenant_a, "prime:planner"))

@@ -194,7 +194,7 @@ def test_buckets_stay_as_published_after_commits(client, db, tenant_a):
 
 
 BAD_QUANTITIES = [-1, "-1", "NaN", "Infinity", "1e309", 2**63, "1,5", "1.234,5", True, None, [1], {"v": 1}, "12abc",
-                  "0.00001"]
+                  "0.00001", "1.2e1", "²", "١٢"]
 
 
 @pytest.mark.parametrize("value", BAD_QUANTITIES, ids=[repr(v) for v in BAD_QUANTITIES])
@@ -207,7 +207,7 @@ def test_bad_quantities_name_the_entry_and_publish_nothing(client, db, tenant_a,
     assert _publications(db) == 0
 
 
-@pytest.mark.parametrize("value", ["１２", 12, "12.0", "1.2e1"])
+@pytest.mark.parametrize("value", ["１２", 12, "12.0"])
 def test_numbers_as_strings_or_json_numbers_are_accepted(client, db, tenant_a, value):
     body = _body(tenant_a.item.prime_part_number)
     body["buckets"][0]["quantity"] = value

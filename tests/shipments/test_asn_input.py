@@ -23,7 +23,7 @@ def _post(client, tenant, body, **extra):
 
 
 BAD_QUANTITIES = [-1, "-1", 0, "0", "NaN", "Infinity", "-Infinity", "1e309", 2**63, str(2**63), "1,5", "1.234,5",
-                  "12abc", "0.00001", "", "  ", True, False, None, [1], {"v": 1}]
+                  "12abc", "0.00001", "", "  ", True, False, None, [1], {"v": 1}, "2.5e0", "²", "١٢"]
 
 
 @pytest.mark.parametrize("value", BAD_QUANTITIES, ids=[repr(v) for v in BAD_QUANTITIES])
@@ -35,7 +35,7 @@ def test_bad_quantity_is_422_naming_the_line_and_ships_nothing(client, db, tenan
     assert _nothing_shipped(db)
 
 
-@pytest.mark.parametrize("value", [5, "5", "５", 5.5, "5.5000", "2.5e0"])
+@pytest.mark.parametrize("value", [5, "5", "５", 5.5, "5.5000"])
 def test_quantities_as_numbers_or_strings_are_accepted(client, db, tenant_a, po_lines, value):
     body = {"ship_date": local_today().isoformat(), "lines": [{"po_line_id": po_lines[0].id, "quantity": value}]}
     assert _post(client, tenant_a, body).status_code == 201
