@@ -47,6 +47,7 @@ def _build_app(url: str):
 
     app = create_app(TestingConfig(url))
     app.config["IMPORT_ASYNC_ROWS"] = 10**9  # measure the synchronous, one-transaction apply
+    app.config["IMPORT_INLINE_PARSE_BYTES"] = 10**12  # ... and the read in this process (the worker's work)
     logging.getLogger().setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     with app.app_context():

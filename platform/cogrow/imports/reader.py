@@ -594,6 +594,19 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def _json_number(text: str) -> str:
+    """A JSON number as plain digits: 1.5e2 is a real number (like a numeric XLSX cell), so it reads as 150.
+
+    Only modest exponents are written out; 1e999999 stays as written and is refused by the cell.
+    """
+    if "e" not in text and "E" not in text:
+        return text
+    number = Decimal(text)
+    if -30 <= number.adjusted() <= 30:
+        return format(number.normalize(), "f")
+    return text
+
+
 def _refuse_constant(name: str) -> Any:
     raise ValueError(name)
 
@@ -605,7 +618,7 @@ def read_json(data: bytes, *, max_rows: int = 200_000) -> Table:
     except UnicodeDecodeError:
         raise FileRejected(_("The body is not valid UTF-8."), status=400) from None
     try:
-        body = json.loads(text, object_pairs_hook=_no_duplicates, parse_float=str, parse_int=str,
+        body = json.loads(text, object_pairs_hook=_no_duplicates, parse_float=_json_number, parse_int=str,
                           parse_constant=_refuse_constant)
     except _DuplicateKey as exc:
         raise FileRejected(_("The key '%(key)s' appears twice.", key=str(exc)[:100]), status=400) from None
