@@ -7,13 +7,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
-from cogrow.accounts.models import ApiToken, UserSession
+from cogrow.accounts.models import UserSession
 from cogrow.core.models import AuditLog
 from tests import factories as f
-from tests.conftest import actor_of, sign_in
+from tests.conftest import sign_in
 from tests.factories import PASSWORD
+from tests.services import require_redis
 
 REPO = Path(__file__).resolve().parents[2]
 COOKIE = "cogrow_session"
@@ -209,3 +211,21 @@ def test_the_login_limit_is_shared_by_processes(tmp_path):
     assert _step(env, "setup_and_sign_in")["status"] == 302
     assert _step(env, "failed_logins", "2") == {"statuses": [401, 401]}
     assert _step(env, "failed_logins", "1") == {"statuses": [429]}
+
+
+@pytest.mark.redis
+def test_with_a_redis_broker_the_login_limit_is_counted_in_redis(tmp_path):
+    """Production's shape: the broker is Redis, so the processes count there (nothing in var/)."""
+    import redis
+
+    url = require_redis().rsplit("/", 1)[0] + "/12"
+    redis.Redis.from_url(url).flushdb()
+    env = _process_env(tmp_path)
+    env["COGROW_BROKER_URL"] = url
+    try:
+        assert _step(env, "setup_and_sign_in")["status"] == 302
+        assert _step(env, "failed_logins", "3") == {"statuses": [401, 401, 429]}
+        assert not (tmp_path / "ratelimit.sqlite").exists()
+        assert any(b"LIMITER" in key for key in redis.Redis.from_url(url).keys())
+    finally:
+        redis.Redis.from_url(url).flushdb()

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import current_app, g, jsonify
+from flask import g, jsonify
 
 from cogrow.accounts import services
 from cogrow.accounts.models import ROLES_BY_KIND, ApiToken
-from cogrow.accounts.ratelimit import api_rate_key, api_rate_limit
+from cogrow.accounts.ratelimit import api_rate_key, api_rate_limit, login_rate_limit
 from cogrow.core.api import bp, json_body
 from cogrow.core.auth import Actor, public, requires
 from cogrow.core.errors import NotFound, ValidationFailed
@@ -44,13 +44,9 @@ def token_json(token: ApiToken, at: datetime) -> dict:
     }
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
 @bp.post("/invitations/<token>/accept")
 @public
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(login_rate_limit, methods=["POST"])
 def accept_invitation(token: str):
     """Join the inviting organisation, as the web link does; an admin may ask for a first API token at once."""
     invitation = services.pending_invitation(token)

@@ -96,6 +96,11 @@ class SQLiteStorage(Storage):
             conn.execute("DELETE FROM rate_counter WHERE key = ?", (key,))
 
 
+def login_rate_limit() -> str:
+    """Sign-in and invitation attempts per address (read per request, so tests and operators can change it)."""
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
 def api_rate_limit() -> str:
     return current_app.config["API_RATE_LIMIT"]
 

@@ -11,6 +11,7 @@ from flask_login import login_user, logout_user
 
 from cogrow.accounts import services
 from cogrow.accounts.models import ROLES_BY_KIND
+from cogrow.accounts.ratelimit import login_rate_limit
 from cogrow.core import audit
 from cogrow.core.auth import public, requires
 from cogrow.core.errors import ValidationFailed
@@ -18,10 +19,6 @@ from cogrow.core.validation import Fields, parse_id
 from cogrow.extensions import db, limiter
 
 bp = Blueprint("accounts", __name__)
-
-
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
 
 
 def _account_limit() -> str:
@@ -63,7 +60,7 @@ def _start_session(user, organisation_id: int) -> None:
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(login_rate_limit, methods=["POST"])
 @limiter.limit(_account_limit, methods=["POST"], key_func=_login_email_key)
 def login():
     error = None
@@ -107,7 +104,7 @@ def switch_organisation():
 
 @bp.route("/invitations/<token>", methods=["GET", "POST"])
 @public
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(login_rate_limit, methods=["POST"])
 def accept_invitation(token: str):
     invitation = services.pending_invitation(token)
     if invitation is None:
