@@ -23,17 +23,17 @@ def beat_schedule(config: Mapping[str, Any] | None = None) -> dict:
             "args": ("worker",),
             "options": {"expires": 55},
         },
-        # A relay message that waits longer than its period is useless: the next one does the same work.
+        # No expiry (reliability.md): a relay message that waited is still run. A relay that finds nothing to do
+        # costs one indexed query, and messages that piled up behind a stopped worker are skipped (coverage.tasks).
         "outbox-relay": {
             "task": "cogrow.coverage.relay",
             "schedule": timedelta(seconds=relay_seconds),
-            "options": {"expires": max(relay_seconds, 1) * 2},
         },
-        # Two beats may both send it: the task's (job, period) lock row lets one of them run.
+        # Two beats may both send it: the task's (job, period) lock row lets one of them run; a late one finds
+        # its period done, so it needs no expiry either.
         "coverage-sweep": {
             "task": "cogrow.coverage.sweep",
             "schedule": timedelta(minutes=sweep_minutes),
-            "options": {"expires": sweep_minutes * 60},
         },
         # Notification deliveries whose task was lost are re-queued; their senders' claims make repeats harmless.
         "alert-retries": {

@@ -1,8 +1,36 @@
 """Celery bound to the Flask app: every task runs inside an application context."""
 from __future__ import annotations
 
+import logging
+import time
+
 from celery import Celery, Task
+from celery.signals import before_task_publish
 from flask import Flask
+from kombu import Queue
+
+# Reconciliation (the relay, reconcile, the sweep) has a queue of its own, served by its own worker node
+# (Procfile `worker`), so it never waits behind e-mails, webhooks or imports (Procfile `notify`).
+RECONCILE_QUEUE = "reconcile"
+NOTIFY_QUEUE = "notify"
+IMPORTS_QUEUE = "imports"
+DEFAULT_QUEUE = "default"
+QUEUES = (RECONCILE_QUEUE, NOTIFY_QUEUE, IMPORTS_QUEUE, DEFAULT_QUEUE)
+TASK_ROUTES = {
+    "cogrow.coverage.*": {"queue": RECONCILE_QUEUE},
+    "cogrow.alerts.*": {"queue": NOTIFY_QUEUE},
+    "cogrow.imports.*": {"queue": IMPORTS_QUEUE},
+}
+# Periodic bookkeeping whose Celery lines ("received", "succeeded", beat's "Sending due task") say nothing at INFO.
+QUIET_TASKS = frozenset({"cogrow.coverage.relay", "cogrow.heartbeat", "cogrow.alerts.retry_due",
+                         "outbox-relay", "heartbeat", "alert-retries"})
+# The relay's messages carry the sender's wall clock, so a relay can tell that a newer run already did its work.
+SENT_AT_HEADER = "cogrow_sent_at"
+STAMPED_TASKS = frozenset({"cogrow.coverage.relay"})
+# How often an idle worker asks the embedded (kombu SQLAlchemy) broker for work; kombu's default is 1 s, which also
+# paces a busy worker: with prefetch 1 a child that finished waits for the next poll, so 2 children ran 2 tasks/s.
+EMBEDDED_POLL_SECONDS = 0.1
+_CHATTY_LOGGERS = ("celery.worker.strategy", "celery.app.trace", "celery.beat")
 
 
 def celery_settings(app: Flask) -> dict:
@@ -26,6 +54,10 @@ def celery_settings(app: Flask) -> dict:
         "broker_connection_retry_on_startup": True,
         "task_always_eager": app.config["CELERY_TASK_ALWAYS_EAGER"],
         "task_eager_propagates": True,
+        "task_default_queue": DEFAULT_QUEUE,
+        # A worker started without -Q consumes every queue (the tests' single worker does).
+        "task_queues": [Queue(name) for name in QUEUES],
+        "task_routes": TASK_ROUTES,
         "imports": ["cogrow.core.tasks", "cogrow.imports.tasks", "cogrow.production.tasks", "cogrow.coverage.tasks", "cogrow.alerts.tasks"],
     }
     if on_redis:
@@ -41,6 +73,47 @@ def celery_settings(app: Flask) -> dict:
     return settings
 
 
+@before_task_publish.connect(weak=False)
+def _stamp_sent_at(sender=None, headers=None, **_kwargs) -> None:
+    if sender in STAMPED_TASKS and headers is not None:
+        headers.setdefault(SENT_AT_HEADER, time.time())
+
+
+class QuietPeriodicFilter(logging.Filter):
+    """Demotes Celery's INFO lines about the idle periodic tasks (QUIET_TASKS) to DEBUG; other lines pass as they are."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO or not _names_quiet_task(record.args):
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger().isEnabledFor(logging.DEBUG)
+
+
+def _names_quiet_task(args) -> bool:
+    if isinstance(args, dict):
+        return args.get("name") in QUIET_TASKS
+    if isinstance(args, tuple):
+        return any(isinstance(arg, str) and arg in QUIET_TASKS for arg in args)
+    return False
+
+
+def quiet_periodic_logs() -> None:
+    """An idle worker and beat say nothing at INFO every few seconds; warnings and errors are untouched."""
+    for name in _CHATTY_LOGGERS:
+        target = logging.getLogger(name)
+        if not any(isinstance(f, QuietPeriodicFilter) for f in target.filters):
+            target.addFilter(QuietPeriodicFilter())
+
+
+def _tune_embedded_broker(broker: str) -> None:
+    # kombu's SQLAlchemy transport hands every transport option to create_engine, so its polling_interval
+    # option cannot be used there; the transport class's own default is set instead.
+    if broker.startswith(("sqla+", "sqlalchemy+")):
+        from kombu.transport import sqlalchemy as sqla_transport
+
+        sqla_transport.Transport.polling_interval = EMBEDDED_POLL_SECONDS
+
+
 def celery_init_app(app: Flask) -> Celery:
     class FlaskTask(Task):
         def __call__(self, *args, **kwargs):
@@ -49,6 +122,8 @@ def celery_init_app(app: Flask) -> Celery:
 
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object(celery_settings(app))
+    _tune_embedded_broker(app.config["CELERY_BROKER_URL"])
+    quiet_periodic_logs()
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     return celery_app

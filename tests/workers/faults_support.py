@@ -285,12 +285,15 @@ class RedisServer:
             self.process.wait(timeout=10)
             self.process = None
 
-    def queued(self, queue: str = "celery") -> int:
+    def queued(self, queue: str | None = None) -> int:
+        """Messages waiting in one queue, or in all of the app's queues (cogrow.celery.QUEUES) when None."""
         import redis
+
+        from cogrow.celery import QUEUES
 
         client = redis.Redis.from_url(self.url)
         try:
-            return int(client.llen(queue))
+            return sum(int(client.llen(name)) for name in ([queue] if queue else QUEUES))
         finally:
             client.close()
 

@@ -24,7 +24,7 @@ import httpx
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 
 from cogrow.accounts.models import Membership, User
 from cogrow.alerts import webhooks
@@ -153,11 +153,17 @@ def fan_out(event_id: int, now: datetime | None = None) -> FanOut:
 # Claiming and recording attempts.
 
 def _claim(model, delivery_id: int, now: datetime) -> bool:
-    """Take a due, unsent row for this transaction (it stays locked until the outcome is committed)."""
+    """Lease a due, unsent row and commit at once: no lock is held while the message is on the wire (SQLite would
+    stop every writer, reconciliation included, for the whole SMTP or HTTP timeout). Until the lease ends the row
+    is not due, so no other sender takes it; a sender that died is replaced by retry_due after it."""
     due = or_(model.next_attempt_at.is_(None), model.next_attempt_at <= now)
+    lease = now + timedelta(seconds=int(current_app.config.get("NOTIFY_LEASE_SECONDS") or 300))
     result = db.session.execute(update(model).where(model.id == delivery_id, model.status.in_(RETRYABLE), due)
-                                .values(attempts=model.attempts + 1))
-    return (result.rowcount or 0) == 1
+                                .values(attempts=model.attempts + 1, next_attempt_at=lease))
+    if (result.rowcount or 0) != 1:
+        return False
+    db.session.commit()
+    return True
 
 
 def _failed(delivery, error: str, now: datetime) -> Outcome:
@@ -250,6 +256,7 @@ def send_email(delivery_id: int, now: datetime | None = None) -> Outcome:
         return _failed(delivery, "mail is disabled (COGROW_MAIL_ENABLED)", now)
     try:
         message = _render_email(delivery, user)
+        db.session.commit()  # no transaction (on SQLite: no write lock) stays open while the mail server answers
         _transport(message)
     except (OSError, smtplib.SMTPException) as exc:
         return _failed(delivery, f"{type(exc).__name__}: {exc}", now)
@@ -336,6 +343,7 @@ def deliver_webhook(delivery_id: int, now: datetime | None = None, client: httpx
     }
     seconds = float(current_app.config.get("WEBHOOK_TIMEOUT_SECONDS", 10))
     timeout = httpx.Timeout(seconds, connect=min(seconds, 5.0))
+    db.session.commit()  # no transaction (on SQLite: no write lock) stays open while the receiver answers
     try:
         response = webhooks.post(target, body, headers, timeout, client=client)  # to the checked address only
     except httpx.HTTPError as exc:
@@ -364,7 +372,8 @@ def due_deliveries(now: datetime | None = None, limit: int = 500) -> FanOut:
     now = now or utcnow()
     out = FanOut()
     for model, target in ((EmailDelivery, out.emails), (WebhookDelivery, out.webhooks)):
-        due = or_(model.next_attempt_at.is_(None), model.next_attempt_at <= now)
+        # A pending row's first task may still be queued: only one older than `now` counts as lost.
+        due = or_(and_(model.next_attempt_at.is_(None), model.created_at <= now), model.next_attempt_at <= now)
         target.extend(db.session.scalars(select(model.id).where(model.status.in_(RETRYABLE), due)
                                          .order_by(model.id).limit(limit)))
     db.session.rollback()
