@@ -51,6 +51,27 @@ def looks_like_formula(value: str) -> bool:
     return bool(value) and value[0] in FORMULA_PREFIXES
 
 
+_MEMO_SIZE = 10_000
+
+
+def _memoised(parse: Callable[[str | None], Any]) -> Callable[[str | None], Any]:
+    """Remember the values of the texts a file repeats (a few thousand part numbers and quantities across
+    200,000 rows): the rows then share one object per value instead of holding a copy each. Only values are
+    remembered, never errors, and at most _MEMO_SIZE of them; every value here is immutable."""
+    memo: dict[str, Any] = {}
+
+    def cached(value: str | None) -> Any:
+        hit = memo.get(value)  # type: ignore[arg-type]
+        if hit is not None:
+            return hit
+        result = parse(value)
+        if result is not None and len(memo) < _MEMO_SIZE:
+            memo[value] = result  # type: ignore[index]
+        return result
+
+    return cached
+
+
 def _normalise(value: str) -> str:
     """NFKC (full-width digits and letters to ASCII) and trim; ASCII skips the costly normalisation."""
     if not value.isascii():
@@ -94,7 +115,7 @@ def code_cell(max_length: int = 64, *, required: bool = False) -> Callable[[str 
             raise ValueError(_("Must not contain spaces."))
         return value
 
-    return parse
+    return _memoised(parse)
 
 
 def text_cell(max_length: int = 500, required: bool = False) -> Callable[[str | None], str | None]:
@@ -167,7 +188,7 @@ def decimal_cell(minimum: Decimal | int | None = 0, whole: bool = False, *, maxi
             number = Decimal(0)  # no "-0"
         return number
 
-    return parse
+    return _memoised(parse)
 
 
 def _parse_number(text: str) -> Decimal:
