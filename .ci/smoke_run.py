@@ -15,6 +15,7 @@ import os
 import pathlib
 import pty
 import re
+import shutil
 import signal
 import socket
 import sys
@@ -190,7 +191,15 @@ def drive(base: str) -> dict[str, float]:
     alerts = wait_until("an alert on the item", alert_raised, WORK_TIMEOUT)
     alert_seconds = time.monotonic() - started
     print(f"  alert {alerts[0]['id']} ({alerts[0]['type']}) after {alert_seconds:.1f} s: {alerts[0]['explanation']}")
-    return {"ledger": ledger_seconds, "alert": alert_seconds}
+
+    def mail_caught():
+        status, html = session.call("GET", "/dev/mail")
+        return status == 200 and alerts[0]["prime_part_number"] in html
+
+    wait_until("the alert's e-mail on the development mail page", mail_caught, WORK_TIMEOUT)
+    mail_seconds = time.monotonic() - started
+    print(f"  the alert's e-mail is on /dev/mail for {SUPPLIER_ADMIN} after {mail_seconds:.1f} s")
+    return {"ledger": ledger_seconds, "alert": alert_seconds, "mail": mail_seconds}
 
 
 def leftovers(marker: str, session_id: int) -> list[str]:
@@ -306,6 +315,8 @@ def main() -> int:
         print("\n".join(text.splitlines()[-40:]))
         return 1
     print("SMOKE OK")
+    if args.log:  # the log is kept elsewhere; the run's data is not needed any more
+        shutil.rmtree(var_dir, ignore_errors=True)
     return 0
 
 
