@@ -252,3 +252,15 @@ def test_hostile_workbooks_are_still_refused_in_the_request(db, planner, tenant_
     response = upload(planner, tenant_a.relationship.id, support.zip_bomb_xlsx(), "bomb.xlsx")
     assert response.status_code == 422 and "zip bomb" in response.get_data(as_text=True)
     assert worker_idle == [] and db.session.scalar(select(ImportBatch.id)) is None
+
+
+def test_by_default_a_file_over_256_kb_is_read_by_the_worker_and_a_smaller_one_at_once(app, db, planner, tenant_a,
+                                                                                        worker_idle):
+    assert app.config["IMPORT_INLINE_PARSE_BYTES"] == 256 * 1024
+    rows = [HEADER] + [[f"PN-{n % 3 + 1}", "5", "x" * 90] for n in range(3000)]  # about 290 KB
+    data = csv_bytes(rows)
+    assert len(data) > 256 * 1024
+    upload(planner, tenant_a.relationship.id, data)
+    assert latest(db).status == "pending" and len(worker_idle) == 1
+    upload(planner, tenant_a.relationship.id, csv_bytes(rows[:2000]))  # about 190 KB
+    assert latest(db).status == "invalid" and len(worker_idle) == 1  # read at once (duplicate part numbers)
