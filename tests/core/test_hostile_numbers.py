@@ -9,14 +9,15 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from cogrow.core.auth import access_of, is_public
 from cogrow.core.errors import ValidationFailed
-from cogrow.core.validation import MAX_ID, IdConverter, form_version, parse_decimal, parse_id, parse_int
+from cogrow.core.validation import MAX_BIG_ID, MAX_ID, IdConverter, form_version, parse_decimal, parse_id, parse_int
 from tests.conftest import sign_in
 from tests.core.test_tenant_isolation import _own_org, _url_values
 
 # Text that str.isdigit() accepts but that is no number here, and ids that no row can have.
 NOT_NUMBERS = ["²", "١٢", "①", "𐩀", "1e3", "NaN", "Infinity", "-1", "+1", " ", "1 2", "0x10", "١"]
-TOO_LARGE = ["99999999999999999999", str(2**63), "9" * 5000]
-HOSTILE_IDS = ["²", "١٢", "99999999999999999999", str(2**63)]
+# Most keys are INTEGER (32 bits on PostgreSQL); a few are BIGINT.
+TOO_LARGE = [str(MAX_ID + 1), "99999999999999999999", str(2**63), "9" * 5000]
+HOSTILE_IDS = ["²", "١٢", str(MAX_ID + 1), "99999999999999999999", str(2**63)]
 
 
 # --- the parser -------------------------------------------------------------------------------------------------
@@ -37,6 +38,12 @@ def test_ids_in_ascii_and_full_width_digits_are_read(app, text, value):
 def test_other_values_are_no_id(app, value):
     with app.test_request_context():
         assert parse_id(value) is None
+
+
+def test_ids_of_bigint_keys_are_read_up_to_the_64_bit_limit(app):
+    with app.test_request_context():
+        assert parse_id(str(2**40), MAX_BIG_ID) == 2**40 and parse_id(str(MAX_BIG_ID), MAX_BIG_ID) == MAX_BIG_ID
+        assert parse_id(str(2**63), MAX_BIG_ID) is None and parse_id(str(2**40)) is None
 
 
 def test_a_sign_is_read_only_where_it_is_allowed(app):
@@ -79,7 +86,8 @@ def test_every_int_url_argument_uses_the_bounded_converter(app):
 # --- every route with an id ---------------------------------------------------------------------------------------
 
 def _hostile_urls(app, db, tenant):
-    """(rule, method, url, access) with one id argument (or a line reference) replaced by each hostile value."""
+    """(rule, method, url, access, argument, largest) with one id argument (or a line reference) replaced by each
+    hostile value, and by the largest id the argument's column holds (a real look-up that finds nothing)."""
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         view = app.view_functions[rule.endpoint]
         if rule.endpoint == "static" or is_public(view):
@@ -93,9 +101,11 @@ def _hostile_urls(app, db, tenant):
         for target in targets:
             sentinel = 987654321987 if target != "line_ref" else "SENTINEL-REF"
             url = rule.build({**values, target: sentinel}, append_unknown=False)[1]
+            converter = rule._converters.get(target)
+            largest = str(converter.maximum if isinstance(converter, IdConverter) else MAX_ID)
             for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-                for hostile in HOSTILE_IDS + [str(MAX_ID)]:
-                    yield rule, method, url.replace(str(sentinel), quote(hostile)), access, target, hostile
+                for hostile in HOSTILE_IDS + [largest]:
+                    yield rule, method, url.replace(str(sentinel), quote(hostile)), access, target, hostile == largest
 
 
 def _open(app, tenant, method, url, access):
@@ -134,11 +144,11 @@ def _another_rule_takes(app, url, method) -> bool:
 
 def test_no_route_answers_5xx_to_a_digit_like_or_oversized_id(app, db, tenant_a):
     failures, walked = [], 0
-    for rule, method, url, access, target, hostile in _hostile_urls(app, db, tenant_a):
+    for rule, method, url, access, target, largest in _hostile_urls(app, db, tenant_a):
         response = _open(app, tenant_a, method, url, access)
         walked += 1
         # An id that is no number, or that no row can have, names nothing: a 404 before any view runs.
-        expected_404 = target != "line_ref" and hostile != str(MAX_ID)
+        expected_404 = target != "line_ref" and not largest
         if response.status_code == 405 and _another_rule_takes(app, url, method):
             continue
         if response.status_code >= 500 or (expected_404 and response.status_code != 404):
@@ -151,9 +161,20 @@ def test_the_largest_storable_id_is_looked_up_and_not_found(app, db, tenant_a):
     token = tenant_a.tokens["prime:admin"]
     response = app.test_client().get(f"/api/v1/relationships/{MAX_ID}", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 404
-    response = app.test_client().get("/api/v1/relationships/99999999999999999999",
-                                     headers={"Authorization": f"Bearer {token}"})
-    assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"
+    for too_large in (MAX_ID + 1, 2**63 - 1, 99999999999999999999):
+        response = app.test_client().get(f"/api/v1/relationships/{too_large}",
+                                         headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"
+
+
+def test_a_bigint_key_in_a_url_is_read_up_to_the_64_bit_limit(app, db, tenant_a):
+    token = tenant_a.tokens["prime:admin"]
+    for delivery_id, status in ((2**40, 404), (MAX_BIG_ID, 404), (2**63, 404)):
+        response = app.test_client().post(f"/api/v1/webhooks/deliveries/{delivery_id}/redeliver",
+                                          headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == status
+    rules = [r for r in app.url_map.iter_rules() if "delivery_id" in r.arguments]
+    assert rules and all(r._converters["delivery_id"].maximum == MAX_BIG_ID for r in rules)
 
 
 # --- query strings, headers and form fields ---------------------------------------------------------------------
@@ -197,7 +218,7 @@ def test_a_bad_number_in_a_page_query_is_ignored_or_refused_never_a_500(app, db,
     assert response.status_code in statuses, (path, value, response.status_code)
 
 
-@pytest.mark.parametrize("value", ['"²"', '"١٢"', '"1e3"', '"99999999999999999999"', 'W/"²"', '"-1"'])
+@pytest.mark.parametrize("value", ['"²"', '"١٢"', '"1e3"', '"2147483648"', '"99999999999999999999"', 'W/"²"', '"-1"'])
 def test_a_garbled_if_match_on_any_patch_is_a_400(app, db, tenant_a, value):
     patched = 0
     for rule in app.url_map.iter_rules():
@@ -251,7 +272,7 @@ def test_a_line_reference_of_digit_like_text_is_a_404(app, db, tenant_a):
         assert response.status_code == 404, (ref, response.status_code)
 
 
-@pytest.mark.parametrize("value", ["²", "١٢", "99999999999999999999"])
+@pytest.mark.parametrize("value", ["²", "١٢", str(MAX_ID + 1), "99999999999999999999"])
 def test_digit_like_ids_in_forms_are_refused_or_ignored(app, db, tenant_a, value):
     from tests.alerts.walk import _alert
 

@@ -201,7 +201,7 @@ def webhooks_deliveries():
     return jsonify({"data": [delivery_json(d) for d in hooks.recent_deliveries(g.actor, limit=limit, status=status)]})
 
 
-@bp.post("/webhooks/deliveries/<int:delivery_id>/redeliver")
+@bp.post("/webhooks/deliveries/<int(max=9223372036854775807):delivery_id>/redeliver")  # a BIGINT key
 @requires("admin", api=True)
 def webhooks_redeliver(delivery_id: int):
     return jsonify(delivery_json(hooks.redeliver(g.actor, delivery_id)))

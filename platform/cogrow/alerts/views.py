@@ -13,13 +13,14 @@ from cogrow.alerts import webhooks as hooks
 from cogrow.alerts.models import ALERT_STATUSES, ALERT_TYPES, EMAIL_MODES, SEVERITIES
 from cogrow.core.auth import requires
 from cogrow.core.errors import ValidationFailed
-from cogrow.core.validation import Fields, form_version, parse_id
+from cogrow.core.validation import MAX_BIG_ID, MAX_ID, Fields, form_version, parse_id
 from cogrow.core.weeks import business_zone
 from cogrow.relationships import services as relationships
 
 bp = Blueprint("alerts", __name__)
 
 EVERY_ROLE = ("admin", "planner", "procurement", "production")
+FILTER_ARGS = ("status", "type", "severity", "relationship_id", "sort")  # what services.parse_filter reads
 FILTER_ARGS = ("status", "type", "severity", "relationship_id", "sort")  # what services.parse_filter reads
 
 
@@ -58,8 +59,8 @@ def _version() -> int:
     return form_version(request.form.get("version"))
 
 
-def _ids(values: list[str], field: str = "ids") -> list[int]:
-    ids = [parse_id(v) for v in values]
+def _ids(values: list[str], field: str = "ids", maximum: int = MAX_ID) -> list[int]:
+    ids = [parse_id(v, maximum) for v in values]
     if any(i is None for i in ids):
         raise ValidationFailed(_("Some fields are not valid."), fields={field: _("Must be a list of ids.")})
     return ids  # type: ignore[return-value]
@@ -184,7 +185,7 @@ def notifications():
 def mark_read():
     raw = request.form.getlist("ids")
     try:
-        ids = _ids(raw) if raw else None
+        ids = _ids(raw, maximum=MAX_BIG_ID) if raw else None  # inbox entries have BIGINT keys
     except ValidationFailed:
         ids = []
     services.mark_read(g.actor, ids)
@@ -251,7 +252,7 @@ def disable_webhook(endpoint_id: int):
     return redirect(url_for("alerts.webhooks"))
 
 
-@bp.post("/settings/webhooks/deliveries/<int:delivery_id>/redeliver")
+@bp.post("/settings/webhooks/deliveries/<int(max=9223372036854775807):delivery_id>/redeliver")  # a BIGINT key
 @requires("admin")
 def redeliver(delivery_id: int):
     hooks.redeliver(g.actor, delivery_id)

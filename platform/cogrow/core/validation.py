@@ -17,8 +17,10 @@ _INVISIBLE = re.compile("[\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]")
 _MAX_DECIMAL = Decimal("1e14")
 _MISSING = object()
 
-# The largest id a database row can have (a signed 64-bit integer, on SQLite and PostgreSQL alike).
-MAX_ID = 2**63 - 1
+# The largest id a row can have: most keys are INTEGER, 32 bits on PostgreSQL (SQLite's hold 64). The busiest tables
+# (events, deliveries, buckets, readings) have BIGINT keys; ids of those are read up to MAX_BIG_ID.
+MAX_ID = 2**31 - 1
+MAX_BIG_ID = 2**63 - 1
 # What a number may be written with: ASCII or full-width digits, a sign and a decimal point. Everything else that
 # Python calls a digit (superscripts, Arabic-Indic, circled, ...) is refused rather than guessed at.
 _NUMBER_CHARS = frozenset("0123456789+-.") | frozenset("\uff10\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18\uff19\uff0b\uff0d\uff0e")
@@ -209,9 +211,9 @@ def parse_int(value: Any, *, minimum: int | None = 0, maximum: int | None = MAX_
     return value
 
 
-def parse_id(value: Any) -> int | None:
-    """A row id (1 to 2^63-1) from a JSON integer or digit text; None for anything else, which names no row."""
-    parsed = parse_int(value, minimum=1, maximum=MAX_ID)
+def parse_id(value: Any, maximum: int = MAX_ID) -> int | None:
+    """A row id (1 to MAX_ID) from a JSON integer or digit text; None for anything else, which names no row."""
+    parsed = parse_int(value, minimum=1, maximum=maximum)
     return None if isinstance(parsed, str) else parsed
 
 
@@ -234,7 +236,8 @@ def _digits_at_most(bound: int) -> str:
 
 
 class IdConverter(BaseConverter):
-    """`<int:...>` in every URL: ASCII digits up to 2^63-1, so an id no row can have is a 404, never a crash.
+    """`<int:...>` in every URL: ASCII digits up to MAX_ID (`<int(max=MAX_BIG_ID):...>` for a BIGINT key), so an id
+    no row can have is a 404, never a crash.
 
     The bound is in the pattern itself: a value refused after matching would make werkzeug answer 405
     whenever another method's rule has the same path.
@@ -242,6 +245,11 @@ class IdConverter(BaseConverter):
 
     regex = _digits_at_most(MAX_ID)
     weight = 50
+
+    def __init__(self, map: Any, max: int = MAX_ID) -> None:  # noqa: A002 (werkzeug's name for the argument)
+        super().__init__(map)
+        self.maximum = min(max, MAX_BIG_ID)
+        self.regex = _digits_at_most(self.maximum)
 
     def to_python(self, value: str) -> int:
         return int(value)

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from cogrow.core.api import decimal_str
 from cogrow.core.auth import requires
 from cogrow.core.errors import BadRequest, ValidationFailed
-from cogrow.core.validation import parse_decimal, parse_id, parse_int
+from cogrow.core.validation import MAX_BIG_ID, parse_decimal, parse_id, parse_int
 from cogrow.core.weeks import iso_label, local_today
 from cogrow.forecasts import schemas, services
 from cogrow.forecasts.models import AUTHORIZATION_KINDS, ForecastPublication
@@ -121,14 +121,14 @@ def commit(relationship_id: int, version_no: int):
         if not key.startswith("qty-") or not raw.strip():
             continue
         bucket = key[4:]
-        if parse_id(bucket) is None:
+        if parse_id(bucket, MAX_BIG_ID) is None:  # buckets have BIGINT keys
             continue
         quantity = parse_decimal(raw, scale=4)
         if isinstance(quantity, str) or quantity < 0:
             errors[f"qty-{bucket}"] = quantity if isinstance(quantity, str) else _("Must be at least %(n)s.", n=0)
             continue
         reason = (request.form.get(f"reason-{bucket}") or "").strip().upper() or None
-        rows.append({"bucket_id": parse_id(bucket), "quantity": quantity, "reason_code": reason,
+        rows.append({"bucket_id": parse_id(bucket, MAX_BIG_ID), "quantity": quantity, "reason_code": reason,
                      "comment": request.form.get(f"comment-{bucket}", "")})
         fields_of.append(bucket)
     if not errors and not rows:
