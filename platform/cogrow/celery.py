@@ -18,6 +18,9 @@ DEFAULT_QUEUE = "default"
 QUEUES = (RECONCILE_QUEUE, NOTIFY_QUEUE, IMPORTS_QUEUE, DEFAULT_QUEUE)
 TASK_ROUTES = {
     "cogrow.coverage.*": {"queue": RECONCILE_QUEUE},
+    # Fanning an alert event out is database work (inbox and delivery rows, ~50 ms): it must not wait behind
+    # e-mails that hang for MAIL_TIMEOUT_SECONDS, so it runs beside reconciliation; the sends themselves do not.
+    "cogrow.alerts.dispatch": {"queue": RECONCILE_QUEUE},
     "cogrow.alerts.*": {"queue": NOTIFY_QUEUE},
     "cogrow.imports.*": {"queue": IMPORTS_QUEUE},
 }
