@@ -5,9 +5,15 @@ Both run on the `imports` queue (celery.TASK_ROUTES routes every cogrow.imports.
 from __future__ import annotations
 
 from celery import shared_task
+from sqlalchemy.exc import DBAPIError
+
+# Reading is repeatable, so a locked SQLite or a PostgreSQL restart is retried with backoff; a message lost
+# for good is published again by the outbox relay once its lease runs out.
+READ_RETRY = {"autoretry_for": (DBAPIError,), "retry_backoff": 2, "retry_backoff_max": 60, "retry_jitter": True,
+              "max_retries": 8}
 
 
-@shared_task(name="cogrow.imports.parse", ignore_result=True)
+@shared_task(name="cogrow.imports.parse", ignore_result=True, **READ_RETRY)
 def parse_import(outbox_id: int) -> str:
     """Read and check an uploaded file named by an outbox row; a second delivery finds it no longer pending."""
     from cogrow.imports import services
