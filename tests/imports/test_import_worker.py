@@ -1,0 +1,75 @@
+"""A real `celery worker` reads a large upload: the request only stored it (issue 9 §4)."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from tests.workers.conftest import (  # noqa: F401 - fixtures of the worker tests
+    WorkerEnv,
+    _restore_celery_default_app,
+    embedded_env,
+    start_worker,
+    wait_for,
+)
+from tests.workers.test_worker_smoke import _close_celery, _wait_until_ready
+
+pytestmark = pytest.mark.worker
+
+
+@pytest.fixture
+def worker_reads():
+    """Replaces the in-process worker of tests/imports: here a real worker process reads the file."""
+    return None
+
+
+def test_a_real_worker_reads_a_large_upload_that_the_request_only_stored(embedded_env: WorkerEnv,
+                                                                        start_worker) -> None:
+    from sqlalchemy import select
+
+    from cogrow import create_app
+    from cogrow.accounts.models import Organisation
+    from cogrow.core.auth import Actor
+    from cogrow.extensions import db
+    from cogrow.imports import services
+    from cogrow.imports.models import ImportBatch
+    from cogrow.relationships.models import SupplyRelationship
+
+    process = start_worker(embedded_env)
+    _wait_until_ready(process, embedded_env)
+    app = create_app()
+    app.config["IMPORT_INLINE_PARSE_BYTES"] = 1024
+    try:
+        with app.test_request_context(headers={"Accept-Language": "en"}):
+            prime = db.session.scalar(select(Organisation).where(Organisation.name == "Worker Prime"))
+            supplier = db.session.scalar(select(Organisation).where(Organisation.name == "Worker Supplier"))
+            rel = SupplyRelationship(prime_id=prime.id, supplier_id=supplier.id, status="active",
+                                     firm_fence_weeks=4, material_fence_weeks=8, currency="KRW",
+                                     material_share=Decimal("0.4"))
+            db.session.add(rel)
+            db.session.commit()
+            actor = Actor(organisation_id=prime.id, org_kind="prime", role="planner", user_id=None)
+            body = "Part number,Week,Quantity\r\n" + "BRK-1,2027-W01,\u00b2\r\n" * 3000
+            batch = services.upload(actor, rel.id, "forecast", "big.csv", body.encode())
+            batch_id = batch.id
+            assert batch.status == "pending" and batch.errors is None
+            db.session.remove()
+
+            def read() -> ImportBatch | None:
+                found = db.session.get(ImportBatch, batch_id)
+                done = found if found is not None and found.status != "pending" else None
+                if done is None:
+                    db.session.remove()
+                return done
+
+            done = wait_for(read, 60)
+            assert done, f"the worker did not read the file:\n{embedded_env.log()}"
+            assert done.status == "invalid" and len(done.errors) == 1000
+            assert services.errors_stopped_at(done) is not None
+            assert (done.errors[0]["row"], done.errors[0]["column"]) == (2, "Quantity")
+            db.session.remove()
+        assert "cogrow.imports.parse" in embedded_env.log()
+    finally:
+        _close_celery(app.extensions["celery"])
+        with app.app_context():
+            db.engine.dispose()
