@@ -86,7 +86,6 @@ class Config:
         # Counts shared by every process: Redis when the broker is Redis, else a SQLite file in var/.
         self.RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URL") or (
             broker if broker.startswith(("redis://", "rediss://")) else f"sqlite:///{directory / 'ratelimit.sqlite'}")
-        self.RATELIMIT_HEADERS_ENABLED = True  # Retry-After on every 429
         self.API_RATE_LIMIT = _env("API_RATE_LIMIT", "600 per minute")  # per API token
         self.RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
         self.LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute")

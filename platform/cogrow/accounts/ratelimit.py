@@ -6,12 +6,13 @@ Production uses Redis; the embedded default uses this, registered for `sqlite://
 from __future__ import annotations
 
 import hashlib
+import math
 import sqlite3
 import time
 from contextlib import contextmanager
 from typing import Iterator
 
-from flask import current_app, request, session
+from flask import Flask, Response, current_app, request, session
 from flask_limiter.util import get_remote_address
 from limits.storage import Storage
 
@@ -117,3 +118,17 @@ def api_rate_key() -> str:
     if isinstance(user, str) and user:
         return "user:" + user.partition(":")[0]
     return "ip:" + get_remote_address()
+
+
+def init_rate_limits(app: Flask) -> None:
+    """A 429 says when to come back. Only a 429: Flask-Limiter's own headers would overwrite the Retry-After
+    of other answers (an idempotent request still running) on every limited route."""
+    from cogrow.extensions import limiter
+
+    @app.after_request
+    def _retry_after(response: Response) -> Response:
+        if response.status_code == 429 and "Retry-After" not in response.headers:
+            breached = limiter.current_limit
+            if breached is not None:
+                response.headers["Retry-After"] = str(max(1, math.ceil(breached.reset_at - time.time())))
+        return response

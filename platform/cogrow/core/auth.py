@@ -178,3 +178,6 @@ def init_auth(app: Flask) -> None:
         raise Unauthorized()
 
     app.before_request(load_actor)
+    from cogrow.accounts.ratelimit import init_rate_limits
+
+    init_rate_limits(app)
