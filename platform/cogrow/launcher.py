@@ -86,6 +86,7 @@ class Launcher:
         self.width = max(len(n) for n in commands) + 2
         self.children: dict[str, subprocess.Popen] = {}
         self.stop_requested = threading.Event()
+        self.hurry = threading.Event()  # a second Ctrl-C: do not wait for graceful shutdowns
         self.lock = threading.Lock()
         self.threads: list[threading.Thread] = []
 
@@ -121,12 +122,12 @@ class Launcher:
             except ProcessLookupError:
                 pass
         deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
-        while self.running() and time.monotonic() < deadline:
+        while self.running() and time.monotonic() < deadline and not self.hurry.is_set():
             time.sleep(0.1)
         clean = True
         for name in self.running():
             clean = False
-            self.say("system", f"{name} did not stop within {STOP_TIMEOUT_SECONDS} s; killing it")
+            self.say("system", f"{name} did not stop {'when asked twice' if self.hurry.is_set() else f'within {STOP_TIMEOUT_SECONDS} s'}; killing it")
             try:
                 os.killpg(self.children[name].pid, signal.SIGKILL)
             except ProcessLookupError:
@@ -147,6 +148,8 @@ class Launcher:
     def run(self) -> int:
         def on_signal(signum, _frame):
             if self.stop_requested.is_set():
+                self.say("system", f"{signal.Signals(signum).name} again: killing what is still running")
+                self.hurry.set()
                 return
             self.say("system", f"{signal.Signals(signum).name} received: stopping everything")
             self.stop_requested.set()

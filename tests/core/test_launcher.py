@@ -120,3 +120,27 @@ def test_an_unknown_entry_is_refused(tmp_path, name):
     result = subprocess.run([sys.executable, "-m", "cogrow.launcher", "--procfile", str(procfile), "mail"],
                             capture_output=True, text=True, env=_env(), timeout=30)
     assert result.returncode == 2 and "not in" in result.stderr
+
+
+def test_a_second_ctrl_c_kills_a_process_that_will_not_stop(tmp_path):
+    stubborn = ("python -c \"import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+                "print('stubborn up', flush=True); time.sleep(120)\"")
+    procfile = _procfile(tmp_path, {"stubborn": stubborn})
+    log = tmp_path / "out.log"
+    with log.open("wb") as out:
+        launcher = subprocess.Popen([sys.executable, "-m", "cogrow.launcher", "--procfile", str(procfile)],
+                                    stdout=out, stderr=subprocess.STDOUT, env=_env(), start_new_session=True)
+    try:
+        _wait_for(log.read_text, r"stubborn up")
+        launcher.send_signal(signal.SIGINT)
+        _wait_for(log.read_text, r"stopping stubborn")
+        time.sleep(0.5)
+        assert launcher.poll() is None, "the first Ctrl-C waits for a graceful stop"
+        launcher.send_signal(signal.SIGINT)
+        assert launcher.wait(timeout=10) == 1, "a process had to be killed: not a clean stop"
+    finally:
+        if launcher.poll() is None:
+            os.killpg(launcher.pid, signal.SIGKILL)
+    text = log.read_text()
+    assert "did not stop when asked twice; killing it" in text
+    assert all(_gone(pid) for pid in _pids(text))
