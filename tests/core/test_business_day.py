@@ -1,7 +1,7 @@
 """One "today": the business day in the configured zone (Asia/Seoul by default), and the suite's frozen clock."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from cogrow.core.weeks import business_timezone, current_week, iso_label, local_today
@@ -49,10 +49,12 @@ def test_a_time_without_an_offset_is_read_in_the_configured_zone(app, monkeypatc
     from cogrow.production.schemas import parse_moment
 
     cell = cells.datetime_cell()  # built once, like an import's columns: the zone must be read per cell
+    yesterday = local_today() - timedelta(days=1)
+    eight_utc = datetime.combine(yesterday, time(8, 0), tzinfo=timezone.utc)
     with app.app_context():
         monkeypatch.setitem(app.config, "BABEL_DEFAULT_TIMEZONE", "UTC")
-        assert cell("2026-11-17T08:00") == datetime(2026, 11, 17, 8, 0, tzinfo=timezone.utc)
-        assert parse_moment("2026-11-17T08:00") == datetime(2026, 11, 17, 8, 0, tzinfo=timezone.utc)
+        assert cell(f"{yesterday.isoformat()}T08:00") == eight_utc
+        assert parse_moment(f"{yesterday.isoformat()}T08:00") == eight_utc
 
 
 def test_the_demo_dates_its_shipment_on_the_business_day(app, db, time_machine):
