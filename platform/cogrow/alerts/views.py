@@ -21,7 +21,6 @@ bp = Blueprint("alerts", __name__)
 
 EVERY_ROLE = ("admin", "planner", "procurement", "production")
 FILTER_ARGS = ("status", "type", "severity", "relationship_id", "sort")  # what services.parse_filter reads
-FILTER_ARGS = ("status", "type", "severity", "relationship_id", "sort")  # what services.parse_filter reads
 
 
 @bp.app_context_processor
