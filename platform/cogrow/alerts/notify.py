@@ -24,7 +24,7 @@ import httpx
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import or_, select, update
 
 from cogrow.accounts.models import Membership, User
 from cogrow.alerts import webhooks
@@ -152,12 +152,20 @@ def fan_out(event_id: int, now: datetime | None = None) -> FanOut:
 # ---------------------------------------------------------------------------------------------------------------
 # Claiming and recording attempts.
 
+def _lease_seconds() -> int:
+    """How long a claimed row is left to its sender: twice the longest network timeout, plus a margin."""
+    cfg = current_app.config
+    if cfg.get("NOTIFY_LEASE_SECONDS"):
+        return int(cfg["NOTIFY_LEASE_SECONDS"])
+    return 2 * max(int(cfg.get("MAIL_TIMEOUT_SECONDS") or 10), int(cfg.get("WEBHOOK_TIMEOUT_SECONDS") or 10)) + 10
+
+
 def _claim(model, delivery_id: int, now: datetime) -> bool:
     """Lease a due, unsent row and commit at once: no lock is held while the message is on the wire (SQLite would
     stop every writer, reconciliation included, for the whole SMTP or HTTP timeout). Until the lease ends the row
     is not due, so no other sender takes it; a sender that died is replaced by retry_due after it."""
     due = or_(model.next_attempt_at.is_(None), model.next_attempt_at <= now)
-    lease = now + timedelta(seconds=int(current_app.config.get("NOTIFY_LEASE_SECONDS") or 300))
+    lease = now + timedelta(seconds=_lease_seconds())
     result = db.session.execute(update(model).where(model.id == delivery_id, model.status.in_(RETRYABLE), due)
                                 .values(attempts=model.attempts + 1, next_attempt_at=lease))
     if (result.rowcount or 0) != 1:
@@ -372,8 +380,7 @@ def due_deliveries(now: datetime | None = None, limit: int = 500) -> FanOut:
     now = now or utcnow()
     out = FanOut()
     for model, target in ((EmailDelivery, out.emails), (WebhookDelivery, out.webhooks)):
-        # A pending row's first task may still be queued: only one older than `now` counts as lost.
-        due = or_(and_(model.next_attempt_at.is_(None), model.created_at <= now), model.next_attempt_at <= now)
+        due = or_(model.next_attempt_at.is_(None), model.next_attempt_at <= now)
         target.extend(db.session.scalars(select(model.id).where(model.status.in_(RETRYABLE), due)
                                          .order_by(model.id).limit(limit)))
     db.session.rollback()

@@ -2,13 +2,11 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from celery import shared_task
 
 from cogrow.alerts import notify
 from cogrow.core import outbox
-from cogrow.core.types import utcnow
 
 logger = logging.getLogger("cogrow.alerts")
 
@@ -57,13 +55,9 @@ def send_digests() -> int:
     return len(ids)
 
 
-# A failed send already has its retry task waiting (countdown) for next_attempt_at; only a retry this late was lost.
-LOST_RETRY_GRACE_SECONDS = 120
-
-
 @shared_task(name="cogrow.alerts.retry_due")
 def retry_due() -> dict:
-    """Re-queue deliveries whose retry is overdue (its task was lost); the senders' claims make this safe."""
-    fan = notify.due_deliveries(utcnow() - timedelta(seconds=LOST_RETRY_GRACE_SECONDS))
+    """Re-queue deliveries that are due but whose task was lost; the senders' claims make this safe."""
+    fan = notify.due_deliveries()
     _send_all(fan)
     return {"emails": len(fan.emails), "webhooks": len(fan.webhooks)}
