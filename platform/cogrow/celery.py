@@ -25,8 +25,7 @@ TASK_ROUTES = {
     "cogrow.imports.*": {"queue": IMPORTS_QUEUE},
 }
 # Periodic bookkeeping whose Celery lines ("received", "succeeded", beat's "Sending due task") say nothing at INFO.
-QUIET_TASKS = frozenset({"cogrow.coverage.relay", "cogrow.heartbeat", "cogrow.alerts.retry_due",
-                         "outbox-relay", "heartbeat", "alert-retries"})
+QUIET_TASKS = frozenset({"cogrow.coverage.relay", "cogrow.heartbeat", "outbox-relay", "heartbeat"})
 # The relay's messages carry the sender's wall clock, so a relay can tell that a newer run already did its work.
 SENT_AT_HEADER = "cogrow_sent_at"
 STAMPED_TASKS = frozenset({"cogrow.coverage.relay"})
