@@ -136,6 +136,8 @@ class Config:
                                            if p.strip())
         self.WEBHOOK_TIMEOUT_SECONDS = _env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
         self.NOTIFY_MAX_ATTEMPTS = _env_int("NOTIFY_MAX_ATTEMPTS", 8)
+        # How long a sender holds a delivery row it claimed; 0 derives it from the network timeouts.
+        self.NOTIFY_LEASE_SECONDS = _env_int("NOTIFY_LEASE_SECONDS", 0)
 
     def validate(self) -> None:
         """Refuse to run production without the settings it cannot invent."""

@@ -8,6 +8,17 @@ from tests.imports import support
 
 
 @pytest.fixture(autouse=True)
+def _forget_parsed_files():
+    """Each test rolls its rows back, so the next test's batch can get the same id as this one's: the process's
+    memory of parsed files (keyed by batch id and file hash) must not carry over between tests."""
+    from cogrow.imports import services
+
+    services._PARSED.clear()
+    yield
+    services._PARSED.clear()
+
+
+@pytest.fixture(autouse=True)
 def worker_reads(app, monkeypatch):
     """Files too large for the request are read by the worker: here the task runs at once, in this process,
     after the upload's transaction has committed (as a worker would). Returns the outbox ids it was given."""
