@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import unicodedata
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -47,11 +48,17 @@ def iso_label(monday: date) -> str:
     return f"{year}-W{week:02d}"
 
 
+def _ascii_digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
 def parse_iso_label(text: str) -> date:
     """The Monday of '2026-W48' (also accepts '2026W48'); ValueError for anything else."""
-    cleaned = text.strip().upper().replace("W", "-W").replace("--", "-")
+    # Full-width digits and letters fold to ASCII; any other script's digits (١٢, ²) stay and are refused below.
+    folded = "".join(unicodedata.normalize("NFKC", c) if "\uff01" <= c <= "\uff5e" else c for c in text)
+    cleaned = folded.strip().upper().replace("W", "-W").replace("--", "-")
     year_text, _, week_text = cleaned.partition("-W")
-    if not (year_text.isdigit() and week_text.isdigit() and len(year_text) == 4 and 1 <= len(week_text) <= 2):
+    if not (_ascii_digits(year_text) and _ascii_digits(week_text) and len(year_text) == 4 and 1 <= len(week_text) <= 2):
         raise ValueError(text)
     return date.fromisocalendar(int(year_text), int(week_text), 1)
 
