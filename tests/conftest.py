@@ -119,6 +119,10 @@ def app(tmp_path_factory):
 @pytest.fixture
 def db(app):
     """The database, inside a transaction that is rolled back after the test (commits become savepoints)."""
+    # A test that creates another app (the browser tests' server, the launcher and logging tests) makes that app's
+    # Celery the process's current one; tasks run in-process here must run under this app and its settings.
+    app.extensions["celery"].set_current()
+    app.extensions["celery"].set_default()
     with app.app_context():
         connection = _db.engine.connect()
         outer = connection.begin()
