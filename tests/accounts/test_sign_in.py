@@ -174,3 +174,17 @@ def test_member_of_two_organisations_switches_between_them(client, db):
     outsider = f.OrganisationFactory(kind="prime")
     client.post("/switch-organisation", data={"organisation_id": str(outsider.id)})
     assert b"Production desk" in client.get("/home").data  # not a member: nothing changes
+
+
+def test_a_rate_limited_sign_in_says_what_to_do_in_the_users_language(client, db, app):
+    user, _ = _member()
+    app.config["LOGIN_RATE_LIMIT"] = "1 per minute"
+    try:
+        client.post("/login", data={"email": user.email, "password": "wrong"})
+        english = client.post("/login", data={"email": user.email, "password": "wrong"}, headers={"Accept-Language": "en"})
+        korean = client.post("/login", data={"email": user.email, "password": "wrong"}, headers={"Accept-Language": "ko"})
+    finally:
+        app.config["LOGIN_RATE_LIMIT"] = "1000 per minute"
+    assert english.status_code == korean.status_code == 429
+    assert "Wait a minute and try again" in english.get_data(as_text=True)
+    assert "잠시 후 다시 시도" in korean.get_data(as_text=True)

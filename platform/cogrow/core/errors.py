@@ -97,6 +97,10 @@ def register_error_handlers(app: Flask) -> None:
         message = exc.description or exc.name
         if status == 413:
             message = _("The request is larger than the limit of %(mb)s MB.", mb=app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024))
+        if status == 429:
+            # Flask-Limiter's description is the limit itself ("10 per 1 minute"): say what to do instead.
+            message = _("Too many requests in a short time (limit: %(limit)s). Wait a minute and try again.",
+                        limit=exc.description or "")
         if status == 400 and "CSRF" in (exc.description or ""):
             code, message = "csrf_failed", _("The form expired or was sent from elsewhere. Reload the page and try again.")
         return error_response(status, code, message)
