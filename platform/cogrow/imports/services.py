@@ -408,37 +408,24 @@ def _defer_parse(actor: Actor, batch: ImportBatch, data: bytes) -> ImportBatch:
     batch.content = data
     db.session.add(batch)
     db.session.flush()
-    event = outbox.enqueue(PARSE_TOPIC, {"import_id": batch.id}, relationship_id=batch.relationship_id)
+    outbox.enqueue(PARSE_TOPIC, {"import_id": batch.id}, relationship_id=batch.relationship_id)
     audit.record(actor, "import.received", batch, detail={"kind": batch.kind, "filename": batch.filename,
                                                            "bytes": len(data)})
     db.session.commit()
-    batch_id, event_id = batch.id, event.id
+    batch_id = batch.id
     logger.info("import %s (%s) uploaded by %s: %s bytes, to be read by the worker", batch_id, batch.kind, actor,
                 len(data))
-    _publish_parse(event_id)
+    _publish_parse()
     db.session.expire_all()
     return db.session.get(ImportBatch, batch_id)
 
 
-def _publish_parse(event_id: int) -> None:
-    """Publish the outbox row now rather than at the relay's next beat; any failure leaves it to the relay."""
-    from cogrow.core.models import OutboxEvent
-    from cogrow.imports import tasks
+def _publish_parse() -> None:
+    """Hand pending files to the worker now rather than at the relay's next beat: the relay's own claim and
+    publish, limited to this topic. A broker that is down leaves the rows to the beat's relay."""
+    from cogrow.coverage import services as coverage
 
-    table = OutboxEvent.__table__
-    claimed = db.session.execute(update(table).where(table.c.id == event_id, table.c.published_at.is_(None))
-                                 .values(published_at=datetime.now(timezone.utc),
-                                         attempts=table.c.attempts + 1)).rowcount
-    db.session.commit()
-    if not claimed:
-        return  # the relay got there first
-    try:
-        tasks.parse_import.apply_async(args=[event_id])
-    except Exception:  # noqa: BLE001 - the broker is down: the relay publishes the row once it is back
-        logger.warning("could not publish import outbox row %s now; the relay will", event_id, exc_info=True)
-        db.session.rollback()
-        db.session.execute(update(table).where(table.c.id == event_id).values(published_at=None))
-        db.session.commit()
+    coverage.relay_outbox(topics=(PARSE_TOPIC,))
 
 
 def run_parse(event_id: int) -> str:
