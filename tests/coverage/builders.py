@@ -4,7 +4,10 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 
+from sqlalchemy import select
+
 from cogrow.catalog.models import Item
+from cogrow.coverage.models import CoverageLedger, CoverageWeek
 from cogrow.core.weeks import business_zone, current_week, zone_for
 from cogrow.extensions import db
 from cogrow.forecasts.models import Authorization, ForecastBucket, ForecastPublication
@@ -129,3 +132,15 @@ def machine(it: Item, produced, read_at: datetime) -> MachineReading:
     db.session.add(row)
     db.session.flush()
     return row
+
+
+def ledger_of(db, it) -> CoverageLedger:
+    """The item's stored ledger row, read afresh."""
+    db.session.expire_all()
+    return db.session.get(CoverageLedger, it.id)
+
+
+def weeks_of(db, it) -> dict:
+    """The item's stored ledger weeks by week start."""
+    rows = db.session.scalars(select(CoverageWeek).where(CoverageWeek.item_id == it.id)).all()
+    return {r.week_start: r for r in rows}

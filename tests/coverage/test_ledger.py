@@ -4,24 +4,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
 
 from cogrow.coverage import services
-from cogrow.coverage.models import CoverageLedger, CoverageWeek
+from cogrow.coverage.models import CoverageLedger
 from tests.coverage import builders as b
-from tests.coverage.builders import CW, NOW, D, week
+from tests.coverage.builders import CW, NOW, D, ledger_of, week, weeks_of
 
 PERIOD_START = CW - timedelta(days=53)  # an authorization period well under way in the run's week
-
-
-def ledger_of(db, it) -> CoverageLedger:
-    db.session.expire_all()
-    return db.session.get(CoverageLedger, it.id)
-
-
-def weeks_of(db, it) -> dict:
-    rows = db.session.scalars(select(CoverageWeek).where(CoverageWeek.item_id == it.id)).all()
-    return {r.week_start: r for r in rows}
 
 
 def reconcile(it, now=NOW):

@@ -6,23 +6,12 @@ from datetime import timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
 
 from cogrow.coverage import services
-from cogrow.coverage.models import CoverageLedger, CoverageWeek
+from cogrow.coverage.models import CoverageLedger
 from tests.coverage import builders as b
 from tests.coverage import reference
-from tests.coverage.builders import CW, NOW, D, week
-
-
-def ledger_of(db, it) -> CoverageLedger:
-    db.session.expire_all()
-    return db.session.get(CoverageLedger, it.id)
-
-
-def weeks_of(db, it) -> dict:
-    rows = db.session.scalars(select(CoverageWeek).where(CoverageWeek.item_id == it.id)).all()
-    return {r.week_start: r for r in rows}
+from tests.coverage.builders import CW, NOW, D, ledger_of, week, weeks_of
 
 
 def test_the_shipped_part_of_a_po_is_not_counted_again_as_uncovered_firm_demand(db):
