@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -18,20 +17,14 @@ import threading
 import time
 from pathlib import Path
 
+from honcho.environ import parse_procfile
+
 STOP_TIMEOUT_SECONDS = 30
-_VAR = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*:\s*(.+?)\s*$")
 
 
 def read_procfile(path: Path) -> dict[str, str]:
-    """The `name: command` lines of a Procfile, in order."""
-    entries: dict[str, str] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.lstrip().startswith("#"):
-            continue
-        match = _VAR.match(line)
-        if match:
-            entries[match.group(1)] = match.group(2)
-    return entries
+    """The `name: command` lines of a Procfile, in order (honcho's parser: only its process control differs)."""
+    return dict(parse_procfile(path.read_text(encoding="utf-8")).processes)
 
 
 class Terminal:
