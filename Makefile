@@ -6,7 +6,7 @@ PORT ?= 5000
 TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: run test install install-dev translations test-sqlite test-postgres test-calendar clean
+.PHONY: run test install install-dev translations test-sqlite test-postgres test-calendar clean vendor
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,10 @@ test-calendar: install-dev
 			-m "not e2e and not worker" $(CALENDAR_SUITES) || failed="$$failed $$now"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "calendar pass failed at:$$failed"; exit 1; fi
+
+# Refresh the pinned front-end files (static/vendor/manifest.json) from the npm registry; no node needed.
+vendor: | $(BIN)/python
+	$(BIN)/python platform/cogrow/vendor.py refresh
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -99,9 +99,9 @@ def _register_blueprints(app: Flask) -> None:
 
     # Each domain has views.py (a blueprint named after it) and api.py (routes on the shared API blueprint).
     for domain in ("core", "accounts", "relationships", "catalog", "orders", "forecasts", "imports", "production",
-                   "shipments", "coverage", "alerts"):
+                   "shipments", "coverage", "alerts", "home"):
         app.register_blueprint(importlib.import_module(f"cogrow.{domain}.views").bp)
-        if domain != "core":
+        if domain not in ("core", "home"):
             importlib.import_module(f"cogrow.{domain}.api")
     for domain in ("orders", "forecasts", "production"):
         importlib.import_module(f"cogrow.{domain}.importers")  # registers its import kinds
@@ -141,7 +141,7 @@ def _navigation(actor) -> list[tuple[str, str]]:
 
     if actor is None or actor.user_id is None:
         return []
-    items = [("core.home", _("Home")), ("relationships.list_page", _("Suppliers") if actor.is_prime else _("Customers")),
+    items = [("home.index", _("Home")), ("relationships.list_page", _("Suppliers") if actor.is_prime else _("Customers")),
              ("alerts.inbox", _("Alerts")), ("orders.list_page", _("Purchase orders")),
              ("forecasts.list_page", _("Forecasts")), ("production.list_page", _("Production")),
              ("shipments.list_page", _("Shipments"))]

@@ -32,7 +32,7 @@ def _login_email_key() -> str:
 def _safe_next(target: str | None) -> str:
     """Where to go after signing in: a path on this site, or home. Anything else could leave the site or
     break the Location header (CR/LF, backslashes that browsers read as slashes, other control characters)."""
-    home = url_for("core.home")
+    home = url_for("home.index")
     if not target or len(target) > 2000 or not target.startswith("/") or target.startswith("//"):
         return home
     if "\\" in target or any(ord(c) < 0x20 or ord(c) == 0x7F or c.isspace() for c in target):
@@ -99,7 +99,7 @@ def switch_organisation():
     org_id = parse_id(request.form.get("organisation_id", ""))
     if org_id is not None and any(m.organisation_id == org_id for m in current_user.memberships):
         session["org_id"] = org_id
-    return redirect(url_for("core.home"))
+    return redirect(url_for("home.index"))
 
 
 @bp.route("/invitations/<token>", methods=["GET", "POST"])

@@ -1,14 +1,12 @@
-"""Home pages per role, language switch, health check."""
+"""The front door, language switch, health check."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, g, jsonify, redirect, request, session, url_for
 from urllib.parse import urlparse
 
 from cogrow.accounts import services as accounts
-from cogrow.catalog import services as catalog
 from cogrow.core import services
-from cogrow.core.auth import public, requires
-from cogrow.relationships import services as relationships
+from cogrow.core.auth import public
 
 bp = Blueprint("core", __name__)
 
@@ -16,21 +14,7 @@ bp = Blueprint("core", __name__)
 @bp.get("/")
 @public
 def index():
-    return redirect(url_for("core.home") if g.get("actor") else url_for("accounts.login"))
-
-
-@bp.get("/home")
-@requires()
-def home():
-    actor = g.actor
-    rels = relationships.list_relationships(actor)
-    counts = catalog.count_items_by_relationship(actor)
-    context = {"relationships": rels, "item_counts": counts}
-    if actor.role == "admin":
-        context["members"] = accounts.list_members(actor)
-        context["tokens"] = [t for t in accounts.list_tokens(actor) if t.revoked_at is None]
-        context["heartbeats"] = services.heartbeats()
-    return render_template(f"home/{actor.role}.html", **context)
+    return redirect(url_for("home.index") if g.get("actor") else url_for("accounts.login"))
 
 
 @bp.post("/lang")
