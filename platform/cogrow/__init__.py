@@ -126,6 +126,10 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["qty"] = _format_quantity
     app.jinja_env.filters["dec"] = lambda v: decimal_str(v) if isinstance(v, Decimal) else v
 
+    from cogrow.core import formatting
+
+    formatting.init_app(app)
+
 
 def _format_quantity(value: Any) -> str:
     """1234.5000 as 1,234.5: grouped, without trailing zeros."""

@@ -1,0 +1,1 @@
+"""Home pages: each role's work queue."""
