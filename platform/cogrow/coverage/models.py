@@ -71,6 +71,25 @@ class CoverageWeek(db.Model):
     in_lead_time: Mapped[bool] = mapped_column()
 
 
+class ExposureSnapshot(db.Model):
+    """An item's ledger figures as they stood in one ISO week (the last recompute of that week wins).
+
+    The ledger holds only the current state; these rows are its history, written by the same statement batch that
+    writes the ledger, so that trends ("exposure over 13 weeks", "grew since last week") need no replay.
+    """
+
+    __tablename__ = "exposure_snapshot"
+    __table_args__ = (Index("ix_exposure_snapshot_rel_week", "relationship_id", "week_start"),)
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id", ondelete="CASCADE"), primary_key=True)
+    week_start: Mapped[date] = mapped_column(Date, primary_key=True)
+    relationship_id: Mapped[int] = mapped_column(ForeignKey("supply_relationship.id", ondelete="CASCADE"))
+    exposure_krw: Mapped[Decimal] = mapped_column(Money)
+    excess_qty: Mapped[Decimal] = mapped_column(Quantity)
+    shortage_qty: Mapped[Decimal] = mapped_column(Quantity)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class PeriodicRun(db.Model):
     """One row per (job, period): inserting it is the lock that lets only one beat run a periodic job."""
 

@@ -61,7 +61,7 @@ from cogrow.core.errors import NotFound
 from cogrow.core.models import OutboxEvent
 from cogrow.core.types import Quantity, UTCDateTime
 from cogrow.core.weeks import current_week, local_today
-from cogrow.coverage.models import CoverageLedger, CoverageWeek, PeriodicRun
+from cogrow.coverage.models import CoverageLedger, CoverageWeek, ExposureSnapshot, PeriodicRun
 from cogrow.coverage.sql import days_from, greatest, least, week_of
 from cogrow.extensions import db
 from cogrow.forecasts.models import Authorization, ForecastBucket, ForecastPublication
@@ -95,6 +95,7 @@ _plan = PlannedOutput.__table__
 _machine = MachineReading.__table__
 _ledger = CoverageLedger.__table__
 _week = CoverageWeek.__table__
+_snapshot = ExposureSnapshot.__table__
 
 ZERO = literal_column("0", Quantity)
 # The parameters of every ledger statement (see _statements).
@@ -363,13 +364,42 @@ def _statements(shape: str) -> tuple:
     return (*_clear_statements(scope), _weeks_statement(scope), _ledger_statement(scope), count)
 
 
+@functools.lru_cache(maxsize=None)
+def _snapshot_statement(shape: str, dialect: str):
+    """Upsert the week's exposure snapshot of every item of the scope from its ledger row just written.
+
+    One INSERT … SELECT … ON CONFLICT per batch (PostgreSQL and SQLite ≥ 3.24 spell it alike); the snapshot of the
+    current ISO week (`cw`) is overwritten by each recompute in that week, so it holds the week's latest figures.
+    """
+    scope = {"all": _Scope(None, None), "relationship": _Scope(0, None), "items": _Scope(0, (0,))}[shape]
+    ledger = _ledger.c
+    # The WHERE also settles SQLite's parse of INSERT … SELECT … ON CONFLICT (it needs one after the SELECT).
+    rows = scope.narrow(select(ledger.item_id, CW.label("week_start"), ledger.relationship_id, ledger.exposure_krw,
+                               ledger.excess, ledger.shortage_qty, NOW.label("updated_at"))
+                        .where(ledger.current_week == CW), _ledger)
+    if scope.relationship_id is None:
+        rows = rows.where(ledger.relationship_id.in_(select(_rel.c.id).where(_rel.c.status == "active")))
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert
+    statement = upsert(_snapshot).from_select(
+        ["item_id", "week_start", "relationship_id", "exposure_krw", "excess_qty", "shortage_qty", "updated_at"], rows)
+    return statement.on_conflict_do_update(
+        index_elements=["item_id", "week_start"],
+        set_={name: statement.excluded[name]
+              for name in ("relationship_id", "exposure_krw", "excess_qty", "shortage_qty", "updated_at")})
+
+
 def compute(scope: _Scope, clock: _Clock) -> int:
-    """Recompute the ledger rows of a scope inside the caller's transaction; returns the number of items."""
+    """Recompute the ledger rows of a scope inside the caller's transaction, and the week's exposure snapshot of
+    each of its items; returns the number of items."""
     *writes, count = _statements(scope.shape)
     params = {**scope.params, **clock.params}
     connection = db.session.connection()
     for statement in writes:
         connection.execute(statement, params)
+    connection.execute(_snapshot_statement(scope.shape, connection.dialect.name), params)
     return connection.execute(count, params).scalar() or 0
 
 
