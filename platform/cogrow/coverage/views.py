@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 
 from cogrow.core.auth import requires
 from cogrow.coverage import services
+from cogrow.coverage.chart import chart_weeks
 
 bp = Blueprint("coverage", __name__, url_prefix="/relationships/<int:relationship_id>/items/<int:item_id>/ledger")
 
@@ -13,9 +14,10 @@ bp = Blueprint("coverage", __name__, url_prefix="/relationships/<int:relationshi
 @bp.get("")
 @requires()
 def item_ledger(relationship_id: int, item_id: int):
-    item, ledger, weeks = services.item_ledger(g.actor, relationship_id, item_id)
+    item, ledger, stored = services.item_ledger(g.actor, relationship_id, item_id)
+    weeks = services.projected_weeks(ledger, stored)
     return render_template("coverage/item_ledger.html", rel=item.supply_relationship, item=item, ledger=ledger,
-                           weeks=services.projected_weeks(ledger, weeks),
+                           weeks=weeks, chart_weeks=chart_weeks(ledger, weeks),
                            pending=services.is_pending(item.relationship_id, item.id),
                            explanation=services.explanation(ledger) if ledger is not None else None)
 
