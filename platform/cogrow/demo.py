@@ -40,6 +40,12 @@ PARTS = [
 ]
 
 
+# (relationship index, item index) -> weeks of forecast kept on hand; 2 elsewhere.
+OVER_PRODUCED = {(0, 0): 12, (4, 1): 8, (1, 1): 7, (3, 0): 7}
+# Weeks of exposure history written behind the current week (a 13-week trend with the current one).
+HISTORY_WEEKS = 12
+
+
 def _email(role: str, slug: str) -> str:
     return f"{role}@{slug}.example.com"
 
@@ -138,8 +144,9 @@ def _load_activity(orgs: dict[str, Organisation]) -> None:
         forecasts.grant_authorization(planner, rel.id, items[0].id, "RAW", week0 - timedelta(weeks=4), weekly[0] * 6)
         reports = []
         for k, (item, qty) in enumerate(zip(items, weekly)):
-            over = n == 0 and k == 0  # the showcase: far more on hand than anyone guaranteed
-            fg = qty * (12 if over else 2)
+            # The showcase: far more on hand than anyone guaranteed; a few more items over-produced so that the
+            # homes have a ranking (Seoul Precision's SEO1001 sits with both primes, under two prime part numbers).
+            fg = qty * OVER_PRODUCED.get((n, k), 2)
             reports.append(production_schemas.parse_report({
                 "item_id": item.id, "as_of": (now - timedelta(hours=1)).isoformat(),
                 "good_qty": str(qty), "scrap_qty": "3", "wip_qty": str(qty / 2), "fg_on_hand": str(fg),
@@ -155,6 +162,37 @@ def _load_activity(orgs: dict[str, Organisation]) -> None:
     from cogrow.coverage import services as coverage
 
     coverage.full_sweep()
+    _history(week0, now)
+
+
+def _history(week0, now: datetime) -> None:
+    """Twelve past weeks of exposure snapshots, so the trend and "grew since last week" have something to show.
+
+    The exposed items' exposure climbs towards today's at an item's own pace (one statement, a few hundred rows);
+    one item of the second prime's was exposed in past weeks and has since been resolved.
+    """
+    from datetime import timedelta
+
+    from sqlalchemy import insert
+
+    from cogrow.coverage.models import CoverageLedger, ExposureSnapshot
+
+    ledgers = db.session.scalars(select(CoverageLedger).order_by(CoverageLedger.item_id)).all()
+    rows = []
+    for n, ledger in enumerate(ledgers):
+        pace = Decimal("0.04") * (1 + n % 3)
+        for back in range(1, HISTORY_WEEKS + 1):
+            factor = max(Decimal("0"), 1 - pace * back)
+            exposure = (ledger.exposure_krw * factor).quantize(Decimal("1"))
+            excess = (ledger.excess * factor).quantize(Decimal("1"))
+            if ledger.exposure_krw == 0 and n == len(ledgers) - 1 and 3 <= back <= 8:
+                exposure, excess = Decimal(1_500_000 - 100_000 * back), Decimal(60)  # exposed once, since resolved
+            rows.append({"item_id": ledger.item_id, "relationship_id": ledger.relationship_id,
+                         "week_start": week0 - timedelta(weeks=back), "exposure_krw": exposure, "excess_qty": excess,
+                         "shortage_qty": Decimal("0"), "updated_at": now - timedelta(weeks=back)})
+    if rows:
+        db.session.execute(insert(ExposureSnapshot), rows)
+    db.session.commit()
 
 
 def _member(slug: str, role: str, org: Organisation, locale: str | None) -> None:
