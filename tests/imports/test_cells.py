@@ -18,6 +18,9 @@ def _request(app):
 @pytest.mark.parametrize("raw, expected", [
     ("12", Decimal(12)), ("１２", Decimal(12)), (" 12 ", Decimal(12)), ("0", Decimal(0)), ("-0", Decimal(0)),
     ("1.25", Decimal("1.25")), ("+3", Decimal(3)), (None, None), ("", None),
+    # the locale's grouping separator, as the app and a spreadsheet display numbers (en and ko both write ',')
+    ("1,000", Decimal(1000)), ("1,280", Decimal(1280)), ("12,345,678.5", Decimal("12345678.5")),
+    ("１，２８０", Decimal(1280)), ("+1,000", Decimal(1000)),
 ])
 def test_decimal_cell_accepts_plain_numbers(raw, expected):
     assert cells.decimal_cell()(raw) == expected
@@ -25,13 +28,19 @@ def test_decimal_cell_accepts_plain_numbers(raw, expected):
 
 @pytest.mark.parametrize("raw, message", [
     ("-1", "at least 0"), ("NaN", "finite"), ("Infinity", "finite"), ("-inf", "finite"), ("1e309", "without an exponent"),
-    (str(2 ** 63), "out of range"), ("1,5", "'.' for decimals"), ("1,000", "'.' for decimals"),
-    ("1.000,50", "'.' for decimals"), ("1 000", "'.' for decimals"), ("TRUE", "true/false"), ("false", "true/false"),
+    (str(2 ** 63), "out of range"), ("1,5", "'.' for decimals"), ("1,28", "Ambiguous"), ("1,2800", "Ambiguous"),
+    (",280", "Ambiguous"), ("1,,280", "Ambiguous"), ("1.000,50", "'.' for decimals"), ("1 000", "'.' for decimals"),
+    ("1.280.000", "'.' for decimals"), ("TRUE", "true/false"), ("false", "true/false"),
     ("abc", "Must be a number"), ("1.23456", "decimal places"), ("0x10", "Must be a number"),
 ])
 def test_decimal_cell_refuses_with_a_reason(raw, message):
     with pytest.raises(ValueError, match=message):
         cells.decimal_cell()(raw)
+
+
+def test_decimal_cell_refuses_grouping_when_told_to():
+    with pytest.raises(ValueError, match="no thousands separators"):
+        cells.decimal_cell(grouping=False)("1,280")
 
 
 def test_decimal_cell_refuses_fractions_of_whole_units():
@@ -60,7 +69,8 @@ def test_code_cell_normalises_part_numbers(raw, expected):
 
 
 @pytest.mark.parametrize("raw, message", [
-    ("A\u200bB", "invisible"), ("AB\ufeff", "invisible"), ("A\x00B", "NUL"), ("A\x07B", "control"), ("A B", "spaces"),
+    ("A\u200bB", "invisible"), ("AB\ufeff", "invisible"), ("PN\u3164 1", "invisible"), ("PN\u31641", "invisible"),
+    ("PN\uffa01", "invisible"), ("PN\u00ad1", "invisible"), ("PN\u00a01", "spaces"), ("A\x00B", "NUL"), ("A\x07B", "control"), ("A B", "spaces"),
     ("X" * 65, "At most 64"),
 ])
 def test_code_cell_refuses_hidden_or_spaced_codes(raw, message):

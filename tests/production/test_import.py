@@ -65,7 +65,7 @@ def test_a_valid_file_previews_then_applies_in_one_go(db, tenant_a):
     ("{pn},03/04/2026 08:00,1,0,0,1,,,", "as_of"),
     ("{pn},{t},1,0,-5,1,,,", "wip_qty"),
     ("{pn},{t},1,0,0,1e309,,,", "fg_on_hand"),
-    ("{pn},{t},1,0,0,\"1,500\",,,", "fg_on_hand"),
+    ("{pn},{t},1,0,0,\"1,50\",,,", "fg_on_hand"),  # "1,500" is fifteen hundred; "1,50" is ambiguous
     ("{pn},{t},1,0,0,NaN,,,", "fg_on_hand"),
     ("{pn},{t},1,0,0,1,,-1,", "plan_w1"),
     ("{pn},{t},1,0,0,,,,", "fg_on_hand"),

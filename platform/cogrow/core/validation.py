@@ -1,8 +1,10 @@
-"""Field parsing shared by HTML forms and the JSON API: one place decides what a valid value is."""
+"""Field parsing for HTML forms and the JSON API: `Fields` collects per-field errors, the parse_* helpers return a
+value or the reason it is not one. What a valid value is lives in `cogrow.core.fields`, which the importers'
+cells use too; this module keeps the names every domain imports."""
 from __future__ import annotations
 
-import re
 import unicodedata
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Mapping
 
@@ -10,11 +12,14 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from werkzeug.routing import BaseConverter
 
+from cogrow.core import fields
 from cogrow.core.errors import ValidationFailed
+from cogrow.core.fields import FieldError
 
-# Zero-width and other invisible characters that make two part numbers look equal but differ.
-_INVISIBLE = re.compile("[\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]")
-_MAX_DECIMAL = Decimal("1e14")
+# Zero-width, filler and other invisible characters that make two part numbers look equal but differ (one list,
+# shared with the importers).
+_INVISIBLE = fields.INVISIBLE
+_MAX_DECIMAL = fields.MAX_DECIMAL
 _MISSING = object()
 
 # The largest id a row can have: most keys are INTEGER, 32 bits on PostgreSQL (SQLite's hold 64). The busiest tables
@@ -24,9 +29,6 @@ MAX_BIG_ID = 2**63 - 1
 # What a number may be written with: ASCII or full-width digits, a sign and a decimal point. Everything else that
 # Python calls a digit (superscripts, Arabic-Indic, circled, ...) is refused rather than guessed at.
 _NUMBER_CHARS = frozenset("0123456789+-.") | frozenset("\uff10\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18\uff19\uff0b\uff0d\uff0e")
-_DECIMAL_TEXT = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)", re.ASCII)
-_INTEGER_TEXT = re.compile(r"[+-]?[0-9]+", re.ASCII)
-_MAX_INTEGER_DIGITS = 30  # far past any id, and short enough that int() never meets Python's digit limit
 
 
 def clean_text(value: str) -> str:
@@ -35,13 +37,15 @@ def clean_text(value: str) -> str:
 
 
 def has_control_chars(value: str) -> bool:
-    return bool(_INVISIBLE.search(value)) or any(unicodedata.category(c) == "Cc" for c in value)
+    """Control characters (line breaks included) or invisible ones (see cogrow.core.fields)."""
+    return fields.has_control(value) or fields.has_invisible(value)
 
 
 class Fields:
     """Collects parsed values and per-field errors; `done()` raises one ValidationFailed naming them all.
 
-    `data` is a JSON object or a form. With `partial=True` absent fields are skipped (PATCH).
+    `data` is a JSON object or a form. With `partial=True` absent fields are skipped (PATCH). Numbers in a form
+    may carry the locale's grouping separator (1,280), as the pages display them; in JSON they may not.
     """
 
     def __init__(self, data: Mapping[str, Any], *, partial: bool = False, allowed_extra: tuple[str, ...] = ()) -> None:
@@ -71,34 +75,42 @@ class Fields:
             return _MISSING
         return value
 
+    def _parse(self, name: str, required: bool, parse) -> None:
+        value = self._raw(name, required)
+        if value is _MISSING:
+            return
+        try:
+            self.values[name] = parse(value)
+        except FieldError as exc:
+            self.errors[name] = exc.message
+
     def text(self, name: str, *, required: bool = False, max_length: int = 200, choices: tuple[str, ...] | None = None,
              code: bool = False, upper: bool = False) -> None:
         """A string; `code=True` for identifiers such as part numbers (no spaces inside, no invisibles)."""
         value = self._raw(name, required)
         if value is _MISSING:
             return
-        if not isinstance(value, str):
-            self.errors[name] = str(_l("Must be text."))
+        try:
+            if code:
+                value = fields.part_number(value, max_length=max_length, upper=upper)
+            else:
+                value = fields.text(value, max_length=max_length)
+                if upper:
+                    value = value.upper()
+        except FieldError as exc:
+            self.errors[name] = exc.message
             return
-        if has_control_chars(value):
-            self.errors[name] = str(_l("Contains invisible or control characters."))
-            return
-        value = clean_text(value)
-        if upper:
-            value = value.upper()
         if required and not value:
             self.errors[name] = str(_l("This field is required."))
-            return
-        if len(value) > max_length:
-            self.errors[name] = str(_l("At most %(n)s characters.", n=max_length))
-            return
-        if code and re.search(r"\s", value):
-            self.errors[name] = str(_l("Must not contain spaces."))
             return
         if choices is not None and value not in choices:
             self.errors[name] = str(_l("Must be one of: %(choices)s.", choices=", ".join(choices)))
             return
         self.values[name] = value if value or required else None
+
+    def part_number(self, name: str, *, required: bool = False, max_length: int = 64) -> None:
+        """A part number (upper-cased code)."""
+        self.text(name, required=required, max_length=max_length, code=True, upper=True)
 
     def email(self, name: str, *, required: bool = True) -> None:
         value = self._raw(name, required)
@@ -115,20 +127,9 @@ class Fields:
     def decimal(self, name: str, *, required: bool = False, minimum: Decimal | int | None = 0,
                 maximum: Decimal | int | None = None, scale: int = 4, whole: bool = False) -> None:
         """A Decimal from a JSON number or a numeric string: no floats, NaN, infinities or booleans."""
-        value = self._raw(name, required)
-        if value is _MISSING:
-            return
-        parsed = parse_decimal(value, scale=scale, whole=whole)
-        if isinstance(parsed, str):
-            self.errors[name] = parsed
-            return
-        if minimum is not None and parsed < minimum:
-            self.errors[name] = str(_l("Must be at least %(n)s.", n=minimum))
-            return
-        if maximum is not None and parsed > maximum:
-            self.errors[name] = str(_l("Must be at most %(n)s.", n=maximum))
-            return
-        self.values[name] = parsed
+        grouping = not self.is_json
+        self._parse(name, required, lambda v: fields.decimal(v, minimum=minimum, maximum=maximum, scale=scale,
+                                                             whole=whole, grouping=grouping))
 
     def integer(self, name: str, *, required: bool = False, minimum: int = 0, maximum: int = 10**6) -> None:
         before = len(self.errors)
@@ -136,16 +137,16 @@ class Fields:
         if len(self.errors) == before and self.values.get(name) is not None:
             self.values[name] = int(self.values[name])
 
+    def date(self, name: str, *, required: bool = False) -> None:
+        """A calendar date written year first (2026-03-04)."""
+        self._parse(name, required, fields.date_value)
+
+    def week(self, name: str, *, required: bool = False) -> None:
+        """An ISO week (2026-W49) or a date in it; the value is its Monday."""
+        self._parse(name, required, fields.iso_week)
+
     def boolean(self, name: str, *, required: bool = False) -> None:
-        value = self._raw(name, required)
-        if value is _MISSING:
-            return
-        if isinstance(value, bool):
-            self.values[name] = value
-        elif isinstance(value, str) and value.lower() in {"true", "on", "1", "yes", "false", "off", "0", "no"}:
-            self.values[name] = value.lower() in {"true", "on", "1", "yes"}
-        else:
-            self.errors[name] = str(_l("Must be true or false."))
+        self._parse(name, required, fields.boolean)
 
     def done(self, *, strict: bool = True) -> dict[str, Any]:
         if strict and self.is_json:
@@ -165,50 +166,56 @@ def number_text(value: str) -> str | None:
     return unicodedata.normalize("NFKC", text)
 
 
-def parse_decimal(value: Any, *, scale: int = 4, whole: bool = False) -> Decimal | str:
+def parse_decimal(value: Any, *, scale: int = 4, whole: bool = False, grouping: bool = False) -> Decimal | str:
     """Return a Decimal, or the reason (a message) that the value is not one.
 
-    Text holds decimal digits with an optional sign and point: no exponent, no NaN or infinities.
+    Text holds decimal digits with an optional sign and point: no exponent, no NaN or infinities; with
+    `grouping` (a form field) also the locale's grouping separator between groups of three digits.
     """
-    if isinstance(value, bool) or not isinstance(value, (int, Decimal, str)):
-        return str(_l("Must be a number."))
-    if isinstance(value, str):
-        if "," in value or "\uff0c" in value:
-            return str(_l("Use '.' for decimals and no thousands separators."))
-        text = number_text(value)
-        if text is None or not _DECIMAL_TEXT.fullmatch(text):
-            return str(_l("Must be a number."))
-        if len(text) > 60:
-            return str(_l("Number out of range."))
-        value = Decimal(text)
-    number = Decimal(value)
-    if not number.is_finite() or abs(number) >= _MAX_DECIMAL:
-        return str(_l("Number out of range."))
-    if whole and number != number.to_integral_value():
-        return str(_l("Must be a whole number."))
-    if number.as_tuple().exponent < -scale:  # type: ignore[operator]
-        return str(_l("At most %(n)s decimal places.", n=scale))
-    return number
+    try:
+        return fields.decimal(value, minimum=None, scale=scale, whole=whole, grouping=grouping)
+    except FieldError as exc:
+        return exc.message
 
 
 def parse_int(value: Any, *, minimum: int | None = 0, maximum: int | None = MAX_ID, signed: bool = False) -> int | str:
     """Return an int from a JSON integer or digit text, or the reason (a message) that the value is not one."""
-    if isinstance(value, bool):
-        return str(_l("Must be a whole number."))
-    if isinstance(value, str):
-        text = number_text(value)
-        if text is None or not _INTEGER_TEXT.fullmatch(text) or (not signed and text[0] in "+-"):
-            return str(_l("Must be a whole number."))
-        if len(text.lstrip("+-").lstrip("0")) > _MAX_INTEGER_DIGITS:
-            return str(_l("Number out of range."))
-        value = int(text)
-    if not isinstance(value, int):
-        return str(_l("Must be a whole number."))
-    if minimum is not None and value < minimum:
-        return str(_l("Must be at least %(n)s.", n=minimum))
-    if maximum is not None and value > maximum:
-        return str(_l("Must be at most %(n)s.", n=maximum))
-    return value
+    try:
+        return fields.integer(value, minimum=minimum, maximum=maximum, signed=signed)
+    except FieldError as exc:
+        return exc.message
+
+
+def parse_part_number(value: Any, *, max_length: int = 64) -> str | None:
+    """A part number as the catalog stores it, or None if the value cannot be one."""
+    try:
+        text = fields.part_number(value, max_length=max_length)
+    except FieldError:
+        return None
+    return text or None
+
+
+def parse_week(value: Any) -> date | str:
+    """The Monday of an ISO week (or of the week of a date), or the reason the value is not one."""
+    try:
+        return fields.iso_week(value)
+    except FieldError as exc:
+        return exc.message
+
+
+def parse_date(value: Any) -> date | str:
+    try:
+        return fields.date_value(value)
+    except FieldError as exc:
+        return exc.message
+
+
+def parse_moment(value: Any, tz: str | None = None) -> datetime | str:
+    """A UTC datetime from ISO 8601 text (naive times in the business time zone), or the reason it is not one."""
+    try:
+        return fields.moment(value, tz)
+    except FieldError as exc:
+        return exc.message
 
 
 def parse_id(value: Any, maximum: int = MAX_ID) -> int | None:
