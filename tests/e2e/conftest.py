@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
+# The application object behind `live_server` (for tests that look up ids in its database): see `live_app`.
+_LIVE: dict = {}
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -27,9 +30,13 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The application with migrations and demo data, served by werkzeug in a daemon thread."""
+@contextmanager
+def serve_demo_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, object]]:
+    """A new application with migrations and demo data in its own var dir, served by werkzeug in a daemon thread.
+
+    Yields (base URL, app). `live_server` is one of these shared by the session; a test module that changes data
+    other tests read (the accessibility scan adds a shipment) serves its own.
+    """
     from werkzeug.serving import make_server
 
     var_dir = tmp_path_factory.mktemp("cogrow-e2e-var")
@@ -61,7 +68,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         thread = threading.Thread(target=server.serve_forever, name="cogrow-e2e-server", daemon=True)
         thread.start()
         try:
-            yield f"http://127.0.0.1:{server.server_port}"
+            yield f"http://127.0.0.1:{server.server_port}", app
         finally:
             server.shutdown()
             server.server_close()
@@ -69,6 +76,20 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             with app.app_context():
                 db.session.remove()
                 db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The application with migrations and demo data, served by werkzeug in a daemon thread."""
+    with serve_demo_app(tmp_path_factory) as (url, app):
+        _LIVE["app"] = app
+        yield url
+
+
+@pytest.fixture(scope="session")
+def live_app(live_server: str):
+    """The Flask app that `live_server` serves (use `with live_app.app_context():` to read its database)."""
+    return _LIVE["app"]
 
 
 @pytest.fixture(scope="session")
