@@ -41,7 +41,7 @@ PARTS = [
 
 
 # (relationship index, item index) -> weeks of forecast kept on hand; 2 elsewhere.
-OVER_PRODUCED = {(0, 0): 12, (4, 1): 8, (1, 1): 7, (3, 0): 7}
+OVER_PRODUCED = {(0, 0): 12, (4, 1): 8, (4, 0): 6, (1, 1): 7, (3, 0): 7}
 # Weeks of exposure history written behind the current week (a 13-week trend with the current one).
 HISTORY_WEEKS = 12
 
