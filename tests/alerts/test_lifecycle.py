@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from cogrow.alerts import services
-from cogrow.alerts.models import Alert, AlertEvent
+from cogrow.alerts.models import Alert, AlertEvent, AlertSide
 from cogrow.core.models import OutboxEvent
 from cogrow.core.types import utcnow
 from cogrow.core.weeks import local_today
@@ -182,11 +182,14 @@ def test_escalation_wakes_an_acknowledged_alert(db, tenant_a):
     put_ledger(db, tenant_a.item, supply=300, guaranteed=200, excess=100, exposure_krw=150000)
     _sync(db, tenant_a)
     (alert,) = _alerts(db)
-    alert.status = "acknowledged"
+    db.session.add(AlertSide(alert_id=alert.id, side="prime", status="acknowledged"))
+    db.session.add(AlertSide(alert_id=alert.id, side="supplier", status="snoozed",
+                             snoozed_until=utcnow() + timedelta(days=3)))
     db.session.commit()
     put_ledger(db, tenant_a.item, supply=3300, guaranteed=200, excess=3100, exposure_krw=4650000)
     _sync(db, tenant_a)
     assert (alert.status, alert.severity) == ("open", "critical")
+    assert db.session.scalars(select(AlertSide)).all() == [], "both sides see it open again"
 
 
 def test_each_notified_event_writes_exactly_one_outbox_row(db, tenant_a):

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from cogrow.alerts.models import Alert, AlertEvent, InboxEntry
+from cogrow.alerts.models import Alert, AlertEvent, AlertSide, InboxEntry
 from cogrow.core.auth import access_of, is_public
 from cogrow.core.models import AuditLog
 from cogrow.core.types import utcnow
@@ -86,8 +86,10 @@ def test_bulk_acknowledge_and_resolve_change_only_own_alerts(db, client, tenant_
     done = client.post("/alerts/bulk", data={"action": "acknowledge", "ids": [first.id, second.id]})
     assert done.status_code == 302
     db.session.expire_all()
-    assert (first.status, second.status, foreign.status) == ("acknowledged", "acknowledged", "open")
-    assert first.acknowledged_by_id == tenant_a.users["prime:procurement"].id
+    sides = {(s.alert_id, s.side): s for s in db.session.scalars(select(AlertSide))}
+    assert set(sides) == {(first.id, "prime"), (second.id, "prime")}, "the prime's own view only"
+    assert {s.status for s in sides.values()} == {"acknowledged"} and foreign.status == "open"
+    assert sides[(first.id, "prime")].acknowledged_by_id == tenant_a.users["prime:procurement"].id
     client.post("/alerts/bulk", data={"action": "resolve", "ids": [first.id]})
     db.session.expire_all()
     assert first.status == "resolved" and first.resolved_by_id == tenant_a.users["prime:procurement"].id
@@ -115,7 +117,9 @@ def test_detail_shows_explanation_history_and_actions_with_versions(db, client, 
     until = (utcnow() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
     assert client.post(f"/alerts/{alert.id}/snooze", data={"version": str(alert.version), "until": until}).status_code == 302
     db.session.expire_all()
-    assert alert.status == "snoozed" and alert.snoozed_until is not None
+    supplier_view = db.session.get(AlertSide, (alert.id, "supplier"))
+    assert supplier_view.status == "snoozed" and supplier_view.snoozed_until is not None
+    assert alert.status == "open" and db.session.get(AlertSide, (alert.id, "prime")) is None, "the prime's view is its own"
     assert "Slowing line 2 down" in client.get(f"/alerts/{alert.id}").get_data(as_text=True)
     sign_in(client, tenant_b.users["prime:procurement"])
     assert client.get(f"/alerts/{alert.id}").status_code == 404
@@ -150,14 +154,14 @@ def test_api_actions_need_if_match_and_refuse_stale_versions(db, client, tenant_
 
 
 def test_api_bulk_refuses_foreign_ids_and_bad_lists(db, client, tenant_a, tenant_b):
-    own, foreign = _alert(tenant_a), _alert(tenant_b)
+    own, foreign = _alert(tenant_a, type="projected_excess"), _alert(tenant_b)  # projected excess: the supplier's
     headers = {"Authorization": f"Bearer {tenant_a.tokens['supplier:production']}"}
     assert client.post("/api/v1/alerts/bulk", json={"action": "resolve", "ids": [own.id, foreign.id]},
                        headers=headers).status_code == 404
     assert client.post("/api/v1/alerts/bulk", json={"action": "resolve", "ids": ["1"]},
                        headers=headers).status_code == 422
     done = client.post("/api/v1/alerts/bulk", json={"action": "resolve", "ids": [own.id]}, headers=headers)
-    assert done.status_code == 200 and done.get_json() == {"changed": 1, "skipped": 0}
+    assert done.status_code == 200 and done.get_json() == {"changed": 1, "skipped": 0, "skipped_by_reason": {}}
 
 
 def test_every_page_shows_the_unread_count_until_read(db, client, tenant_a):

@@ -20,16 +20,23 @@ def _iso(value) -> str | None:
 
 
 def alert_json(alert: Alert) -> dict[str, Any]:
+    """The alert as the caller's side sees it: `status`, `snoozed_until` and `acknowledged_*` are that side's own."""
     rel = alert.supply_relationship
+    view = alert.view
+    qty, amount = services.headline(alert.type, alert.numbers)
     return {
-        "id": alert.id, "type": alert.type, "status": alert.status, "severity": alert.severity,
+        "id": alert.id, "type": alert.type, "status": view.status if view else alert.status,
+        "alert_status": alert.status, "side": view.side if view else None, "owner_side": alert.owner_side,
+        "may_resolve": bool(view and view.may_resolve), "severity": alert.severity,
         "relationship_id": alert.relationship_id, "item_id": alert.item_id,
         "prime_part_number": alert.item.prime_part_number, "exposure": decimal_str(alert.exposure),
+        "measure": explain.MEASURES.get(alert.type), "qty": decimal_str(qty), "amount": decimal_str(alert.exposure),
         "currency": rel.currency, "numbers": alert.numbers, "context": alert.context,
         "explanation": explain.explain(alert.type, alert.numbers, alert.context, rel.currency),
         "opened_at": _iso(alert.opened_at), "updated_at": _iso(alert.updated_at), "resolved_at": _iso(alert.resolved_at),
-        "snoozed_until": _iso(alert.snoozed_until), "acknowledged_at": _iso(alert.acknowledged_at),
-        "acknowledged_by_id": alert.acknowledged_by_id, "resolved_by_id": alert.resolved_by_id,
+        "snoozed_until": _iso(view.snoozed_until if view else None),
+        "acknowledged_at": _iso(view.acknowledged_at if view else None),
+        "acknowledged_by_id": view.acknowledged_by_id if view else None, "resolved_by_id": alert.resolved_by_id,
         "version": alert.version,
     }
 
@@ -38,7 +45,9 @@ def event_json(event: AlertEvent) -> dict[str, Any]:
     return {"id": event.uuid, "kind": event.kind, "at": _iso(event.at), "severity": event.severity,
             "status": event.status, "user_id": event.user_id, "token_id": event.token_id,
             "automatic": event.automatic, "comment": event.comment, "snoozed_until": _iso(event.snoozed_until),
-            "numbers": event.numbers}
+            "qty": decimal_str(event.qty) if event.qty is not None else None,
+            "amount": decimal_str(event.amount) if event.amount is not None else None,
+            "reason": event.reason, "side": event.side, "numbers": event.numbers}
 
 
 def _one(alert: Alert, status: int = 200):
@@ -122,8 +131,8 @@ def alerts_bulk():
     if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) and 0 < i < 2**31
                                             for i in ids):
         raise ValidationFailed("Some fields are not valid.", fields={"ids": "must be a list of alert ids"})
-    changed, skipped = services.bulk(g.actor, values["action"], ids)
-    return jsonify({"changed": changed, "skipped": skipped})
+    result = services.bulk(g.actor, values["action"], ids)
+    return jsonify({"changed": result.changed, "skipped": result.skipped_total, "skipped_by_reason": result.skipped})
 
 
 def inbox_json(entry: InboxEntry) -> dict[str, Any]:

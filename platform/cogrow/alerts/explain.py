@@ -5,11 +5,12 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from flask_babel import format_currency, format_date, format_decimal
+from flask import has_app_context
+from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from cogrow.core.weeks import business_zone
+from cogrow.core import formatting
 
 TYPE_LABELS = {
     "excess_inventory": _l("Excess inventory"),
@@ -23,7 +24,32 @@ STATUS_LABELS = {"open": _l("Open"), "acknowledged": _l("Acknowledged"), "snooze
                  "resolved": _l("Resolved")}
 EVENT_LABELS = {"raised": _l("Raised"), "updated": _l("Updated"), "escalated": _l("Escalated"),
                 "acknowledged": _l("Acknowledged"), "commented": _l("Comment"), "snoozed": _l("Snoozed"),
-                "resolved": _l("Resolved")}
+                "resolved": _l("Resolved"), "reopened": _l("Reopened")}
+# What an alert's amount measures, per type: only the excess types' amounts are exposure.
+MEASURE_LABELS = {
+    "excess_inventory": _l("Exposure"),
+    "projected_excess": _l("Projected exposure"),
+    "shortage_risk": _l("Revenue at risk"),
+    "po_unacknowledged": _l("Value not acknowledged"),
+    "asn_overdue": _l("Value overdue"),
+}
+# Machine names of the measures, for the API and webhooks.
+MEASURES = {"excess_inventory": "exposure", "projected_excess": "projected_exposure",
+            "shortage_risk": "revenue_at_risk", "po_unacknowledged": "open_value", "asn_overdue": "overdue_value"}
+QTY_LABELS = {
+    "excess_inventory": _l("Units in excess"),
+    "projected_excess": _l("Units of projected excess"),
+    "shortage_risk": _l("Units short"),
+    "po_unacknowledged": _l("Units not acknowledged"),
+    "asn_overdue": _l("Units overdue"),
+}
+SIDE_LABELS = {"prime": _l("Customer"), "supplier": _l("Supplier")}
+SKIP_LABELS = {
+    "resolved": _l("already resolved"),
+    "acknowledged": _l("already acknowledged"),
+    "snoozed": _l("snoozed (a snooze is kept; acknowledge it on its own to end the snooze)"),
+    "not_owner": _l("only the other side can resolve them"),
+}
 EMAIL_MODE_LABELS = {"each": _l("An e-mail for every alert"), "digest": _l("A daily digest"), "off": _l("No e-mail")}
 DELIVERY_LABELS = {"pending": _l("Pending"), "failed": _l("Retrying"), "delivered": _l("Delivered"),
                    "sent": _l("Sent"), "dead": _l("Failed for good"), "digest": _l("Waiting for the digest"),
@@ -50,6 +76,65 @@ def delivery_label(value: str) -> str:
     return str(DELIVERY_LABELS.get(value, value))
 
 
+def measure_label(alert_type: str) -> str:
+    return str(MEASURE_LABELS.get(alert_type, _l("Amount")))
+
+
+def qty_label(alert_type: str) -> str:
+    return str(QTY_LABELS.get(alert_type, _l("Units")))
+
+
+def side_label(value: str | None) -> str:
+    return str(SIDE_LABELS.get(value or "", "")) if value else ""
+
+
+def skip_label(reason: str) -> str:
+    return str(SKIP_LABELS.get(reason, reason))
+
+
+def reason_text(alert_type: str, reason: str | None, numbers: dict[str, Any] | None) -> str:
+    """Why an alert resolved or reopened, from the reason and the figures stored with the event."""
+    why = (numbers or {}).get("why") or {}
+    before, after = qty(_num(why, "before")), qty(_num(why, "after"))
+    date = _day(why.get("date")) if why.get("date") else None
+    now_qty = qty(_num(why, "qty"))
+    if reason == "manual":
+        return _("Resolved by hand.")
+    if reason == "condition_holds":
+        return _("Reopened: the condition still holds after the manual resolution.")
+    if reason == "po_issued":
+        return _("A PO covering it was issued (open PO %(before)s → %(after)s).", before=before, after=after)
+    if reason == "forecast_firmed":
+        return _("Firm forecast now covers it (%(before)s → %(after)s).", before=before, after=after)
+    if reason == "authorized":
+        return _("A FAB authorization covers it (%(before)s → %(after)s).", before=before, after=after)
+    if reason == "shipped":
+        return _("Shipments took the stock down (shipped %(before)s → %(after)s).", before=before, after=after)
+    if reason == "below_threshold":
+        return _("The excess of %(qty)s units is below the relationship's alert thresholds.", qty=now_qty)
+    if reason == "demand_fell":
+        return _("The firm demand fell (guaranteed %(before)s → %(after)s).", before=before, after=after)
+    if reason == "production_report":
+        if alert_type == "shortage_risk":
+            return (_("The shortage fell to %(qty)s after the production report of %(date)s.", qty=now_qty, date=date)
+                    if date else _("The shortage fell to %(qty)s after a production report.", qty=now_qty))
+        if alert_type == "projected_excess":
+            return (_("The projected excess fell to %(qty)s after the production report of %(date)s.", qty=now_qty,
+                      date=date)
+                    if date else _("The projected excess fell to %(qty)s after a production report.", qty=now_qty))
+        return (_("The excess fell to %(qty)s after the production report of %(date)s.", qty=now_qty, date=date)
+                if date else _("The excess fell to %(qty)s after a production report.", qty=now_qty))
+    if reason == "po_acknowledged":
+        return _("The PO was acknowledged, or is no longer waiting for it.")
+    if reason == "asn_received":
+        return _("ASNs cover the overdue lines, or the PO is no longer binding.")
+    if reason == "no_ledger":
+        return _("The item has no coverage ledger row any more.")
+    if reason == "recomputed":
+        return _("The condition cleared when the ledger was recomputed.")
+    return ""
+
+
 def _num(numbers: dict[str, Any], key: str) -> Decimal:
     try:
         return Decimal(str(numbers.get(key) or "0"))
@@ -62,7 +147,12 @@ def qty(value: Decimal) -> str:
 
 
 def money(value: Decimal, currency: str) -> str:
-    return format_currency(value, currency)
+    return formatting.format_money(value, currency, locale=_reader_locale())
+
+
+def _reader_locale():
+    """The locale in force (a request's, or force_locale's in a worker rendering an e-mail)."""
+    return get_locale() if has_app_context() else None
 
 
 def _day(value: Any) -> str:
@@ -72,8 +162,8 @@ def _day(value: Any) -> str:
         parsed = datetime.fromisoformat(str(value))
     except ValueError:
         return str(value)
-    # A moment (a PO's issued_at, in UTC) is shown as its business day, not its UTC date.
-    return format_date((parsed.astimezone(business_zone()) if parsed.tzinfo else parsed).date())
+    # A moment (a PO's issued_at, in UTC) is shown as its day on the reader's clock, not its UTC date.
+    return formatting.format_day(parsed if parsed.tzinfo else parsed.date(), locale=_reader_locale())
 
 
 def explain(alert_type: str, numbers: dict[str, Any], context: dict[str, Any] | None, currency: str = "KRW") -> str:
@@ -123,7 +213,8 @@ def template_helpers() -> dict[str, Any]:
     """Functions the alert templates use, registered by the blueprint's context processor."""
     return {"alert_type_label": type_label, "severity_label": severity_label, "alert_status_label": alert_status_label,
             "event_label": event_label, "delivery_label": delivery_label, "explain_alert": explain,
-            "format_money": money, "email_mode_labels": EMAIL_MODE_LABELS}
+            "format_money": money, "email_mode_labels": EMAIL_MODE_LABELS, "measure_label": measure_label,
+            "qty_label": qty_label, "side_label": side_label, "reason_text": reason_text, "skip_label": skip_label}
 
 
 __all__ = ["explain", "type_label", "severity_label", "template_helpers"]

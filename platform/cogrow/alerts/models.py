@@ -17,9 +17,20 @@ ALERT_TYPES = ("excess_inventory", "projected_excess", "shortage_risk", "po_unac
 ALERT_STATUSES = ("open", "acknowledged", "snoozed", "resolved")
 SEVERITIES = ("info", "warning", "critical")
 SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
-EVENT_KINDS = ("raised", "updated", "escalated", "acknowledged", "commented", "snoozed", "resolved")
+EVENT_KINDS = ("raised", "updated", "escalated", "acknowledged", "commented", "snoozed", "resolved", "reopened")
 # Events that reach people outside the page: the inbox, e-mail and webhooks.
-NOTIFIED_KINDS = ("raised", "escalated", "resolved")
+NOTIFIED_KINDS = ("raised", "escalated", "resolved", "reopened")
+# The two sides of a relationship. Each side has its own view of an alert (acknowledged, snoozed: AlertSide);
+# the alert itself is open or resolved, and only the side that owns its type may resolve it by hand.
+SIDES = ("prime", "supplier")
+SIDE_STATUSES = ("open", "acknowledged", "snoozed")
+OWNER_SIDE = {
+    "excess_inventory": "prime",  # procurement firms up demand or asks the supplier to slow down
+    "projected_excess": "supplier",  # the supplier's own plan: it slows down
+    "shortage_risk": "prime",  # procurement's supply is at risk
+    "po_unacknowledged": "prime",  # the prime waits for the acknowledgement
+    "asn_overdue": "prime",  # the prime waits for the shipment
+}
 EMAIL_MODES = ("each", "digest", "off")
 EMAIL_STATUSES = ("pending", "failed", "sent", "dead", "digest", "digested")
 WEBHOOK_STATUSES = ("pending", "failed", "delivered", "dead")
@@ -45,7 +56,9 @@ class Alert(db.Model):
     item_id: Mapped[int] = mapped_column(ForeignKey("item.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(String(16), default="open")
     severity: Mapped[str] = mapped_column(String(16), default="info")
-    # What the alert is worth in money, kept as a column so that lists sort by it.
+    # What the alert is worth in money, kept as a column so that lists sort by it. Its measure depends on the type
+    # (explain.MEASURE_LABELS): exposure for the excess types, revenue at risk (units short x price) for a shortage,
+    # the open value for the PO types. Only the excess types' amounts are exposure.
     exposure: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     # The numbers the explanation is built from (decimals as strings), and the objects behind them.
     numbers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -57,6 +70,8 @@ class Alert(db.Model):
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    # Resolved by hand and not yet checked by a reconcile: the next sync reopens it if its condition still holds.
+    recheck: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     version: Mapped[int] = mapped_column(default=1)
 
     supply_relationship: Mapped[SupplyRelationship] = relationship()
@@ -64,9 +79,36 @@ class Alert(db.Model):
 
     __mapper_args__ = {"version_id_col": version}
 
+    # Since 0009 the status is "open" or "resolved" and the columns snoozed_until, acknowledged_at and
+    # acknowledged_by_id are no longer written: each side's acknowledgement and snooze live in AlertSide.
+    # `view` is not a column: services attach the reader's side view (services.View) to the alerts they return.
+    view = None
+
     @property
     def live(self) -> bool:
         return self.status != "resolved"
+
+    @property
+    def owner_side(self) -> str:
+        return OWNER_SIDE.get(self.type, "prime")
+
+
+class AlertSide(db.Model):
+    """One side's own view of an alert: acknowledged or snoozed by that side. No row means open."""
+
+    __tablename__ = "alert_side"
+    __table_args__ = (
+        CheckConstraint("side IN ('prime', 'supplier')", name="side"),
+        CheckConstraint("status IN ('open', 'acknowledged', 'snoozed')", name="status"),
+    )
+
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id", ondelete="CASCADE"), primary_key=True)
+    side: Mapped[str] = mapped_column(String(8), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    snoozed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class AlertEvent(db.Model):
@@ -75,7 +117,7 @@ class AlertEvent(db.Model):
     __tablename__ = "alert_event"
     __table_args__ = (
         CheckConstraint("kind IN ('raised', 'updated', 'escalated', 'acknowledged', 'commented', 'snoozed', "
-                        "'resolved')", name="kind"),
+                        "'resolved', 'reopened')", name="kind"),
         Index("ix_alert_event_alert", "alert_id", "id"),
     )
 
@@ -93,6 +135,13 @@ class AlertEvent(db.Model):
     numbers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     comment: Mapped[str | None] = mapped_column(Text)
     snoozed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The alert's headline figures when this happened: its quantity (units in excess, short, open) and its amount
+    # (in the relationship's currency, the measure of the alert's type).
+    qty: Mapped[Decimal | None] = mapped_column(Money)
+    amount: Mapped[Decimal | None] = mapped_column(Money)
+    # Why it was resolved or reopened (services.REASONS), and the side whose own view an action changed.
+    reason: Mapped[str | None] = mapped_column(String(32))
+    side: Mapped[str | None] = mapped_column(String(8))
 
     alert: Mapped[Alert] = relationship()
 

@@ -22,17 +22,20 @@ from typing import Any
 
 import httpx
 from flask import current_app, render_template
-from flask_babel import force_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from sqlalchemy import or_, select, update
 
 from cogrow.accounts.models import Membership, User
 from cogrow.alerts import webhooks
-from cogrow.alerts.explain import event_label, explain, type_label
+from cogrow.alerts.explain import MEASURES, event_label, explain, measure_label, qty_label, reason_text, type_label
+from cogrow.alerts.explain import qty as explain_qty
 from cogrow.alerts.models import (
     Alert, AlertEvent, EmailDelivery, InboxEntry, NotificationPreference, WebhookDelivery, WebhookEndpoint,
 )
-from cogrow.alerts.services import RECIPIENT_ROLES
+from cogrow.alerts.services import RECIPIENT_ROLES, headline
+from cogrow.core import formatting
+from cogrow.core.api import decimal_str
 from cogrow.core.models import OutboxEvent
 from cogrow.core.types import utcnow
 from cogrow.core.weeks import local_today
@@ -221,9 +224,14 @@ def _render_email(delivery: EmailDelivery, user: User) -> EmailMessage:
 def _email_item(event: AlertEvent) -> dict[str, Any]:
     alert = db.session.get(Alert, event.alert_id)
     rel = db.session.get(SupplyRelationship, alert.relationship_id)
+    qty, amount = (event.qty, event.amount) if event.qty is not None else headline(alert.type, event.numbers)
     return {"kind": event_label(event.kind), "type": type_label(alert.type), "part": alert.item.prime_part_number,
             "severity": event.severity, "url": alert_url(alert.id),
-            "text": explain(alert.type, event.numbers, alert.context, rel.currency)}
+            "text": explain(alert.type, event.numbers, alert.context, rel.currency),
+            "figures": f"{qty_label(alert.type)} {explain_qty(qty)} · {measure_label(alert.type)} "
+                       f"{formatting.format_money(amount, rel.currency, locale=get_locale())}",
+            "at": formatting.format_moment(event.at, locale=get_locale()),
+            "reason": reason_text(alert.type, event.reason, event.numbers) if event.reason else ""}
 
 
 def _smtp_send(message: EmailMessage) -> None:
@@ -303,6 +311,7 @@ def collect_digests(now: datetime | None = None) -> list[int]:
 def webhook_body(event: AlertEvent) -> bytes:
     """The JSON payload of one event; built from the event's own snapshot, so every retry sends the same body."""
     alert = db.session.get(Alert, event.alert_id)
+    qty, amount = (event.qty, event.amount) if event.qty is not None else headline(alert.type, event.numbers)
     payload = {
         "type": f"alert.{event.kind}",
         "timestamp": event.at.isoformat(),
@@ -312,6 +321,10 @@ def webhook_body(event: AlertEvent) -> bytes:
             "prime_part_number": alert.item.prime_part_number,
             "supplier_part_number": alert.item.supplier_part_number,
             "numbers": event.numbers, "context": alert.context, "url": alert_url(alert.id),
+            # The alert's figures at this event; `measure` names what the amount is (a shortage's is
+            # revenue_at_risk, not exposure).
+            "qty": decimal_str(qty), "amount": decimal_str(amount), "measure": MEASURES.get(alert.type),
+            "reason": event.reason,
         },
     }
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")

@@ -9,14 +9,15 @@ from decimal import Decimal
 from typing import Any, Iterable
 
 from flask_babel import gettext as _
-from sqlalchemy import Date, Integer, Numeric, case, column, func, select, table, update
+from sqlalchemy import Date, Integer, Numeric, and_, case, column, delete, func, or_, select, table, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from cogrow.accounts.models import User
 from cogrow.alerts.models import (
-    ALERT_STATUSES, ALERT_TYPES, NOTIFIED_KINDS, SEVERITIES, SEVERITY_RANK, Alert, AlertEvent, InboxEntry,
+    ALERT_STATUSES, ALERT_TYPES, NOTIFIED_KINDS, OWNER_SIDE, SEVERITIES, SEVERITY_RANK, Alert, AlertEvent, AlertSide,
+    InboxEntry,
 )
 from cogrow.core import audit, outbox
 from cogrow.core.api import decimal_str
@@ -27,6 +28,7 @@ from cogrow.core.validation import parse_id
 from cogrow.core.weeks import local_today
 from cogrow.extensions import db
 from cogrow.orders.models import BINDING_STATES, PurchaseOrder, PurchaseOrderLine
+from cogrow.production.models import ItemPosition
 from cogrow.relationships import services as relationships
 from cogrow.relationships.models import SupplyRelationship
 
@@ -114,14 +116,22 @@ def excess_exceeds_threshold(rel: SupplyRelationship, excess: Decimal, exposure:
     return any(checks) if checks else True
 
 
-def _ledger_findings(rel: SupplyRelationship, item_ids: list[int] | None) -> list[Finding]:
+def _ledger_numbers(row: Any) -> dict[str, Any]:
+    return {name: _json_value(row[name]) for name in LEDGER_NUMBERS}
+
+
+def _ledger_findings(rel: SupplyRelationship, item_ids: list[int] | None,
+                     current: dict[int, dict[str, Any]] | None = None) -> list[Finding]:
+    """The ledger conditions that hold now; `current` (when given) receives every item's ledger numbers."""
     query = select(*[LEDGER.c[name] for name in ("item_id", *LEDGER_NUMBERS)]).where(
         LEDGER.c.relationship_id == rel.id)
     if item_ids is not None:
         query = query.where(LEDGER.c.item_id.in_(item_ids))
     findings = []
     for row in db.session.execute(query).mappings():
-        numbers = {name: _json_value(row[name]) for name in LEDGER_NUMBERS}
+        numbers = _ledger_numbers(row)
+        if current is not None:
+            current[row["item_id"]] = numbers
         price = _dec(row["unit_price"])
         excess, exposure = _dec(row["excess"]), _dec(row["exposure_krw"])
         if excess_exceeds_threshold(rel, excess, exposure, _dec(row["guaranteed"])):
@@ -132,8 +142,11 @@ def _ledger_findings(rel: SupplyRelationship, item_ids: list[int] | None) -> lis
                                     {**numbers, "value": decimal_str(projected * price)}))
         shortage = _dec(row["shortage_qty"])
         if shortage > 0:
+            # A shortage is measured in revenue at risk (units short x price), not in exposure: the ledger's
+            # exposure_krw is about excess stock and is 0 when stock is short.
+            at_risk = decimal_str(shortage * price)
             findings.append(Finding("shortage_risk", row["item_id"], shortage * price,
-                                    {**numbers, "value": decimal_str(shortage * price)}))
+                                    {**numbers, "value": at_risk, "revenue_at_risk": at_risk}))
     return findings
 
 
@@ -179,12 +192,40 @@ def _po_findings(rel: SupplyRelationship, item_ids: list[int] | None, now: datet
 # ---------------------------------------------------------------------------------------------------------------
 # The lifecycle.
 
+def headline(alert_type: str, numbers: dict[str, Any] | None) -> tuple[Decimal, Decimal]:
+    """An alert's two figures: its quantity and its amount (the measure of its type, see explain.MEASURE_LABELS)."""
+    n = numbers or {}
+    key_qty, key_amount = HEADLINE.get(alert_type, ("qty", "value"))
+    try:
+        return _dec(n.get(key_qty)), _dec(n.get(key_amount))
+    except (ArithmeticError, ValueError, TypeError):
+        return ZERO, ZERO
+
+
+# Which numbers are an alert's quantity and amount, per type.
+HEADLINE = {
+    "excess_inventory": ("excess", "exposure_krw"),
+    "projected_excess": ("projected_excess_qty", "value"),
+    "shortage_risk": ("shortage_qty", "value"),
+    "po_unacknowledged": ("qty", "value"),
+    "asn_overdue": ("qty", "value"),
+}
+# Why an alert resolved (or reopened); explain.reason_text words them.
+REASONS = ("manual", "po_issued", "forecast_firmed", "authorized", "production_report", "shipped", "demand_fell",
+           "below_threshold", "po_acknowledged", "asn_received", "no_ledger", "recomputed", "condition_holds")
+
+
 def _add_event(alert: Alert, kind: str, now: datetime, actor: Actor | None = None, comment: str | None = None,
-               snoozed_until: datetime | None = None) -> AlertEvent:
-    """Append to the alert's history; raised, escalated and resolved events also write one notify outbox row."""
+               snoozed_until: datetime | None = None, reason: str | None = None, side: str | None = None,
+               extra: dict[str, Any] | None = None) -> AlertEvent:
+    """Append to the alert's history with its figures at this moment; notified kinds also write one outbox row."""
+    qty, amount = headline(alert.type, alert.numbers)
+    numbers = dict(alert.numbers or {})
+    if extra:
+        numbers["why"] = extra
     event = AlertEvent(uuid=str(uuid.uuid4()), alert_id=alert.id, kind=kind, at=now, severity=alert.severity,
-                       status=alert.status, numbers=dict(alert.numbers or {}), comment=comment,
-                       snoozed_until=snoozed_until,
+                       status=alert.status, numbers=numbers, comment=comment,
+                       snoozed_until=snoozed_until, qty=qty, amount=amount, reason=reason, side=side,
                        user_id=actor.user_id if actor else None, token_id=actor.token_id if actor else None,
                        organisation_id=actor.organisation_id if actor else None)
     db.session.add(event)
@@ -209,31 +250,109 @@ def _open(rel: SupplyRelationship, finding: Finding, now: datetime) -> Alert | N
     return alert
 
 
+def _reset_sides(alert_ids: list[int]) -> None:
+    """Both sides see the alert as open again (an escalation, a reopening): their acknowledgements and snoozes end."""
+    if alert_ids:
+        db.session.execute(delete(AlertSide).where(AlertSide.alert_id.in_(alert_ids)))
+
+
 def _refresh(alert: Alert, rel: SupplyRelationship, finding: Finding, now: datetime) -> None:
     """The condition still holds: new numbers, a new severity, and an escalation when it rose."""
     severity = severity_for(finding.exposure, rel.threshold_krw)
     escalated = SEVERITY_RANK[severity] > SEVERITY_RANK[alert.severity]
-    woke = alert.status == "snoozed" and alert.snoozed_until is not None and alert.snoozed_until <= now
-    changed = (alert.numbers != finding.numbers or alert.severity != severity or alert.context != finding.context
-               or woke)
+    changed = alert.numbers != finding.numbers or alert.severity != severity or alert.context != finding.context
     if not changed:
         return
     alert.numbers, alert.context, alert.exposure, alert.severity = finding.numbers, finding.context, finding.exposure, severity
     alert.updated_at = now
-    if escalated or woke:
-        # A rise in severity needs someone's attention again, even if the alert was acknowledged or snoozed.
-        alert.status, alert.snoozed_until = "open", None
+    if escalated:
+        # A rise in severity needs attention again on both sides, even if acknowledged or snoozed.
+        _reset_sides([alert.id])
     _add_event(alert, "escalated" if escalated else "updated", now)
 
 
-def _close(alert: Alert, now: datetime, actor: Actor | None = None, comment: str | None = None) -> None:
+def _reopen(alert: Alert, rel: SupplyRelationship, finding: Finding, now: datetime) -> bool:
+    """A manual resolution whose condition still holds: the same alert, with its history, is open again."""
+    try:
+        with db.session.begin_nested():
+            alert.status, alert.resolved_at, alert.resolved_by_id, alert.recheck = "open", None, None, False
+            alert.numbers, alert.context, alert.exposure = finding.numbers, finding.context, finding.exposure
+            alert.severity = severity_for(finding.exposure, rel.threshold_krw)
+            alert.updated_at = now
+            db.session.flush()
+    except IntegrityError:  # another live alert of the same key exists: this resolution stands
+        db.session.refresh(alert)
+        alert.recheck = False
+        return False
+    _reset_sides([alert.id])
+    _add_event(alert, "reopened", now, reason="condition_holds")
+    return True
+
+
+def _close(alert: Alert, now: datetime, actor: Actor | None = None, comment: str | None = None,
+           reason: str | None = None, extra: dict[str, Any] | None = None) -> None:
     alert.status, alert.resolved_at, alert.updated_at, alert.snoozed_until = "resolved", now, now, None
     alert.resolved_by_id = actor.user_id if actor else None
-    _add_event(alert, "resolved", now, actor, comment=comment)
+    alert.recheck = actor is not None
+    _add_event(alert, "resolved", now, actor, comment=comment, reason=reason or ("manual" if actor else None),
+               extra=extra)
+
+
+def _why_cleared(alert: Alert, now_numbers: dict[str, Any] | None, report_dates: dict[int, Any]
+                 ) -> tuple[str, dict[str, Any]]:
+    """Why a condition cleared, from which ledger figure changed since the alert's last numbers."""
+    if alert.type == "po_unacknowledged":
+        return "po_acknowledged", {}
+    if alert.type == "asn_overdue":
+        return "asn_received", {}
+    if now_numbers is None:
+        return "no_ledger", {}
+    before, after = alert.numbers or {}, now_numbers
+    d = {k: _dec(after.get(k)) - _dec(before.get(k)) for k in ("open_po", "firm_uncovered", "fab_authorized",
+                                                                 "guaranteed", "supply", "cum_shipped")}
+    report = report_dates.get(alert.item_id)
+    by_report = {"date": report.isoformat() if report is not None else None}
+    qty_key = HEADLINE[alert.type][0]
+    if alert.type == "excess_inventory" and _dec(after.get("excess")) > 0:
+        return "below_threshold", {"qty": decimal_str(_dec(after.get("excess")))}
+    cover = max((("po_issued", "open_po"), ("forecast_firmed", "firm_uncovered"), ("authorized", "fab_authorized")),
+                key=lambda rk: d[rk[1]])
+    fields = {"before": decimal_str(_dec(before.get(cover[1]))), "after": decimal_str(_dec(after.get(cover[1])))}
+    if alert.type == "shortage_risk":
+        if d["guaranteed"] < 0 and -d["guaranteed"] > d["supply"]:
+            return "demand_fell", {"before": decimal_str(_dec(before.get("guaranteed"))),
+                                   "after": decimal_str(_dec(after.get("guaranteed")))}
+        return "production_report", {**by_report, "qty": decimal_str(_dec(after.get(qty_key)))}
+    # The excess types: more guaranteed demand, or less supply (a production report), or shipments.
+    supply_fell = -d["supply"]
+    if d[cover[1]] > 0 and d[cover[1]] >= supply_fell:
+        return cover[0], fields
+    if d["cum_shipped"] > 0 and d["cum_shipped"] >= supply_fell:
+        return "shipped", {"before": decimal_str(_dec(before.get("cum_shipped"))),
+                           "after": decimal_str(_dec(after.get("cum_shipped")))}
+    if supply_fell > 0 or alert.type == "projected_excess":
+        return "production_report", {**by_report, "qty": decimal_str(_dec(after.get(qty_key)))}
+    return "recomputed", {}
+
+
+def _cleared_numbers(alert: Alert, now_numbers: dict[str, Any] | None) -> tuple[dict[str, Any], Decimal]:
+    """The alert's numbers now that its condition cleared: the ledger's today, or its quantity at 0."""
+    if alert.type in ("po_unacknowledged", "asn_overdue"):
+        return {**(alert.numbers or {}), "qty": "0", "value": "0", "lines": 0}, ZERO
+    if now_numbers is None:
+        return dict(alert.numbers or {}), ZERO
+    price = _dec(now_numbers.get("unit_price"))
+    if alert.type == "excess_inventory":
+        return dict(now_numbers), _dec(now_numbers.get("exposure_krw"))
+    qty = _dec(now_numbers.get(HEADLINE[alert.type][0]))
+    numbers = {**now_numbers, "value": decimal_str(qty * price)}
+    if alert.type == "shortage_risk":
+        numbers["revenue_at_risk"] = numbers["value"]
+    return numbers, qty * price
 
 
 def sync_alerts(relationship_id: int, item_ids: Iterable[int] | None, now: datetime | None = None) -> None:
-    """Raise, update and resolve the alerts of these items (all of the relationship when None).
+    """Raise, update, resolve and reopen the alerts of these items (all of the relationship when None).
 
     Runs in the caller's transaction (the reconciliation) and does not commit.
     """
@@ -244,14 +363,22 @@ def sync_alerts(relationship_id: int, item_ids: Iterable[int] | None, now: datet
     ids = sorted({int(i) for i in item_ids}) if item_ids is not None else None
     if ids == []:
         return
-    findings = {(f.type, f.item_id): f for f in (*_ledger_findings(rel, ids), *_po_findings(rel, ids, now))}
-    query = select(Alert).where(Alert.relationship_id == rel.id, Alert.status != "resolved")
+    current: dict[int, dict[str, Any]] = {}
+    findings = {(f.type, f.item_id): f for f in (*_ledger_findings(rel, ids, current), *_po_findings(rel, ids, now))}
+    query = select(Alert).where(Alert.relationship_id == rel.id,
+                                or_(Alert.status != "resolved", Alert.recheck.is_(True)))
     if ids is not None:
         query = query.where(Alert.item_id.in_(ids))
-    live = {(a.type, a.item_id): a for a in db.session.scalars(query)}
-    counts = {"raised": 0, "updated": 0, "resolved": 0}
+    live, recheck = {}, {}
+    for a in db.session.scalars(query.order_by(Alert.id)):
+        (recheck if a.status == "resolved" else live)[(a.type, a.item_id)] = a
+    counts = {"raised": 0, "updated": 0, "resolved": 0, "reopened": 0}
     for key, finding in findings.items():
         alert = live.get(key)
+        if alert is None and key in recheck:
+            if _reopen(recheck[key], rel, finding, now):
+                counts["reopened"] += 1
+                continue
         if alert is None:
             alert = _open(rel, finding, now)
             if alert is None:  # lost a race with another sync: the winner's alert is the one to update
@@ -265,13 +392,24 @@ def sync_alerts(relationship_id: int, item_ids: Iterable[int] | None, now: datet
         else:
             _refresh(alert, rel, finding, now)
             counts["updated"] += 1
-    for key, alert in live.items():
-        if key not in findings:
-            _close(alert, now)
-            counts["resolved"] += 1
+    for key, alert in recheck.items():
+        if key not in findings or alert.status == "resolved":
+            alert.recheck = False  # the reconcile confirms the manual resolution (or another alert took over)
+    closing = [(key, alert) for key, alert in live.items() if key not in findings]
+    report_dates: dict[int, Any] = {}
+    if any(a.type in ("excess_inventory", "projected_excess", "shortage_risk") for _k, a in closing):
+        report_dates = dict(db.session.execute(select(ItemPosition.item_id, ItemPosition.as_of).where(
+            ItemPosition.item_id.in_({a.item_id for _k, a in closing}))).all())
+    for key, alert in closing:
+        now_numbers = current.get(alert.item_id)
+        reason, extra = _why_cleared(alert, now_numbers, report_dates)
+        alert.numbers, alert.exposure = _cleared_numbers(alert, now_numbers)
+        _close(alert, now, reason=reason, extra=extra)
+        counts["resolved"] += 1
     db.session.flush()
-    if counts["raised"] or counts["resolved"]:
-        logger.info("relationship %s: %s alerts raised, %s resolved", rel.id, counts["raised"], counts["resolved"])
+    if counts["raised"] or counts["resolved"] or counts["reopened"]:
+        logger.info("relationship %s: %s alerts raised, %s resolved, %s reopened", rel.id, counts["raised"],
+                    counts["resolved"], counts["reopened"])
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -281,18 +419,78 @@ def _visible(actor: Actor):
     return Alert.relationship_id.in_(select(SupplyRelationship.id).where(relationships._visible_to(actor)))
 
 
-def get_alert(actor: Actor, alert_id: int) -> Alert:
-    """The alert if it belongs to one of the actor's relationships; otherwise 404."""
+def side_of(actor: Actor) -> str:
+    """The side of every relationship the actor's organisation is in: a prime is always the prime side."""
+    return "prime" if actor.org_kind == "prime" else "supplier"
+
+
+@dataclass
+class View:
+    """An alert as one side sees it: its own status (open, acknowledged, snoozed; or resolved) and what it may do."""
+
+    side: str
+    status: str
+    snoozed_until: datetime | None = None
+    acknowledged_at: datetime | None = None
+    acknowledged_by_id: int | None = None
+    owner: bool = False  # this side may resolve the alert by hand
+
+    @property
+    def may_acknowledge(self) -> bool:
+        return self.status in ("open", "snoozed")
+
+    @property
+    def may_snooze(self) -> bool:
+        return self.status != "resolved"
+
+    @property
+    def may_resolve(self) -> bool:
+        return self.owner and self.status != "resolved"
+
+
+def make_view(alert: Alert, row: AlertSide | None, side: str, now: datetime) -> View:
+    owner = OWNER_SIDE.get(alert.type, "prime") == side
+    if alert.status == "resolved":
+        return View(side, "resolved", owner=owner)
+    if row is None or row.status == "open":
+        return View(side, "open", owner=owner)
+    if row.status == "snoozed" and (row.snoozed_until is None or row.snoozed_until <= now):
+        return View(side, "open", owner=owner)  # the snooze has ended
+    return View(side, row.status, row.snoozed_until if row.status == "snoozed" else None, row.acknowledged_at,
+                row.acknowledged_by_id, owner)
+
+
+def attach_views(actor: Actor, alerts: list[Alert], now: datetime | None = None) -> list[Alert]:
+    """Set `alert.view` to the actor's side view on each alert (one query)."""
+    now = now or utcnow()
+    side = side_of(actor)
+    rows = {}
+    if alerts:
+        rows = {r.alert_id: r for r in db.session.scalars(select(AlertSide).where(
+            AlertSide.alert_id.in_([a.id for a in alerts]), AlertSide.side == side))}
+    for alert in alerts:
+        alert.view = make_view(alert, rows.get(alert.id), side, now)
+    return alerts
+
+
+def get_alert(actor: Actor, alert_id: int, now: datetime | None = None) -> Alert:
+    """The alert if it belongs to one of the actor's relationships, with the actor's view; otherwise 404."""
     alert = db.session.scalar(select(Alert).where(Alert.id == alert_id, _visible(actor))
                               .options(joinedload(Alert.item), joinedload(Alert.supply_relationship)))
     if alert is None:
         raise NotFound(_("No such alert."))
+    attach_views(actor, [alert], now)
     return alert
+
+
+# The inbox's status filter: "live" (the default) hides what the reader's side has snoozed until the snooze ends;
+# "unresolved" shows those too.
+STATUS_FILTERS = ("live", "unresolved", "open", "acknowledged", "snoozed", "resolved", "all")
 
 
 @dataclass
 class AlertFilter:
-    status: str | None = "live"  # "live" = every status but resolved
+    status: str | None = "live"
     type: str | None = None
     severity: str | None = None
     relationship_id: int | None = None
@@ -303,7 +501,7 @@ def parse_filter(args: Any) -> AlertFilter:
     """Query-string filters, validated: a bad value is a 400 that names the field."""
     errors = {}
     status = args.get("status") or "live"
-    if status not in ("live", "all", *ALERT_STATUSES):
+    if status not in STATUS_FILTERS:
         errors["status"] = _("Unknown status.")
     alert_type = args.get("type") or None
     if alert_type is not None and alert_type not in ALERT_TYPES:
@@ -323,16 +521,32 @@ def parse_filter(args: Any) -> AlertFilter:
     return AlertFilter(None if status == "all" else status, alert_type, severity, rel_id, sort)
 
 
-def list_alerts(actor: Actor, flt: AlertFilter | None = None, limit: int = 200, offset: int = 0) -> list[Alert]:
-    """Alerts of every relationship the actor's organisation is a side of: a supplier sees all its primes'."""
+def list_alerts(actor: Actor, flt: AlertFilter | None = None, limit: int = 200, offset: int = 0,
+                now: datetime | None = None) -> list[Alert]:
+    """Alerts of every relationship the actor's organisation is a side of (a supplier sees all its primes'), each
+    with the actor's side view; the status filter applies to that view."""
     flt = flt or AlertFilter()
-    query = select(Alert).where(_visible(actor)).options(
+    now = now or utcnow()
+    side = side_of(actor)
+    mine = and_(AlertSide.alert_id == Alert.id, AlertSide.side == side)
+    query = (select(Alert, AlertSide).outerjoin(AlertSide, mine).where(_visible(actor)).options(
         joinedload(Alert.item), joinedload(Alert.supply_relationship).joinedload(SupplyRelationship.prime),
-        joinedload(Alert.supply_relationship).joinedload(SupplyRelationship.supplier))
+        joinedload(Alert.supply_relationship).joinedload(SupplyRelationship.supplier)))
+    snoozed_now = and_(AlertSide.status == "snoozed", AlertSide.snoozed_until > now)
+    unresolved = Alert.status != "resolved"
     if flt.status == "live":
-        query = query.where(Alert.status != "resolved")
-    elif flt.status:
-        query = query.where(Alert.status == flt.status)
+        query = query.where(unresolved, or_(AlertSide.status.is_(None), ~snoozed_now))
+    elif flt.status == "unresolved":
+        query = query.where(unresolved)
+    elif flt.status == "open":
+        query = query.where(unresolved, or_(AlertSide.status.is_(None), AlertSide.status == "open",
+                                            and_(AlertSide.status == "snoozed", ~snoozed_now)))
+    elif flt.status == "acknowledged":
+        query = query.where(unresolved, AlertSide.status == "acknowledged")
+    elif flt.status == "snoozed":
+        query = query.where(unresolved, snoozed_now)
+    elif flt.status == "resolved":
+        query = query.where(Alert.status == "resolved")
     if flt.type:
         query = query.where(Alert.type == flt.type)
     if flt.severity:
@@ -343,13 +557,32 @@ def list_alerts(actor: Actor, flt: AlertFilter | None = None, limit: int = 200, 
     order = {"severity": (rank, Alert.exposure.desc(), Alert.id.desc()),
              "updated": (Alert.updated_at.desc(), Alert.id.desc()),
              "exposure": (Alert.exposure.desc(), Alert.id.desc())}[flt.sort]
-    return list(db.session.scalars(query.order_by(*order).limit(limit).offset(offset)).unique())
+    out = []
+    for alert, row in db.session.execute(query.order_by(*order).limit(limit).offset(offset)):
+        alert.view = make_view(alert, row, side, now)
+        out.append(alert)
+    return out
+
+
+def snoozed_count(actor: Actor, now: datetime | None = None) -> int:
+    """How many unresolved alerts the actor's side has snoozed right now (the default inbox hides them)."""
+    now = now or utcnow()
+    return db.session.scalar(select(func.count()).select_from(Alert).join(AlertSide, and_(
+        AlertSide.alert_id == Alert.id, AlertSide.side == side_of(actor))).where(
+        _visible(actor), Alert.status != "resolved", AlertSide.status == "snoozed",
+        AlertSide.snoozed_until > now)) or 0
 
 
 def history(actor: Actor, alert_id: int) -> list[AlertEvent]:
     get_alert(actor, alert_id)
     return list(db.session.scalars(select(AlertEvent).where(AlertEvent.alert_id == alert_id)
                                    .order_by(AlertEvent.id.desc()).limit(500)))
+
+
+def raising_event(alert_id: int) -> AlertEvent | None:
+    """The event that raised the alert: its figures are the numbers at raising."""
+    return db.session.scalar(select(AlertEvent).where(AlertEvent.alert_id == alert_id, AlertEvent.kind == "raised")
+                             .order_by(AlertEvent.id).limit(1))
 
 
 def user_names(user_ids: Iterable[int | None]) -> dict[int, str]:
@@ -364,11 +597,27 @@ def ledger_row(actor: Actor, alert: Alert) -> dict[str, Any] | None:
     get_alert(actor, alert.id)
     row = db.session.execute(select(LEDGER).where(LEDGER.c.item_id == alert.item_id,
                                                   LEDGER.c.relationship_id == alert.relationship_id)).mappings().first()
-    return dict(row) if row else None
+    if not row:
+        return None
+    out = dict(row)
+    # The shortage's own measure, beside the ledger's exposure (which is about excess).
+    out["revenue_at_risk"] = _dec(row["shortage_qty"]) * _dec(row["unit_price"])
+    return out
+
+
+def current_figures(alert: Alert, ledger: dict[str, Any] | None) -> tuple[Decimal, Decimal]:
+    """The alert's quantity and amount now: from today's ledger row for the ledger types, else its last numbers."""
+    if ledger is None or alert.type not in ("excess_inventory", "projected_excess", "shortage_risk"):
+        return headline(alert.type, alert.numbers)
+    if alert.type == "excess_inventory":
+        return _dec(ledger["excess"]), _dec(ledger["exposure_krw"])
+    qty = _dec(ledger["projected_excess_qty" if alert.type == "projected_excess" else "shortage_qty"])
+    return qty, qty * _dec(ledger["unit_price"])
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# What people do with an alert.
+# What people do with an alert. Each side acts on its own view: acknowledging and snoozing change only the actor's
+# side; only the side that owns the alert's type resolves it by hand; both sides comment.
 
 def _may_act(actor: Actor) -> None:
     if actor.role not in ACTING_ROLES.get(actor.org_kind, ()):
@@ -383,16 +632,37 @@ def _check_version(alert: Alert, expected_version: int | None) -> None:
 def _commit() -> None:
     try:
         db.session.commit()
-    except StaleDataError:
+    except (StaleDataError, IntegrityError):
         db.session.rollback()
         raise PreconditionFailed(_("The alert changed since you read it.")) from None
 
 
+def _side_row(alert: Alert, side: str) -> AlertSide:
+    row = db.session.get(AlertSide, (alert.id, side))
+    if row is None:
+        row = AlertSide(alert_id=alert.id, side=side, status="open")
+        db.session.add(row)
+    return row
+
+
 def _do_acknowledge(actor: Actor, alert: Alert, now: datetime) -> None:
-    alert.status, alert.snoozed_until = "acknowledged", None
-    alert.acknowledged_at, alert.acknowledged_by_id, alert.updated_at = now, actor.user_id, now
-    _add_event(alert, "acknowledged", now, actor)
+    side = side_of(actor)
+    row = _side_row(alert, side)
+    row.status, row.snoozed_until, row.acknowledged_at, row.acknowledged_by_id, row.updated_at = (
+        "acknowledged", None, now, actor.user_id, now)
+    _add_event(alert, "acknowledged", now, actor, side=side)
     audit.record(actor, "alert.acknowledged", alert)
+
+
+def _refuse_resolve(actor: Actor, alert: Alert) -> None:
+    if alert.owner_side != side_of(actor):
+        if alert.owner_side == "prime":
+            message = _("Only the customer can resolve this alert; it stays in their inbox. You can acknowledge it "
+                        "or add a comment.")
+        else:
+            message = _("Only the supplier can resolve this alert; it stays in their inbox. You can acknowledge it "
+                        "or add a comment.")
+        raise Forbidden(message)
 
 
 def _do_resolve(actor: Actor, alert: Alert, now: datetime, note: str | None) -> None:
@@ -401,34 +671,35 @@ def _do_resolve(actor: Actor, alert: Alert, now: datetime, note: str | None) -> 
 
 
 def acknowledge(actor: Actor, alert_id: int, expected_version: int | None, now: datetime | None = None) -> Alert:
-    alert = get_alert(actor, alert_id)
+    now = now or utcnow()
+    alert = get_alert(actor, alert_id, now)
     _may_act(actor)
     _check_version(alert, expected_version)
-    if alert.status not in ("open", "snoozed"):
-        raise Conflict(_("Only an open or snoozed alert can be acknowledged."), state=alert.status)
-    _do_acknowledge(actor, alert, now or utcnow())
+    if not alert.view.may_acknowledge:
+        raise Conflict(_("Only an open or snoozed alert can be acknowledged."), state=alert.view.status)
+    _do_acknowledge(actor, alert, now)
     _commit()
-    return alert
+    return get_alert(actor, alert_id, now)
 
 
 def add_comment(actor: Actor, alert_id: int, text: str, expected_version: int | None = None,
                 now: datetime | None = None) -> Alert:
-    alert = get_alert(actor, alert_id)
+    now = now or utcnow()
+    alert = get_alert(actor, alert_id, now)
     _may_act(actor)
     _check_version(alert, expected_version)
-    now = now or utcnow()
-    _add_event(alert, "commented", now, actor, comment=text)
+    _add_event(alert, "commented", now, actor, comment=text, side=side_of(actor))
     audit.record(actor, "alert.commented", alert)
     db.session.commit()
-    return alert
+    return get_alert(actor, alert_id, now)
 
 
 def snooze(actor: Actor, alert_id: int, until: datetime, expected_version: int | None,
            now: datetime | None = None) -> Alert:
-    alert = get_alert(actor, alert_id)
+    now = now or utcnow()
+    alert = get_alert(actor, alert_id, now)
     _may_act(actor)
     _check_version(alert, expected_version)
-    now = now or utcnow()
     if until <= now:
         raise ValidationFailed(_("Some fields are not valid."), fields={"until": _("Must be in the future.")})
     if until > now + MAX_SNOOZE:
@@ -436,29 +707,48 @@ def snooze(actor: Actor, alert_id: int, until: datetime, expected_version: int |
                                fields={"until": _("At most %(days)s days ahead.", days=MAX_SNOOZE.days)})
     if alert.status == "resolved":
         raise Conflict(_("A resolved alert cannot be snoozed."), state=alert.status)
-    alert.status, alert.snoozed_until, alert.updated_at = "snoozed", until, now
-    _add_event(alert, "snoozed", now, actor, snoozed_until=until)
+    side = side_of(actor)
+    row = _side_row(alert, side)
+    row.status, row.snoozed_until, row.updated_at = "snoozed", until, now
+    _add_event(alert, "snoozed", now, actor, snoozed_until=until, side=side)
     audit.record(actor, "alert.snoozed", alert, detail={"until": until.isoformat()})
     _commit()
-    return alert
+    return get_alert(actor, alert_id, now)
 
 
 def resolve(actor: Actor, alert_id: int, expected_version: int | None, note: str | None = None,
             now: datetime | None = None) -> Alert:
-    alert = get_alert(actor, alert_id)
+    now = now or utcnow()
+    alert = get_alert(actor, alert_id, now)
     _may_act(actor)
+    _refuse_resolve(actor, alert)
     _check_version(alert, expected_version)
     if alert.status == "resolved":
         raise Conflict(_("The alert is already resolved."), state=alert.status)
-    _do_resolve(actor, alert, now or utcnow(), note)
+    _do_resolve(actor, alert, now, note)
     _commit()
-    return alert
+    return get_alert(actor, alert_id, now)
 
 
-def bulk(actor: Actor, action: str, alert_ids: Iterable[int], now: datetime | None = None) -> tuple[int, int]:
+# Why a bulk action left an alert alone (explain.SKIP_LABELS words them).
+SKIP_REASONS = ("resolved", "acknowledged", "snoozed", "not_owner")
+
+
+@dataclass
+class BulkResult:
+    changed: int
+    skipped: dict[str, int]
+
+    @property
+    def skipped_total(self) -> int:
+        return sum(self.skipped.values())
+
+
+def bulk(actor: Actor, action: str, alert_ids: Iterable[int], now: datetime | None = None) -> BulkResult:
     """Acknowledge or resolve several alerts at once; a foreign id refuses the whole request (404).
 
-    Returns (changed, skipped): alerts already in the wanted state are skipped.
+    Alerts the action does not apply to are skipped, counted by reason: already resolved or acknowledged, snoozed
+    (a bulk acknowledgement keeps a snooze: the one who snoozed chose a time), or owned by the other side.
     """
     _may_act(actor)
     if action not in ("acknowledge", "resolve"):
@@ -468,40 +758,67 @@ def bulk(actor: Actor, action: str, alert_ids: Iterable[int], now: datetime | No
         raise ValidationFailed(_("Choose at least one alert."), fields={"ids": _("Choose at least one alert.")})
     if len(ids) > 500:
         raise ValidationFailed(_("Some fields are not valid."), fields={"ids": _("At most 500 at once.")})
-    alerts = list(db.session.scalars(select(Alert).where(Alert.id.in_(ids), _visible(actor))))
+    now = now or utcnow()
+    alerts = attach_views(actor, list(db.session.scalars(select(Alert).where(Alert.id.in_(ids), _visible(actor))
+                                                         .order_by(Alert.id))), now)
     if len(alerts) != len(ids):
         raise NotFound(_("No such alert."))
-    now = now or utcnow()
-    changed = 0
+    side = side_of(actor)
+    result = BulkResult(0, {})
+
+    def skip(reason: str) -> None:
+        result.skipped[reason] = result.skipped.get(reason, 0) + 1
+
     for alert in alerts:
-        if action == "acknowledge" and alert.status in ("open", "snoozed"):
-            _do_acknowledge(actor, alert, now)
-            changed += 1
-        elif action == "resolve" and alert.status != "resolved":
+        status = alert.view.status
+        if status == "resolved":
+            skip("resolved")
+        elif action == "acknowledge":
+            if status == "acknowledged":
+                skip("acknowledged")
+            elif status == "snoozed":
+                skip("snoozed")
+            else:
+                _do_acknowledge(actor, alert, now)
+                result.changed += 1
+        elif alert.owner_side != side:
+            skip("not_owner")
+        else:
             _do_resolve(actor, alert, now, None)
-            changed += 1
+            result.changed += 1
     _commit()
-    return changed, len(alerts) - changed
+    return result
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # The personal inbox.
 
-def unread_count(actor: Actor) -> int:
+def _not_snoozed(actor: Actor, now: datetime):
+    """Inbox entries whose alert the actor's side has not snoozed right now."""
+    snoozed = select(AlertSide.alert_id).where(AlertSide.side == side_of(actor), AlertSide.status == "snoozed",
+                                               AlertSide.snoozed_until > now)
+    return InboxEntry.alert_id.not_in(snoozed)
+
+
+def unread_count(actor: Actor, now: datetime | None = None) -> int:
+    """Unread notifications, leaving out those of alerts the actor's side has snoozed (until the snooze ends)."""
     if actor.user_id is None:
         return 0
     return db.session.scalar(select(func.count()).select_from(InboxEntry).where(
         InboxEntry.user_id == actor.user_id, InboxEntry.organisation_id == actor.organisation_id,
-        InboxEntry.read_at.is_(None))) or 0
+        InboxEntry.read_at.is_(None), _not_snoozed(actor, now or utcnow()))) or 0
 
 
-def inbox(actor: Actor, unread_only: bool = False, limit: int = 200) -> list[InboxEntry]:
+def inbox(actor: Actor, unread_only: bool = False, limit: int = 200, include_snoozed: bool = False,
+          now: datetime | None = None) -> list[InboxEntry]:
     query = (select(InboxEntry).where(InboxEntry.user_id == actor.user_id,
                                       InboxEntry.organisation_id == actor.organisation_id)
              .options(joinedload(InboxEntry.event), joinedload(InboxEntry.alert).joinedload(Alert.item))
              .order_by(InboxEntry.id.desc()).limit(limit))
     if unread_only:
         query = query.where(InboxEntry.read_at.is_(None))
+    if not include_snoozed:
+        query = query.where(_not_snoozed(actor, now or utcnow()))
     return list(db.session.scalars(query))
 
 
@@ -531,4 +848,5 @@ def mark_alert_read(actor: Actor, alert_id: int, now: datetime | None = None) ->
 
 
 __all__ = ["sync_alerts", "severity_for", "excess_exceeds_threshold", "get_alert", "list_alerts", "acknowledge",
-           "add_comment", "snooze", "resolve", "bulk", "unread_count", "inbox", "mark_read"]
+           "add_comment", "snooze", "resolve", "bulk", "unread_count", "inbox", "mark_read", "side_of", "View",
+           "headline", "current_figures"]

@@ -1,18 +1,20 @@
 """Alerts pages: the alert inbox, an alert's detail and actions, personal notifications, settings, webhooks."""
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from cogrow.alerts import explain, preferences, services
 from cogrow.alerts import webhooks as hooks
 from cogrow.alerts.models import ALERT_STATUSES, ALERT_TYPES, EMAIL_MODES, SEVERITIES
 from cogrow.core.auth import requires
-from cogrow.core.errors import ValidationFailed
+from cogrow.core.errors import AppError, NotFound, ValidationFailed
+from cogrow.core.types import utcnow
+from cogrow.extensions import db
 from cogrow.core.validation import MAX_BIG_ID, MAX_ID, Fields, form_version, parse_id
 from cogrow.core.weeks import business_zone
 from cogrow.relationships import services as relationships
@@ -77,9 +79,11 @@ def _render_inbox(errors: dict[str, str] | None = None, status: int = 200):
         errors, status, flt = {**(errors or {}), **exc.fields}, 422, services.AlertFilter()
     alerts = services.list_alerts(g.actor, flt)
     rels = relationships.list_relationships(g.actor)
+    hidden = services.snoozed_count(g.actor) if flt.status == "live" else 0
     return render_template("alerts/inbox.html", alerts=alerts, flt=flt, relationships=rels, errors=errors or {},
                            types=ALERT_TYPES, severities=SEVERITIES, statuses=ALERT_STATUSES,
-                           sorts=services.SORTS, filter_args=_filter_args(),
+                           sorts=services.SORTS, filter_args=_filter_args(), hidden_snoozed=hidden,
+                           snooze_days=SNOOZE_DAYS,
                            may_act=g.actor.role in services.ACTING_ROLES[g.actor.org_kind]), status
 
 
@@ -94,24 +98,49 @@ def inbox():
 def bulk():
     try:
         ids = _ids(request.form.getlist("ids"))
-        changed, skipped = services.bulk(g.actor, request.form.get("action", ""), ids)
+        result = services.bulk(g.actor, request.form.get("action", ""), ids)
     except ValidationFailed as exc:
         return _render_inbox(exc.fields, 422)
-    flash(_("%(changed)s alerts changed, %(skipped)s already in that state.", changed=changed, skipped=skipped),
-          "success")
+    flash(bulk_message(result), "success")
     return redirect(url_for("alerts.inbox", **_filter_args()))
 
 
-def _render_detail(alert_id: int, errors: dict[str, str] | None = None, status: int = 200):
+def bulk_message(result: services.BulkResult) -> str:
+    """'2 alerts changed; 1 skipped: snoozed (...)': how many were skipped, and why."""
+    message = _("%(changed)s alerts changed.", changed=result.changed)
+    if result.skipped:
+        reasons = "; ".join(f"{n} {explain.skip_label(reason)}" for reason, n in sorted(result.skipped.items()))
+        message += " " + _("%(skipped)s skipped: %(reasons)s.", skipped=result.skipped_total, reasons=reasons)
+    return message
+
+
+def _htmx() -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _fragment_kind() -> str:
+    return "row" if request.form.get("fragment") == "row" else "detail"
+
+
+def _detail_context(alert_id: int, errors: dict[str, str] | None = None) -> dict[str, Any]:
     alert = services.get_alert(g.actor, alert_id)
     events = services.history(g.actor, alert_id)
-    names = services.user_names([e.user_id for e in events] + [alert.acknowledged_by_id, alert.resolved_by_id])
+    names = services.user_names([e.user_id for e in events] + [alert.view.acknowledged_by_id, alert.resolved_by_id])
     ledger = services.ledger_row(g.actor, alert)
-    has_ledger_page = "coverage.item_ledger" in current_app.view_functions
-    return render_template("alerts/detail.html", alert=alert, rel=alert.supply_relationship, events=events,
-                           names=names, ledger=ledger, has_ledger_page=has_ledger_page, errors=errors or {},
-                           form=request.form,
-                           may_act=g.actor.role in services.ACTING_ROLES[g.actor.org_kind]), status
+    raised = next((e for e in reversed(events) if e.kind == "raised"), None) or services.raising_event(alert_id)
+    now_qty, now_amount = services.current_figures(alert, ledger)
+    raised_qty, raised_amount = (raised.qty, raised.amount) if raised is not None and raised.qty is not None else (
+        services.headline(alert.type, raised.numbers) if raised is not None else (None, None))
+    resolution = next((e for e in events if e.kind == "resolved"), None) if alert.status == "resolved" else None
+    return dict(alert=alert, rel=alert.supply_relationship, events=events, names=names, ledger=ledger,
+                has_ledger_page="coverage.item_ledger" in current_app.view_functions, errors=errors or {},
+                form=request.form, raised=raised, now_qty=now_qty, now_amount=now_amount, raised_qty=raised_qty,
+                raised_amount=raised_amount, resolution=resolution, snooze_days=SNOOZE_DAYS,
+                may_act=g.actor.role in services.ACTING_ROLES[g.actor.org_kind])
+
+
+def _render_detail(alert_id: int, errors: dict[str, str] | None = None, status: int = 200):
+    return render_template("alerts/detail.html", **_detail_context(alert_id, errors)), status
 
 
 @bp.get("/alerts/<int:alert_id>")
@@ -120,63 +149,123 @@ def detail(alert_id: int):
     return _render_detail(alert_id)
 
 
-def _after_action(alert_id: int, message: str):
-    flash(message, "success")
-    return redirect(url_for("alerts.detail", alert_id=alert_id))
+@bp.get("/alerts/unread-count")
+@requires()
+def unread_count():
+    """The unread count as a small fragment, for the top bar to poll (hx-get)."""
+    response = make_response(render_template("alerts/_unread_count.html", count=services.unread_count(g.actor)))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _fragment(alert_id: int, message: str | None = None, errors: dict[str, str] | None = None,
+              status: int = 200, failed: bool = False):
+    """The part of the page an htmx action replaces: the inbox row, or the alert's main block."""
+    if _fragment_kind() == "row":
+        alert = services.get_alert(g.actor, alert_id)
+        body = render_template("alerts/_row.html", a=alert, message=message, failed=failed, errors=errors or {},
+                               may_act=g.actor.role in services.ACTING_ROLES[g.actor.org_kind],
+                               snooze_days=SNOOZE_DAYS)
+    else:
+        body = render_template("alerts/_detail_main.html", message=message, failed=failed,
+                               **_detail_context(alert_id, errors))
+    response = make_response(body, status)
+    response.headers["X-Cogrow-Fragment"] = _fragment_kind()  # alerts.js lets htmx swap a refused action's answer
+    return response
+
+
+def _act(alert_id: int, action: Callable[[], Any], message: str):
+    """Run one action: htmx gets the updated fragment (or the refusal in it, with its status); a plain form post is
+    redirected (a refusal is the error page with its status and message)."""
+    if not _htmx():
+        try:
+            action()
+        except ValidationFailed as exc:
+            if _fragment_kind() == "row":
+                raise
+            return _render_detail(alert_id, exc.fields, 422)
+        flash(message, "success")
+        if _fragment_kind() == "row":
+            return redirect(url_for("alerts.inbox", **_filter_args_from_form()))
+        return redirect(url_for("alerts.detail", alert_id=alert_id))
+    try:
+        action()
+    except NotFound:
+        raise
+    except AppError as exc:
+        db.session.rollback()
+        return _fragment(alert_id, exc.message, exc.fields, exc.status, failed=True)
+    return _fragment(alert_id, message)
+
+
+def _filter_args_from_form() -> dict[str, str]:
+    return {name: request.form[name] for name in FILTER_ARGS if request.form.get(name)}
+
+
+SNOOZE_DAYS = (1, 3, 7, 14)
+
+
+def _snooze_until() -> datetime:
+    """Until a date-time (the alert page), or for a number of days (the inbox rows)."""
+    days = request.form.get("days")
+    if days:
+        if days not in {str(d) for d in SNOOZE_DAYS}:
+            raise ValidationFailed(_("Some fields are not valid."),
+                                   fields={"days": _("Must be one of: %(choices)s.",
+                                                     choices=", ".join(str(d) for d in SNOOZE_DAYS))})
+        return utcnow() + timedelta(days=int(days))
+    return parse_until(request.form.get("until"))
 
 
 @bp.post("/alerts/<int:alert_id>/acknowledge")
 @requires(*EVERY_ROLE)
 def acknowledge(alert_id: int):
-    services.acknowledge(g.actor, alert_id, _version())
-    return _after_action(alert_id, _("Alert acknowledged."))
+    services.get_alert(g.actor, alert_id)
+    return _act(alert_id, lambda: services.acknowledge(g.actor, alert_id, _version()), _("Alert acknowledged."))
+
+
+def _comment_text() -> str:
+    f = Fields(request.form)
+    f.text("comment", required=True, max_length=2000)
+    return f.done(strict=False)["comment"]
 
 
 @bp.post("/alerts/<int:alert_id>/comment")
 @requires(*EVERY_ROLE)
 def comment(alert_id: int):
     services.get_alert(g.actor, alert_id)
-    try:
-        f = Fields(request.form)
-        f.text("comment", required=True, max_length=2000)
-        text = f.done(strict=False)["comment"]
-    except ValidationFailed as exc:
-        return _render_detail(alert_id, exc.fields, 422)
-    services.add_comment(g.actor, alert_id, text)
-    return _after_action(alert_id, _("Comment added."))
+    return _act(alert_id, lambda: services.add_comment(g.actor, alert_id, _comment_text()), _("Comment added."))
 
 
 @bp.post("/alerts/<int:alert_id>/snooze")
 @requires(*EVERY_ROLE)
 def snooze(alert_id: int):
     services.get_alert(g.actor, alert_id)
-    try:
-        services.snooze(g.actor, alert_id, parse_until(request.form.get("until")), _version())
-    except ValidationFailed as exc:
-        return _render_detail(alert_id, exc.fields, 422)
-    return _after_action(alert_id, _("Alert snoozed."))
+    return _act(alert_id, lambda: services.snooze(g.actor, alert_id, _snooze_until(), _version()),
+                _("Alert snoozed."))
+
+
+def _note() -> str | None:
+    f = Fields(request.form)
+    f.text("note", max_length=2000)
+    return f.done(strict=False).get("note")
 
 
 @bp.post("/alerts/<int:alert_id>/resolve")
 @requires(*EVERY_ROLE)
 def resolve(alert_id: int):
     services.get_alert(g.actor, alert_id)
-    try:
-        f = Fields(request.form)
-        f.text("note", max_length=2000)
-        note = f.done(strict=False).get("note")
-    except ValidationFailed as exc:
-        return _render_detail(alert_id, exc.fields, 422)
-    services.resolve(g.actor, alert_id, _version(), note)
-    return _after_action(alert_id, _("Alert resolved."))
+    return _act(alert_id, lambda: services.resolve(g.actor, alert_id, _version(), _note()), _("Alert resolved."))
 
 
 @bp.get("/notifications")
 @requires()
 def notifications():
     unread_only = request.args.get("unread") == "1"
-    entries = services.inbox(g.actor, unread_only=unread_only)
-    return render_template("alerts/notifications.html", entries=entries, unread_only=unread_only)
+    include_snoozed = request.args.get("snoozed") == "1"
+    entries = services.inbox(g.actor, unread_only=unread_only, include_snoozed=include_snoozed)
+    return render_template("alerts/notifications.html", entries=entries, unread_only=unread_only,
+                           include_snoozed=include_snoozed)
 
 
 @bp.post("/notifications/read")
