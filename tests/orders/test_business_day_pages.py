@@ -13,4 +13,4 @@ def test_the_order_list_shows_the_business_day_a_po_was_issued(client, db, tenan
     db.session.commit()
     sign_in(client, tenant_a.users["prime:planner"])
     html = client.get(f"/orders?relationship_id={tenant_a.relationship.id}").get_data(as_text=True)
-    assert "<td>2027-01-01</td></tr>" in html and "2026-12-31" not in html
+    assert ">Jan 1, 2027</td></tr>" in html and "Dec 31, 2026" not in html  # the Babel date, on Seoul's day

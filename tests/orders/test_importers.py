@@ -132,3 +132,15 @@ def test_an_import_refuses_part_numbers_of_an_inactive_item(db, tenant_a):
     text = HEAD + f"PO-X,1,{item.prime_part_number},1,2030-01-07,\n"
     batch = imports.upload(planner(tenant_a), tenant_a.relationship.id, "po_lines", "old.csv", text.encode())
     assert batch.status == "invalid" and batch.errors[0]["column"] == "Prime part number"
+
+
+def test_an_import_refuses_a_po_number_the_prime_gave_another_supplier(db, tenant_a):
+    other = f.RelationshipFactory(prime=tenant_a.prime, supplier=f.OrganisationFactory(kind="supplier"))
+    f.PurchaseOrderFactory(supply_relationship=other, number="PO-SHARED", status="draft")
+    db.session.commit()
+    before = _state(db)
+    text = HEAD + f"PO-SHARED,1,{tenant_a.item.prime_part_number},10,2030-01-07,\n"
+    batch = imports.upload(planner(tenant_a), tenant_a.relationship.id, "po_lines", "pos.csv", text.encode())
+    assert batch.status == "invalid"
+    assert any("PO-SHARED" in str(e) and "another supplier" in str(e) for e in batch.errors), batch.errors
+    assert _state(db) == before

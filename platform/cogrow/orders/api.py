@@ -60,6 +60,7 @@ def po_json(po: PurchaseOrder, *, detail: bool = False) -> dict[str, Any]:
     out = {
         "id": po.id,
         "relationship_id": po.relationship_id,
+        "prime_id": po.prime_id,  # the issuer: a PO number is unique per prime
         "number": po.number,
         "status": po.status,
         "currency": po.currency,

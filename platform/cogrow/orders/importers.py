@@ -60,6 +60,16 @@ def _orders_by_number(rel: SupplyRelationship, numbers: set[str]) -> dict[str, P
     return found
 
 
+def _numbers_of_other_suppliers(rel: SupplyRelationship, numbers: set[str]) -> set[str]:
+    """Numbers the prime has already given to POs of its other suppliers (a PO number is unique per prime)."""
+    taken: set[str] = set()
+    for chunk in _chunks(numbers):
+        taken.update(db.session.scalars(select(PurchaseOrder.number).where(
+            PurchaseOrder.prime_id == rel.prime_id, PurchaseOrder.relationship_id != rel.id,
+            PurchaseOrder.number.in_(chunk))))
+    return taken
+
+
 def _relationship_error(rel: SupplyRelationship) -> list[RowError]:
     if rel.status != "active":
         return [RowError(1, None, _("The relationship is %(state)s: its purchase orders cannot change.",
@@ -109,7 +119,9 @@ def validate_po_lines(actor: Actor, rel: SupplyRelationship, rows: list[ParsedRo
         for item in db.session.scalars(select(Item).where(Item.relationship_id == rel.id,
                                                           Item.prime_part_number.in_(chunk))):
             items[item.prime_part_number] = item
-    orders = _orders_by_number(rel, {r.values["po_number"] for r in rows if r.values.get("po_number")})
+    numbers = {r.values["po_number"] for r in rows if r.values.get("po_number")}
+    orders = _orders_by_number(rel, numbers)
+    elsewhere = _numbers_of_other_suppliers(rel, numbers - set(orders))
     plans: dict[str, PlannedPO] = {}
     seen: dict[tuple[str, int], int] = {}
     for r in rows:
@@ -119,6 +131,10 @@ def validate_po_lines(actor: Actor, rel: SupplyRelationship, rows: list[ParsedRo
             continue  # a cell of this row is already reported as bad
         po = orders.get(number)
         row_ok = True
+        if number in elsewhere:
+            errors.append(RowError(r.row, "PO number", _("PO number %(number)s is already used for another supplier.",
+                                                         number=number)))
+            row_ok = False
         if po is not None and po.status != "draft":
             if po.status in ("cancelled", "closed"):
                 message = _("PO %(number)s is %(state)s: no lines can be added or changed.", number=number,

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint, event, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cogrow.catalog.models import Item
@@ -62,10 +62,25 @@ def can_act(action: str, current: str) -> bool:
     return current in ACTIONS[action][1]
 
 
+class DocumentCounter(db.Model):
+    """The last number an organisation issued in a series ("PO-2026-" for a prime's POs, "ASN-" for a supplier's ASNs).
+
+    Numbers are taken by one UPDATE ... RETURNING of this row, which holds its lock until the transaction ends:
+    two people creating documents at once queue on the row and get consecutive numbers, never the same one.
+    """
+
+    __tablename__ = "document_counter"
+
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True)
+    series: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_value: Mapped[int] = mapped_column(default=0)
+
+
 class PurchaseOrder(db.Model):
     __tablename__ = "purchase_order"
     __table_args__ = (
-        UniqueConstraint("relationship_id", "number"),
+        # A PO number is issued by the prime: unique across all of the prime's suppliers.
+        UniqueConstraint("prime_id", "number"),
         CheckConstraint("status IN ('draft', 'issued', 'acknowledged', 'change_proposed', 'rejected', "
                         "'partially_shipped', 'closed', 'cancelled')", name="status"),
     )
@@ -73,6 +88,8 @@ class PurchaseOrder(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     relationship_id: Mapped[int] = mapped_column(ForeignKey("supply_relationship.id", ondelete="RESTRICT"),
                                                  index=True)
+    # The issuing prime, denormalised from the relationship (filled on insert) so that the number is unique per prime.
+    prime_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="RESTRICT"))
     number: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(20), default="draft")
     currency: Mapped[str] = mapped_column(String(3), default="KRW")
@@ -90,6 +107,20 @@ class PurchaseOrder(db.Model):
                                                           order_by="PurchaseOrderLine.line_no")
 
     __mapper_args__ = {"version_id_col": version}
+
+
+def issuer_of(connection, target, relationship_attr: str, column: str) -> int:
+    """The relationship's organisation on the issuing side, from the loaded relationship or one query."""
+    rel = target.__dict__.get(relationship_attr)
+    if rel is not None and getattr(rel, column) is not None:
+        return getattr(rel, column)
+    return connection.scalar(select(getattr(SupplyRelationship, column))
+                             .where(SupplyRelationship.id == target.relationship_id))
+
+
+@event.listens_for(PurchaseOrder, "before_insert")
+def _fill_prime(mapper, connection, target: PurchaseOrder) -> None:
+    target.prime_id = issuer_of(connection, target, "supply_relationship", "prime_id")
 
 
 class PurchaseOrderLine(db.Model):

@@ -37,6 +37,7 @@ from cogrow.core.errors import Conflict, Forbidden, NotFound, PreconditionFailed
 from cogrow.core.types import utcnow
 from cogrow.core.weeks import local_today
 from cogrow.extensions import db
+from cogrow.orders import numbers
 from cogrow.orders.models import (ACTIONS, BINDING_STATES, PO_STATES, ChangeProposal, PurchaseOrder,
                                   PurchaseOrderLine)
 from cogrow.relationships import services as relationships
@@ -47,6 +48,7 @@ logger = logging.getLogger("cogrow.orders")
 ROLES_BY_SIDE = {"prime": ("admin", "planner"), "supplier": ("admin", "production")}
 STATUS_FILTERS = ("open",) + PO_STATES  # "open" = the binding states
 EXPORT_LIMIT = 100_000
+NUMBER_ATTEMPTS = 20
 
 
 # ---------------------------------------------------------------- reading
@@ -330,35 +332,42 @@ def _reconcile(po: PurchaseOrder, reason: str, extra_item_ids: set[int] | None =
     outbox.enqueue_reconcile(po.relationship_id, item_ids, reason)
 
 
-def _next_number(rel: SupplyRelationship, skip: int = 0) -> str:
-    """PO-<year>-<seq>: one more than the highest generated number of this relationship this year."""
+def _next_number(rel: SupplyRelationship) -> str:
+    """PO-<year>-<seq>: the prime's next number of the year, across all of its suppliers."""
     prefix = f"PO-{local_today().year}-"
-    candidates = db.session.scalars(
-        select(PurchaseOrder.number).where(PurchaseOrder.relationship_id == rel.id,
-                                           PurchaseOrder.number.like(prefix + "%"))
-        .order_by(func.length(PurchaseOrder.number).desc(), PurchaseOrder.number.desc()).limit(50))
-    suffixes = (n[len(prefix):] for n in candidates)
-    highest = next((int(s) for s in suffixes if s.isascii() and s.isdigit()), 0)  # typed numbers may hold other digits
-    return f"{prefix}{highest + 1 + skip:04d}"
+
+    def seed() -> int:
+        return numbers.highest_suffix(select(PurchaseOrder.number).where(PurchaseOrder.prime_id == rel.prime_id),
+                                      PurchaseOrder.number, prefix)
+
+    return numbers.next_number(rel.prime_id, prefix, seed, 4)
 
 
 def _number_taken(rel: SupplyRelationship, number: str) -> bool:
-    return bool(db.session.scalar(select(exists().where(PurchaseOrder.relationship_id == rel.id,
+    return bool(db.session.scalar(select(exists().where(PurchaseOrder.prime_id == rel.prime_id,
                                                         PurchaseOrder.number == number))))
+
+
+def _number_used() -> ValidationFailed:
+    return ValidationFailed(_("This PO number is already used."),
+                            fields={"number": _("Already used by another of your purchase orders.")})
 
 
 def new_po(actor: Actor, rel: SupplyRelationship, number: str | None, note: str, lines: list[dict[str, Any]],
            field_prefix: str = "lines") -> PurchaseOrder:
-    """Add a draft PO with its lines to the session (no commit): shared by the API, the pages and the importer."""
+    """Add a draft PO with its lines to the session (no commit): shared by the API, the pages and the importer.
+
+    A PO number is unique per prime (whatever the supplier); a generated one comes from the prime's counter, and
+    one that a hand-typed number already holds is skipped.
+    """
     resolved = _resolve_lines(rel, lines, field_prefix)
     given = number is not None
     if given and _number_taken(rel, number):
-        raise ValidationFailed(_("This PO number is already used."),
-                               fields={"number": _("Already used in this relationship.")})
-    for attempt in range(5):
-        candidate = number if given else _next_number(rel, attempt)
-        po = PurchaseOrder(relationship_id=rel.id, number=candidate, status="draft", currency=rel.currency,
-                           note=note or "", created_by_id=actor.user_id)
+        raise _number_used()
+    for _attempt in range(NUMBER_ATTEMPTS):
+        candidate = number if given else _next_number(rel)
+        po = PurchaseOrder(relationship_id=rel.id, prime_id=rel.prime_id, number=candidate, status="draft",
+                           currency=rel.currency, note=note or "", created_by_id=actor.user_id)
         po.supply_relationship = rel
         try:
             with db.session.begin_nested():
@@ -366,10 +375,11 @@ def new_po(actor: Actor, rel: SupplyRelationship, number: str | None, note: str,
                 _apply_lines(po, resolved, replace=False)
                 db.session.flush()
         except IntegrityError:
+            if not _number_taken(rel, candidate):
+                raise  # not the number: a bug to see, not a reason to burn numbers
             if given:
-                raise ValidationFailed(_("This PO number is already used."),
-                                       fields={"number": _("Already used in this relationship.")}) from None
-            continue  # another planner took the generated number a moment ago
+                raise _number_used() from None
+            continue  # a number typed by hand holds this one: take the next
         break
     else:
         raise Conflict(_("Could not generate a PO number; try again."), state="draft")

@@ -19,6 +19,7 @@ def shipment_json(shipment: Shipment, *, lines: bool = True, total: tuple | None
     body = {
         "id": shipment.id,
         "relationship_id": shipment.relationship_id,
+        "supplier_id": shipment.supplier_id,  # the issuer: an ASN number is unique per supplier
         "number": shipment.number,
         "status": shipment.status,
         "ship_date": _date(shipment.ship_date),

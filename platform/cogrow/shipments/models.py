@@ -4,12 +4,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cogrow.core.types import Quantity, UTCDateTime, utcnow
 from cogrow.extensions import db
-from cogrow.orders.models import PurchaseOrderLine
+from cogrow.orders.models import PurchaseOrderLine, issuer_of
 from cogrow.relationships.models import SupplyRelationship
 
 SHIPMENT_STATES = ("shipped", "received", "cancelled")
@@ -18,13 +18,16 @@ SHIPMENT_STATES = ("shipped", "received", "cancelled")
 class Shipment(db.Model):
     __tablename__ = "shipment"
     __table_args__ = (
-        UniqueConstraint("relationship_id", "number"),
+        # An ASN number is issued by the supplier: unique across all of the supplier's customers.
+        UniqueConstraint("supplier_id", "number"),
         CheckConstraint("status IN ('shipped', 'received', 'cancelled')", name="status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     relationship_id: Mapped[int] = mapped_column(ForeignKey("supply_relationship.id", ondelete="RESTRICT"),
                                                  index=True)
+    # The issuing supplier, denormalised from the relationship (filled on insert) so that the number is unique per supplier.
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="RESTRICT"))
     number: Mapped[str] = mapped_column(String(32))
     ship_date: Mapped[date] = mapped_column(Date)
     expected_date: Mapped[date | None] = mapped_column(Date)
@@ -41,6 +44,11 @@ class Shipment(db.Model):
     lines: Mapped[list[ShipmentLine]] = relationship(back_populates="shipment", order_by="ShipmentLine.id")
 
     __mapper_args__ = {"version_id_col": version}
+
+
+@event.listens_for(Shipment, "before_insert")
+def _fill_supplier(mapper, connection, target: Shipment) -> None:
+    target.supplier_id = issuer_of(connection, target, "supply_relationship", "supplier_id")
 
 
 class ShipmentLine(db.Model):

@@ -27,6 +27,7 @@ from cogrow.core.auth import Actor
 from cogrow.core.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
 from cogrow.core.types import Quantity, utcnow
 from cogrow.extensions import db
+from cogrow.orders import numbers
 from cogrow.orders.models import TRANSITIONS, PurchaseOrder, PurchaseOrderLine, can_move
 from cogrow.relationships import services as relationships
 from cogrow.relationships.models import SupplyRelationship
@@ -38,7 +39,7 @@ logger = logging.getLogger("cogrow.shipments")
 SHIPPABLE_STATES = tuple(s for s in TRANSITIONS if s == "partially_shipped" or can_move(s, "partially_shipped"))
 ZERO = Decimal("0")
 SCALE = Decimal("0.0001")
-NUMBER_ATTEMPTS = 10
+NUMBER_ATTEMPTS = 20
 
 
 def _slack() -> Decimal:
@@ -161,20 +162,35 @@ def _supplier_side(actor: Actor, rel: SupplyRelationship) -> None:
         raise Forbidden(_("Only the supplier ships against its purchase orders."))
 
 
-def _next_number(relationship_id: int, skip: int = 0) -> str:
-    count = db.session.scalar(select(func.count()).select_from(Shipment)
-                              .where(Shipment.relationship_id == relationship_id)) or 0
-    return f"ASN-{count + 1 + skip:06d}"
+ASN_SERIES = "ASN-"
+
+
+def _next_number(rel: SupplyRelationship) -> str:
+    """ASN-<seq>: the supplier's next number, across all of its customers."""
+    def seed() -> int:
+        return numbers.highest_suffix(select(Shipment.number).where(Shipment.supplier_id == rel.supplier_id),
+                                      Shipment.number, ASN_SERIES)
+
+    return numbers.next_number(rel.supplier_id, ASN_SERIES, seed, 6)
+
+
+def _number_taken(rel: SupplyRelationship, number: str) -> bool:
+    return bool(db.session.scalar(select(exists().where(Shipment.supplier_id == rel.supplier_id,
+                                                        Shipment.number == number))))
 
 
 def _insert_header(actor: Actor, rel: SupplyRelationship, values: dict[str, Any]) -> Shipment:
-    """Insert the shipment row; a generated number that a concurrent ASN took is retried, a given one is refused."""
+    """Insert the shipment row; a generated number that a hand-typed one holds is skipped, a given one is refused.
+
+    An ASN number is unique per supplier, whatever the customer.
+    """
     given = values.get("number")
-    for attempt in range(NUMBER_ATTEMPTS):
-        number = given or _next_number(rel.id, attempt)
-        shipment = Shipment(relationship_id=rel.id, number=number, ship_date=values["ship_date"],
-                            expected_date=values.get("expected_date"), carrier=values.get("carrier") or "",
-                            tracking=values.get("tracking") or "", status="shipped", created_by_id=actor.user_id)
+    for _attempt in range(NUMBER_ATTEMPTS):
+        number = given or _next_number(rel)
+        shipment = Shipment(relationship_id=rel.id, supplier_id=rel.supplier_id, number=number,
+                            ship_date=values["ship_date"], expected_date=values.get("expected_date"),
+                            carrier=values.get("carrier") or "", tracking=values.get("tracking") or "",
+                            status="shipped", created_by_id=actor.user_id)
         savepoint = db.session.begin_nested()
         db.session.add(shipment)
         try:
@@ -182,9 +198,11 @@ def _insert_header(actor: Actor, rel: SupplyRelationship, values: dict[str, Any]
             return shipment
         except IntegrityError:
             savepoint.rollback()
+            if not _number_taken(rel, number):
+                raise
             if given:
-                raise Conflict(_("This ASN number is already used in this relationship."),
-                               fields={"number": _("Already used in this relationship.")}) from None
+                raise Conflict(_("This ASN number is already used."),
+                               fields={"number": _("Already used by another of your ASNs.")}) from None
     raise Conflict(_("Could not pick a free ASN number; give one."), fields={"number": _("Give an ASN number.")})
 
 
