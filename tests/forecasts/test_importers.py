@@ -39,7 +39,7 @@ def test_a_good_forecast_file_previews_then_publishes_one_version(db, tenant_a, 
     batch = imports.upload(planner, rel_id, "forecast", "forecast.csv", data)
     assert batch.status == "preview", batch.errors
     assert batch.summary["summary"] == {"version_no": 2, "previous_version_no": 1, "items": 2, "buckets": 52,
-                                        "total": "520"}
+                                        "total": "520", "firm_cuts": 0, "firm_cut_units": "0", "firm_cut_amount": "0"}
     assert batch.summary["lines"] == [[items[0].prime_part_number, 26, "260", "130", "130"],
                                       [items[1].prime_part_number, 26, "260", "", "260"]]
     assert _count(db, ForecastPublication) == 1  # a preview changes nothing

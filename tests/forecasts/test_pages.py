@@ -140,7 +140,7 @@ def test_pages_issue_the_same_number_of_queries_whatever_the_item_count(app, db,
         extra = [f.ItemFactory(supply_relationship=tenant_a.relationship) for _n in range(n)]
         db.session.commit()
         with app.test_request_context("/"):
-            services.publish(planner, tenant_a.relationship.id, horizon([i.id for i in extra]))
+            services.publish(planner, tenant_a.relationship.id, horizon([i.id for i in extra]), reason="re-plan")
         counts.append(_count_queries(app, lambda: client.get(url)))
     assert counts[0] == counts[1]
 

@@ -169,7 +169,7 @@ def test_the_outbox_row_rolls_back_with_the_publication(db, tenant_a, planner, i
 def test_an_item_dropped_from_the_next_version_is_reconciled_too(db, tenant_a, planner, items):
     rel_id = tenant_a.relationship.id
     services.publish(planner, rel_id, horizon([items[0].id, items[1].id]))
-    services.publish(planner, rel_id, horizon([items[0].id]))
+    services.publish(planner, rel_id, horizon([items[0].id]), reason="FC-2 is discontinued")
     latest = _outbox(db, rel_id)[-1]
     assert latest.payload["item_ids"] == sorted([items[0].id, items[1].id])
 

@@ -118,7 +118,7 @@ BAD_ROWS = {
     "1e309": (csv_bytes([H, ["PN-1", "1e309", ""]]), [(2, "lead_time", "without an exponent")]),
     "2^63": (csv_bytes([H, ["PN-1", str(2 ** 63), ""]]), [(2, "lead_time", "out of range")]),
     "decimal-comma": (csv_bytes([H, ["PN-1", "1,5", ""]]), [(2, "lead_time", "'.' for decimals")]),
-    "thousands-separator": (csv_bytes([H, ["PN-1", "1,000", ""]]), [(2, "lead_time", "'.' for decimals")]),
+    "thousands-separator": (csv_bytes([H, ["PN-1", "1,000", ""]]), [(2, "lead_time", "at most 365")]),  # read as 1000
     "fraction-of-whole-unit": (csv_bytes([H, ["PN-1", "1.5", ""]]), [(2, "lead_time", "whole number")]),
     "boolean": (csv_bytes([H, ["PN-1", "TRUE", ""]]), [(2, "lead_time", "true/false")]),
     "empty-required": (csv_bytes([H, ["PN-1", "", "x"], ["", "5", "x"]]),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from openpyxl import load_workbook
@@ -186,13 +187,24 @@ def test_a_large_file_is_queued_shows_progress_and_is_applied_by_the_task(db, pl
     db.session.expire_all()
     assert batch.status == "queued" and queued == [([batch.id], batch.task_id)]
     page = planner.get(f"/relationships/{rel_id}/imports/{batch.id}")
-    assert page.headers["Refresh"] == "2"
     html = page.get_data(as_text=True)
-    assert '<meta http-equiv="refresh" content="2">' in html and "<progress" in html and "<script" not in html
+    status_url = f"/relationships/{rel_id}/imports/{batch.id}/status"
+    # An htmx poll of a status fragment every 2 s, no <meta refresh> and no inline script.
+    assert "Refresh" not in page.headers and 'http-equiv="refresh"' not in html
+    assert f'hx-get="{status_url}"' in html and 'hx-trigger="every 2s"' in html and "<progress" in html
+    assert "<script>" not in html and not re.search(r"<script(?![^>]*\bsrc=)", html)
+    fragment = planner.get(status_url, headers={"HX-Request": "true"})
+    assert fragment.status_code == 200 and "HX-Refresh" not in fragment.headers
+    body = fragment.get_data(as_text=True)
+    assert "<html" not in body and 'hx-trigger="every 2s"' in body and 'data-test="progress"' in body
+    assert planner.get(status_url).status_code == 303  # without htmx: to the page itself
     assert lead_times(db, rel_id)["PN-1"] == 0
     assert services.run_queued(batch.id, batch.task_id) == "applied"
     db.session.expire_all()
     assert batch.status == "applied" and batch.processed_rows == 3
+    done = planner.get(status_url, headers={"HX-Request": "true"})
+    assert done.headers["HX-Refresh"] == "true" and done.get_data(as_text=True) == ""  # polling stops
+    assert 'hx-trigger="every 2s"' not in planner.get(f"/relationships/{rel_id}/imports/{batch.id}").get_data(as_text=True)
     assert lead_times(db, rel_id)["PN-1"] == 5
     assert services.run_queued(batch.id, batch.task_id) == "skipped"  # a redelivered message does nothing
 

@@ -17,7 +17,9 @@ BASE = "/relationships/<int:relationship_id>/forecasts"
 
 
 def publication_json(pub: ForecastPublication) -> dict:
-    return {
+    """A version as JSON. The note is the prime's internal note: only the prime's side gets it."""
+    internal = getattr(g, "actor", None) is not None and g.actor.organisation_id == pub.supply_relationship.prime_id
+    body = {
         "id": pub.id,
         "relationship_id": pub.relationship_id,
         "version_no": pub.version_no,
@@ -28,7 +30,12 @@ def publication_json(pub: ForecastPublication) -> dict:
         "bucket_count": pub.bucket_count,
         "published_by_id": pub.published_by_id,
         "published_at": pub.published_at.isoformat(),
+        "firm_cuts": pub.firm_cuts,
+        "cut_reason": pub.cut_reason,
     }
+    if not internal:
+        body.pop("note")
+    return body
 
 
 def bucket_json(row) -> dict:
@@ -78,7 +85,8 @@ def forecasts_publish(relationship_id: int):
         errors.setdefault(f"buckets[{index}].{key}", message)
     if errors:
         raise ValidationFailed(_("Some forecast entries are not valid; nothing was published."), fields=errors)
-    pub = services.publish(g.actor, relationship_id, buckets, note=note)
+    reason = data.get("reason") if isinstance(data.get("reason"), str) else None
+    pub = services.publish(g.actor, relationship_id, buckets, note=note, reason=reason)
     response = jsonify(publication_json(pub))
     response.status_code = 201
     return response

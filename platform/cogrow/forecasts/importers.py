@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Callable
 
+from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -15,14 +16,16 @@ from cogrow.core.auth import Actor
 from cogrow.core.weeks import current_week, iso_label, local_today
 from cogrow.extensions import db
 from cogrow.forecasts import services
-from cogrow.forecasts.models import MIN_HORIZON_WEEKS, ForecastBucket, ForecastCommit
+from cogrow.forecasts.models import MIN_HORIZON_WEEKS, ForecastBucket, ForecastCommit, ForecastPublication
 from cogrow.imports.cells import choice_cell, code_cell, date_cell, decimal_cell, text_cell, week_cell
+from cogrow.imports.effects import NOTHING_CHANGED
 from cogrow.imports.registry import Column, ImportKind, ParsedRow, RowError, register
 from cogrow.relationships.models import SupplyRelationship
 
 PART = ("Part number", "Prime part number", "part_number", "prime_part_number", "품번", "부품번호")
 WEEK = ("Week", "week", "week_start", "Week start", "주차")
 QUANTITY = ("Quantity", "Qty", "quantity", "수량")
+MAX_CUT_LINES = 500
 KIND_SPELLINGS = {"FAB": "FAB", "RAW": "RAW", "FI": "FAB", "MT": "RAW", "완제품": "FAB", "자재": "RAW"}
 
 _FORECAST_COLUMNS = (
@@ -87,6 +90,9 @@ def _forecast_preview(actor: Actor, rel: SupplyRelationship, buckets: list[tuple
             .where(ForecastBucket.publication_id == latest.id, ForecastBucket.week_start >= current_week())
             .group_by(ForecastBucket.item_id)).all())
     names = dict(db.session.execute(select(Item.id, Item.prime_part_number).where(Item.relationship_id == rel.id)).all())
+    cuts = services.firm_cuts(rel.id, buckets, latest)
+    cut_amount = sum((c.amount for c in cuts), Decimal(0))
+    currency = cuts[0].currency if cuts else rel.currency
     lines = []
     for item_id in sorted(set(totals) | set(before), key=lambda i: names.get(i, "")):
         new, old = totals.get(item_id, Decimal(0)), before.get(item_id)
@@ -96,17 +102,74 @@ def _forecast_preview(actor: Actor, rel: SupplyRelationship, buckets: list[tuple
         "summary": {"version_no": (latest.version_no if latest else 0) + 1,
                     "previous_version_no": latest.version_no if latest else None,
                     "items": len(totals), "buckets": len(buckets),
-                    "total": decimal_str(sum(totals.values(), Decimal(0)))},
+                    "total": decimal_str(sum(totals.values(), Decimal(0))),
+                    "firm_cuts": len(cuts), "firm_cut_units": decimal_str(sum((c.units for c in cuts), Decimal(0))),
+                    "firm_cut_amount": decimal_str(cut_amount)},
         "headers": [_("Part number"), _("Weeks"), _("Total"), _("Latest version's total"), _("Change")],
         "lines": lines,
+        # Each firm-zone cell the new version lowers: previous -> new, and what it no longer guarantees in money.
+        "cuts": {"count": len(cuts), "amount": decimal_str(cut_amount), "currency": currency,
+                 "headers": [_("Part number"), _("Week"), _("Previous quantity"), _("New quantity"), _("Cut"),
+                             _("Unit price"), _("Value no longer guaranteed")],
+                 "lines": [[c.part_number, iso_label(c.week), decimal_str(c.previous), decimal_str(c.new),
+                            decimal_str(c.units), decimal_str(c.unit_price), decimal_str(c.amount)]
+                           for c in cuts[:MAX_CUT_LINES]]},
     }
 
 
 def _forecast_apply(actor: Actor, rel: SupplyRelationship, buckets: list[tuple[int, date, Decimal]], batch: Any,
                     progress: Callable[[int, int], None]) -> dict[str, Any]:
     note = _("Imported from %(file)s (import #%(id)s)", file=batch.filename, id=batch.id)[:500]
-    pub = services.publish(actor, rel.id, buckets, note=note, progress=progress, commit=False, checked=True)
-    return {"version_no": pub.version_no, "publication_id": pub.id, "buckets": pub.bucket_count}
+    reason = (batch.options or {}).get("reason")
+    pub = services.publish(actor, rel.id, buckets, note=note, progress=progress, commit=False, checked=True,
+                           reason=reason)
+    result: dict[str, Any] = {"version_no": pub.version_no, "publication_id": pub.id, "buckets": pub.bucket_count,
+                              "firm_cuts": pub.firm_cuts}
+    if pub.version_no > 1 and not pub.firm_cuts and not services.changes_against_previous(pub) \
+            and _count(pub.id) == _count_previous(pub):
+        result[NOTHING_CHANGED] = "same_forecast"
+    return result
+
+
+def _count(publication_id: int) -> int:
+    return db.session.scalar(select(func.count()).select_from(ForecastBucket)
+                             .where(ForecastBucket.publication_id == publication_id)) or 0
+
+
+def _count_previous(pub: Any) -> int:
+    previous = db.session.scalar(select(ForecastPublication.id).where(
+        ForecastPublication.relationship_id == pub.relationship_id,
+        ForecastPublication.version_no == pub.version_no - 1))
+    return _count(previous) if previous else -1
+
+
+def _forecast_confirm_check(batch: Any, options: dict[str, Any]) -> dict[str, str]:
+    """A file whose preview cuts firm-zone quantities is confirmed only with a reason (422 naming `reason`)."""
+    count = ((batch.summary or {}).get("cuts") or {}).get("count") or 0
+    reason = options.get("reason") or ""
+    if count and not reason.strip():
+        return {"reason": _("This file cuts %(n)s firm-zone quantities: give a reason for the supplier.", n=count)}
+    if len(reason) > 500:
+        return {"reason": _("At most %(n)s characters.", n=500)}
+    return {}
+
+
+def _send_notices(batch: Any) -> None:
+    from cogrow.forecasts import notify
+
+    notify.send_pending()
+
+
+def _version_link(rel: SupplyRelationship, result: dict[str, Any]) -> tuple[str, str] | None:
+    version_no = result.get("version_no")
+    if not isinstance(version_no, int):
+        return None
+    return (_("Open forecast version %(n)s", n=version_no),
+            url_for("forecasts.detail", relationship_id=rel.id, version_no=version_no))
+
+
+def _authorizations_link(rel: SupplyRelationship, result: dict[str, Any]) -> tuple[str, str] | None:
+    return _("Open the authorizations"), url_for("forecasts.authorizations", relationship_id=rel.id)
 
 
 def _forecast_template(actor: Actor, rel: SupplyRelationship) -> list[list[Any]]:
@@ -166,9 +229,16 @@ def _auth_preview(actor: Actor, rel: SupplyRelationship, grants: list[tuple[int,
 
 def _auth_apply(actor: Actor, rel: SupplyRelationship, grants: list[tuple[int, str, date, Decimal]], batch: Any,
                 progress: Callable[[int, int], None]) -> dict[str, Any]:
+    maxima = services.authorization_maxima(rel.id, [g[0] for g in grants])
+    raises = sum(1 for item_id, kind, start, quantity in grants
+                 if (item_id, kind) not in maxima or maxima[(item_id, kind)][0] != start
+                 or quantity > maxima[(item_id, kind)][1])
     rows = services.grant_authorizations(actor, rel.id, grants, commit=False)
     progress(len(rows), len(rows))
-    return {"grants": len(rows)}
+    result: dict[str, Any] = {"grants": len(rows)}
+    if not raises:
+        result[NOTHING_CHANGED] = "same_authorizations"
+    return result
 
 
 def _auth_template(actor: Actor, rel: SupplyRelationship) -> list[list[Any]]:
@@ -235,7 +305,10 @@ def _commit_apply(actor: Actor, rel: SupplyRelationship, prepared: dict[str, Any
                   progress: Callable[[int, int], None]) -> dict[str, Any]:
     result = services.commit_buckets(actor, rel.id, prepared["publication_id"], prepared["rows"], commit=False)
     progress(len(prepared["rows"]), len(prepared["rows"]))
-    return {"version_no": prepared["version_no"], **result}
+    out: dict[str, Any] = {"version_no": prepared["version_no"], **result}
+    if not result.get("created") and not result.get("updated"):
+        out[NOTHING_CHANGED] = "same_commits"
+    return out
 
 
 def _commit_template(actor: Actor, rel: SupplyRelationship) -> list[list[Any]]:
@@ -257,12 +330,13 @@ def _commit_template(actor: Actor, rel: SupplyRelationship) -> list[list[Any]]:
 register(ImportKind(
     name="forecast", label=lambda: _("Forecast"), org_kind="prime", roles=services.PLANNER_ROLES,
     columns=_FORECAST_COLUMNS, validate=_forecast_validate, preview=_forecast_preview, apply=_forecast_apply,
-    example_rows=_forecast_template))
+    example_rows=_forecast_template, confirm_check=_forecast_confirm_check, after_commit=_send_notices,
+    result_link=_version_link))
 register(ImportKind(
     name="authorizations", label=lambda: _("Authorizations"), org_kind="prime", roles=services.PLANNER_ROLES,
     columns=_AUTH_COLUMNS, validate=_auth_validate, preview=_auth_preview, apply=_auth_apply,
-    example_rows=_auth_template))
+    example_rows=_auth_template, result_link=_authorizations_link))
 register(ImportKind(
     name="commits", label=lambda: _("Forecast commits"), org_kind="supplier", roles=services.COMMIT_ROLES,
     columns=_COMMIT_COLUMNS, validate=_commit_validate, preview=_commit_preview, apply=_commit_apply,
-    example_rows=_commit_template))
+    example_rows=_commit_template, after_commit=_send_notices, result_link=_version_link))

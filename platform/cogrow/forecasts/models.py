@@ -4,11 +4,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cogrow.catalog.models import Item
-from cogrow.core.types import Quantity, UTCDateTime, utcnow
+from cogrow.core.types import Money, Quantity, UTCDateTime, utcnow
 from cogrow.extensions import db
 from cogrow.relationships.models import SupplyRelationship
 
@@ -35,7 +37,11 @@ class ForecastPublication(db.Model):
     base_week: Mapped[date] = mapped_column(Date)
     firm_fence_weeks: Mapped[int] = mapped_column()
     material_fence_weeks: Mapped[int] = mapped_column()
+    # The prime's internal note: shown to the prime's side only (pages and API).
     note: Mapped[str] = mapped_column(String(500), default="")
+    # Why firm-zone quantities were cut (required when this version cuts any): shown to both sides.
+    cut_reason: Mapped[str | None] = mapped_column(String(500))
+    firm_cuts: Mapped[int] = mapped_column(default=0)  # how many firm-zone cells this version cut
     bucket_count: Mapped[int] = mapped_column(default=0)
     published_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -107,3 +113,55 @@ class ForecastCommit(db.Model):
     comment: Mapped[str] = mapped_column(String(500), default="")
     committed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     committed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ForecastCut(db.Model):
+    """A firm-zone cell that a publication lowered against the version before it (a missing cell counts as 0):
+    written with the publication, so notices, the preview and the home pages read it without recomputing."""
+
+    __tablename__ = "forecast_cut"
+    __table_args__ = (
+        UniqueConstraint("publication_id", "item_id", "week_start"),
+        Index("ix_forecast_cut_rel", "relationship_id", "publication_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    publication_id: Mapped[int] = mapped_column(ForeignKey("forecast_publication.id", ondelete="CASCADE"))
+    relationship_id: Mapped[int] = mapped_column(ForeignKey("supply_relationship.id", ondelete="RESTRICT"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id", ondelete="RESTRICT"))
+    week_start: Mapped[date] = mapped_column(Date)
+    previous_qty: Mapped[Decimal] = mapped_column(Quantity)
+    new_qty: Mapped[Decimal] = mapped_column(Quantity)
+    # The cut units times the item's unit price when published: what the prime no longer guarantees.
+    amount: Mapped[Decimal] = mapped_column(Money)
+
+
+NOTICE_KINDS = ("firm_cut", "commit_below")
+
+
+class ForecastNotice(db.Model):
+    """A forecast event told to one user: firm-zone cuts (to the supplier), commits below forecast (to the
+    planner). It shows in the user's forecast pages until read, and is e-mailed once through the mail backend."""
+
+    __tablename__ = "forecast_notice"
+    __table_args__ = (
+        CheckConstraint("kind IN ('firm_cut', 'commit_below')", name="kind"),
+        CheckConstraint("email_status IN ('pending', 'sent', 'failed', 'dead', 'none')", name="email_status"),
+        Index("ix_forecast_notice_user", "user_id", "read_at"),
+        Index("ix_forecast_notice_email", "email_status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    relationship_id: Mapped[int] = mapped_column(ForeignKey("supply_relationship.id", ondelete="RESTRICT"))
+    publication_id: Mapped[int] = mapped_column(ForeignKey("forecast_publication.id", ondelete="CASCADE"))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    # [{"part", "week", "from", "to", "amount"?, "reason_code"?}, ...] (at most NOTICE_CELLS) and totals.
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    email_status: Mapped[str] = mapped_column(String(8), default="pending")
+    email_attempts: Mapped[int] = mapped_column(default=0)
+    emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(500))

@@ -122,8 +122,12 @@ def parse_publication(data: Mapping[str, Any], parts: dict[str, int], item_ids: 
     """The note, the (item, week, quantity) entries, the week key each entry used, and every error by field."""
     errors: dict[str, str] = {}
     for key in data:
-        if key not in ("note", "buckets"):
+        if key not in ("note", "buckets", "reason"):
             errors[key] = _("Unknown field.")
+    reason = data.get("reason")
+    if reason is not None and (not isinstance(reason, str) or len(reason) > 500
+                               or has_control_chars(reason.replace("\n", " ").replace("\r", " "))):
+        errors["reason"] = _("Text of at most %(n)s characters.", n=500)
     note = data.get("note", "")
     if note is None:
         note = ""

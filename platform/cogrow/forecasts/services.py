@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -31,14 +32,22 @@ from cogrow.core.outbox import enqueue_reconcile
 from cogrow.core.types import utcnow
 from cogrow.core.weeks import current_week, iso_label, local_today, zone_for
 from cogrow.extensions import db
+from cogrow.forecasts import tasks as _tasks  # noqa: F401 - registers the notice e-mail task
 from cogrow.forecasts.models import (AUTHORIZATION_KINDS, MIN_HORIZON_WEEKS, Authorization, ForecastBucket,
-                                     ForecastCommit, ForecastPublication)
+                                     ForecastCommit, ForecastCut, ForecastPublication)
 from cogrow.relationships import services as relationships
 from cogrow.relationships.models import SupplyRelationship
 
 logger = logging.getLogger("cogrow.forecasts")
 
 REASON_CODES = ("CAPACITY", "MATERIAL", "TOOLING", "QUALITY", "OTHER")
+# What each reason code means, in the user's language (the code itself stays the stored and exported value).
+REASON_LABELS = {"CAPACITY": _l("Capacity"), "MATERIAL": _l("Material shortage"), "TOOLING": _l("Tooling"),
+                 "QUALITY": _l("Quality"), "OTHER": _l("Other reason")}
+
+
+def reason_label(code: str | None) -> str:
+    return str(REASON_LABELS.get(code, code or "")) if code else ""
 MAX_HORIZON_WEEKS = 104
 INSERT_CHUNK = 10_000
 _MAX_QUANTITY = Decimal("1e14")
@@ -396,16 +405,88 @@ def _sqlite_value(value: Any) -> Any:
     return value
 
 
+@dataclass
+class Cut:
+    """A firm-zone cell of the latest version that a new version lowers (a cell it leaves out counts as 0)."""
+
+    item_id: int
+    part_number: str
+    week: date
+    previous: Decimal
+    new: Decimal
+    unit_price: Decimal
+    currency: str
+
+    @property
+    def units(self) -> Decimal:
+        return self.previous - self.new
+
+    @property
+    def amount(self) -> Decimal:
+        return self.units * self.unit_price
+
+
+def firm_cuts(relationship_id: int, buckets: Sequence[tuple[int, date, Decimal]],
+              previous: ForecastPublication | None = None, base: date | None = None) -> list[Cut]:
+    """Every firm-zone cell of the latest version (from the current week on) that `buckets` would lower.
+
+    Two queries whatever the size: the previous version's firm buckets (items x firm weeks) with their items'
+    prices; the new buckets are matched in memory.
+    """
+    previous = previous if previous is not None else latest_of(relationship_id)
+    if previous is None:
+        return []
+    base = base or current_week()
+    firm = db.session.execute(
+        select(ForecastBucket.item_id, ForecastBucket.week_start, ForecastBucket.quantity, Item.prime_part_number,
+               Item.unit_price, Item.currency)
+        .join(Item, Item.id == ForecastBucket.item_id)
+        .where(ForecastBucket.publication_id == previous.id, ForecastBucket.zone == "firm",
+               ForecastBucket.week_start >= base, ForecastBucket.quantity > 0)).all()
+    if not firm:
+        return []
+    wanted = {(item_id, week) for item_id, week, *_rest in firm}
+    new = {(item_id, week): qty for item_id, week, qty in buckets if (item_id, week) in wanted}
+    cuts = []
+    for item_id, week, qty, part, price, currency in firm:
+        now = new.get((item_id, week), Decimal(0))
+        if now is not None and now < qty:
+            cuts.append(Cut(item_id, part, week, qty, now, price or Decimal(0), currency or "KRW"))
+    cuts.sort(key=lambda c: (c.part_number, c.week))
+    return cuts
+
+
+def clean_reason(reason: Any) -> str:
+    """A cut reason as stored: text, trimmed; control characters and length are the caller's 422."""
+    return reason.strip() if isinstance(reason, str) else ""
+
+
+def check_cut_reason(cuts: Sequence[Cut], reason: str) -> dict[str, str]:
+    """The `reason` field's error, if any: required when the version cuts firm-zone quantities."""
+    if len(reason) > 500:
+        return {"reason": _("At most %(n)s characters.", n=500)}
+    if cuts and not reason:
+        return {"reason": _("This version cuts %(n)s firm-zone quantities: give a reason for the supplier.",
+                            n=len(cuts))}
+    return {}
+
+
 def publish(actor: Actor, relationship_id: int, buckets: Sequence[tuple[int, date, Decimal]], note: str = "",
             progress: Callable[[int, int], None] | None = None, commit: bool = True,
-            checked: bool = False) -> ForecastPublication:
+            checked: bool = False, reason: str | None = None) -> ForecastPublication:
     """Publish version N+1: zones fixed now from the relationship's fences, buckets bulk-inserted, outbox row.
+
+    A version that lowers firm-zone quantities of the latest one needs a `reason` (422 naming `reason`,
+    nothing written); its cuts are stored and the supplier's people get a notice and an e-mail.
 
     :param checked: the caller ran `check_buckets` on these buckets in this same transaction (the importer's
         validate step does, just before it applies), so it need not run a third time.
     """
+    from cogrow.forecasts import notify
+
     rel = _prime_writer(actor, relationship_id)
     note = (note or "").strip()
+    reason = clean_reason(reason)
     if len(note) > 500:
         raise ValidationFailed("The note is too long.", fields={"note": _("At most %(n)s characters.", n=500)})
     if not buckets:
@@ -417,7 +498,13 @@ def publish(actor: Actor, relationship_id: int, buckets: Sequence[tuple[int, dat
         raise ValidationFailed(_("%(n)s forecast entries are not valid.", n=len({e[0] for e in errors})),
                                fields={f"buckets[{i}].{field}": message for i, field, message in reversed(errors)})
     previous = latest_of(rel.id)
+    cuts = firm_cuts(rel.id, buckets, previous, base)
+    reason_error = check_cut_reason(cuts, reason)
+    if reason_error:
+        raise ValidationFailed(reason_error["reason"], fields=reason_error)
     pub = _insert_publication(actor, rel, base, note, len(buckets))
+    pub.cut_reason = reason or None
+    pub.firm_cuts = len(cuts)
     firm, material = rel.firm_fence_weeks, rel.material_fence_weeks
     zones: dict[date, str] = {}
     item_ids: set[int] = set()
@@ -438,15 +525,55 @@ def publish(actor: Actor, relationship_id: int, buckets: Sequence[tuple[int, dat
         # An item the new version leaves out changes its ledger too.
         item_ids.update(db.session.scalars(select(ForecastBucket.item_id).distinct()
                                            .where(ForecastBucket.publication_id == previous.id)))
+    if cuts:
+        db.session.execute(insert(ForecastCut.__table__), [
+            {"publication_id": pub_id, "relationship_id": rel_id, "item_id": c.item_id, "week_start": c.week,
+             "previous_qty": c.previous, "new_qty": c.new, "amount": c.amount} for c in cuts])
+        notify.firm_cuts(rel, pub, previous, cuts)
     audit.record(actor, "forecast.published", pub, detail={
         "version_no": pub.version_no, "buckets": total, "items": len(item_ids), "base_week": base.isoformat(),
-        "firm_fence_weeks": firm, "material_fence_weeks": material})
+        "firm_fence_weeks": firm, "material_fence_weeks": material, "firm_cuts": len(cuts),
+        "cut_reason": reason or None})
     enqueue_reconcile(rel.id, item_ids, "forecast.published")
     if commit:
         db.session.commit()
-    logger.info("relationship %s: forecast version %s published by %s (%s buckets)", rel.id, pub.version_no, actor,
-                total)
+        if cuts:
+            notify.send_pending()
+    logger.info("relationship %s: forecast version %s published by %s (%s buckets, %s firm cuts)", rel.id,
+                pub.version_no, actor, total, len(cuts))
     return pub
+
+
+def cuts_of(pub: ForecastPublication) -> list[Any]:
+    """The stored firm-zone cuts of a version, with part numbers: one query."""
+    return db.session.execute(
+        select(ForecastCut.item_id, Item.prime_part_number, ForecastCut.week_start, ForecastCut.previous_qty,
+               ForecastCut.new_qty, ForecastCut.amount)
+        .join(Item, Item.id == ForecastCut.item_id)
+        .where(ForecastCut.publication_id == pub.id)
+        .order_by(Item.prime_part_number, ForecastCut.week_start)).all()
+
+
+def changes_against_previous(pub: ForecastPublication, item_ids: Iterable[int] | None = None
+                             ) -> dict[tuple[int, date], Decimal | None]:
+    """(item, week) -> the previous version's quantity, for every cell of `pub` that differs from it (None when
+    the previous version had no such cell). Empty for a first version. One query, whatever the version.
+    """
+    previous_id = (select(ForecastPublication.id).where(
+        ForecastPublication.relationship_id == pub.relationship_id,
+        ForecastPublication.version_no < pub.version_no)
+        .order_by(ForecastPublication.version_no.desc()).limit(1).scalar_subquery())
+    new_b = ForecastBucket.__table__.alias("new_b")
+    old_b = ForecastBucket.__table__.alias("old_b")
+    query = (select(new_b.c.item_id, new_b.c.week_start, old_b.c.quantity)
+             .select_from(new_b.outerjoin(old_b, (old_b.c.publication_id == previous_id)
+                                          & (old_b.c.item_id == new_b.c.item_id)
+                                          & (old_b.c.week_start == new_b.c.week_start)))
+             .where(new_b.c.publication_id == pub.id, previous_id.is_not(None),
+                    (old_b.c.quantity.is_(None)) | (old_b.c.quantity != new_b.c.quantity)))
+    if item_ids is not None:
+        query = query.where(new_b.c.item_id.in_(list(item_ids)))
+    return {(item_id, week): qty for item_id, week, qty in db.session.execute(query)}
 
 
 # ---------------------------------------------------------------- authorizations
@@ -476,6 +603,15 @@ def authorization_maxima(relationship_id: int, item_ids: Iterable[int] | None = 
         if key not in out or start > out[key][0]:
             out[key] = (start, maximum)
     return out
+
+
+def default_period_start(relationship_id: int) -> date:
+    """The start date the grant form proposes: the relationship's current period (the latest start date on or
+    before today), so that the default is never refused; the first day of this year when nothing was granted."""
+    today = local_today()
+    latest = db.session.scalar(select(func.max(Authorization.cum_start_date)).where(
+        Authorization.relationship_id == relationship_id, Authorization.cum_start_date <= today))
+    return latest or today.replace(month=1, day=1)
 
 
 def list_authorization_summary(actor: Actor, relationship_id: int) -> list[AuthorizationSummary]:
@@ -694,6 +830,10 @@ def commit_buckets(actor: Actor, relationship_id: int, publication_id: int, rows
             if len(changes) < 100:
                 changes.append({"bucket_id": bucket_id, "from": _fmt(before[1]), "to": _fmt(quantity),
                                 "reason_code": reason})
+    below = [(bucket_id, forecast, item_id, week, row) for bucket_id, ((_b, forecast, item_id, week), row)
+             in by_bucket.items() if row["quantity"] < forecast
+             and (bucket_id not in existing or (existing[bucket_id][1], existing[bucket_id][2], existing[bucket_id][3])
+                  != (row["quantity"], row.get("reason_code"), (row.get("comment") or "").strip()))]
     table = ForecastCommit.__table__
     for start in range(0, len(new_rows), INSERT_CHUNK):
         db.session.execute(insert(table), new_rows[start:start + INSERT_CHUNK])
@@ -702,8 +842,22 @@ def commit_buckets(actor: Actor, relationship_id: int, publication_id: int, rows
     if new_rows or changed:
         audit.record(actor, "forecast.committed", pub, detail={
             "version_no": pub.version_no, "created": len(new_rows), "updated": len(changed), "changes": changes})
+    if below:
+        from cogrow.forecasts import notify
+
+        parts = dict(db.session.execute(select(Item.id, Item.prime_part_number).where(
+            Item.id.in_({b[2] for b in below}))).all())
+        below.sort(key=lambda b: (parts.get(b[2], ""), b[3]))
+        notify.commits_below(rel, pub, [
+            {"part": parts.get(item_id, str(item_id)), "week": iso_label(week), "forecast": _fmt(forecast),
+             "commit": _fmt(row["quantity"]), "reason_code": row.get("reason_code")}
+            for _bid, forecast, item_id, week, row in below])
     if commit:
         db.session.commit()
+        if below:
+            from cogrow.forecasts import notify
+
+            notify.send_pending()
     logger.info("relationship %s: %s commits created, %s updated on version %s by %s", rel.id, len(new_rows),
                 len(changed), pub.version_no, actor)
     return {"created": len(new_rows), "updated": len(changed), "unchanged": len(by_bucket) - len(new_rows) - len(changed)}

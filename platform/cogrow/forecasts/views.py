@@ -10,7 +10,7 @@ from cogrow.core.auth import requires
 from cogrow.core.errors import BadRequest, ValidationFailed
 from cogrow.core.validation import MAX_BIG_ID, parse_decimal, parse_id, parse_int
 from cogrow.core.weeks import iso_label, local_today
-from cogrow.forecasts import schemas, services
+from cogrow.forecasts import notify, schemas, services
 from cogrow.forecasts.models import AUTHORIZATION_KINDS, ForecastPublication
 from cogrow.relationships import services as relationships
 
@@ -91,10 +91,22 @@ def _render_version(relationship_id: int, pub: ForecastPublication | None, error
         return _export([_("Part number"), _("Week")], [], f"forecast-{rel.id}", _format())  # type: ignore[arg-type]
     versions = services.list_publications(g.actor, rel.id, limit=10)
     pages = grid.pages if grid else 1
+    changed: dict = {}
+    cuts: list = []
+    notices: list = []
+    if pub is not None and grid is not None:
+        changed = services.changes_against_previous(pub, [r.item_id for r in grid.rows])
+        cuts = services.cuts_of(pub)
+        if g.actor.user_id is not None:
+            notices = notify.unread(g.actor.user_id, g.actor.organisation_id, rel.id)
+            if any(n.publication_id == pub.id for n in notices) and request.method == "GET":
+                notify.mark_read(g.actor.user_id, g.actor.organisation_id, rel.id, pub.id)
     return render_template(
         "forecasts/version.html", rel=rel, pub=pub, grid=grid, versions=versions, latest_no=latest_no,
         can_commit=bool(pub and pub.version_no == latest_no and _can_commit(rel)), can_plan=_can_plan(rel),
-        errors=errors, form=form, page=page, pages=pages, reasons=services.REASON_CODES, iso_label=iso_label,
+        errors=errors, form=form, page=page, pages=pages, reasons=services.REASON_CODES,
+        reason_label=services.reason_label, iso_label=iso_label, changed=changed, cuts=cuts, notices=notices,
+        internal=g.actor.organisation_id == rel.prime_id,
         imports_ready="imports.upload" in current_app.view_functions,
     ), status
 
@@ -116,6 +128,13 @@ def detail(relationship_id: int, version_no: int):
 def commit(relationship_id: int, version_no: int):
     """The supplier's grid: `qty-<bucket>` / `reason-<bucket>` per cell; an empty quantity leaves the cell as it is."""
     pub = services.get_publication(g.actor, relationship_id, version_no)
+    if request.form.get("action") == "fill":
+        # "Commit all as forecast" without script: the page again with every cell filled in, nothing saved.
+        grid = services.publication_grid(g.actor, relationship_id, pub, page=_page())
+        filled = {f"qty-{cell.bucket_id}": decimal_str(cell.quantity) for row in grid.rows
+                  for cell in row.cells.values()}
+        flash(_("Every cell now holds its forecast quantity. Check them, then save."), "success")
+        return _render_version(relationship_id, pub, {}, 200, form=filled)
     rows, fields_of, errors = [], [], {}
     for key, raw in request.form.items():
         if not key.startswith("qty-") or not raw.strip():
@@ -160,13 +179,17 @@ def versions(relationship_id: int):
     rel = relationships.get_relationship(g.actor, relationship_id)
     fmt = _format()
     pubs = services.list_publications(g.actor, rel.id, limit=None if fmt else 500)  # type: ignore[arg-type]
+    internal = g.actor.organisation_id == rel.prime_id  # the note is the prime's internal note
     if fmt:
-        return _export([_("Version"), _("Published at"), _("Base week"), _("Firm fence (weeks)"),
-                        _("Material fence (weeks)"), _("Buckets"), _("Note")],
-                       [[p.version_no, p.published_at.isoformat(), iso_label(p.base_week), p.firm_fence_weeks,
-                         p.material_fence_weeks, p.bucket_count, p.note] for p in pubs],
-                       f"forecast-versions-{rel.id}", fmt)
-    return render_template("forecasts/versions.html", rel=rel, pubs=pubs, iso_label=iso_label)
+        headers = [_("Version"), _("Published at"), _("Base week"), _("Firm fence (weeks)"),
+                   _("Material fence (weeks)"), _("Buckets"), _("Firm-zone cuts"), _("Reason for the cuts")]
+        rows = [[p.version_no, p.published_at.isoformat(), iso_label(p.base_week), p.firm_fence_weeks,
+                 p.material_fence_weeks, p.bucket_count, p.firm_cuts, p.cut_reason or ""] for p in pubs]
+        if internal:
+            headers.append(_("Internal note"))
+            rows = [row + [p.note] for row, p in zip(rows, pubs)]
+        return _export(headers, rows, f"forecast-versions-{rel.id}", fmt)
+    return render_template("forecasts/versions.html", rel=rel, pubs=pubs, iso_label=iso_label, internal=internal)
 
 
 @bp.get(f"{REL}/waterfall")
@@ -203,6 +226,7 @@ def _render_authorizations(relationship_id: int, errors: dict[str, str], status:
         grants=services.list_authorizations(g.actor, rel.id, limit=200), can_plan=_can_plan(rel),
         items=catalog.list_items(g.actor, rel.id) if _can_plan(rel) else [], kinds=AUTHORIZATION_KINDS,
         errors=errors, form=request.form if errors else {}, today=local_today(),
+        default_start=services.default_period_start(rel.id),
     ), status
 
 

@@ -101,7 +101,7 @@ def imports_upload(relationship_id: int, kind: str):
     batch = services.upload(g.actor, relationship_id, kind, filename, data, encoding=request.args.get("encoding"),
                             delimiter=request.args.get("delimiter"), content_type=content_type)
     if confirm_now and batch.status == "preview":
-        batch = services.confirm(g.actor, relationship_id, batch.id)
+        batch = services.confirm(g.actor, relationship_id, batch.id, reason=request.args.get("reason"))
     # A large file is only stored here ('pending'): the worker reads it; confirm once the preview is there.
     return _answer(batch, 202 if batch.status in ("pending", "queued", "running") else 201)
 
@@ -126,5 +126,9 @@ def imports_show(relationship_id: int, import_id: int):
 @bp.post("/relationships/<int:relationship_id>/imports/<int:import_id>/confirm")
 @requires(api=True)
 def imports_confirm(relationship_id: int, import_id: int):
-    batch = services.confirm(g.actor, relationship_id, import_id)
+    body = request.get_json(silent=True) if request.is_json else None
+    reason = body.get("reason") if isinstance(body, dict) else request.args.get("reason")
+    if reason is not None and not isinstance(reason, str):
+        raise BadRequest(_("Must be text."), fields={"reason": _("Must be text.")})
+    batch = services.confirm(g.actor, relationship_id, import_id, reason=reason)
     return _answer(batch, 202 if batch.status in ("queued", "running") else 200)

@@ -60,6 +60,13 @@ class ImportKind:
     apply: Callable[[Actor, SupplyRelationship, Any, ImportBatch, Callable[[int, int], None]], dict[str, Any]]
     # Rows for the downloadable template (with headers from `columns`).
     example_rows: Callable[[Actor, SupplyRelationship], Iterable[Sequence[Any]]] = field(default=lambda a, r: [])
+    # What confirming needs beyond the file (e.g. a forecast that cuts firm-zone quantities needs a `reason`):
+    # (batch, the confirm's options) -> {field: message}; an error refuses the confirm with a 422, nothing changed.
+    confirm_check: Callable[[ImportBatch, dict[str, Any]], dict[str, str]] | None = None
+    # Called after the apply's transaction committed (e.g. to hand notices to the mail worker).
+    after_commit: Callable[[ImportBatch], None] | None = None
+    # Where the applied result lives: (relationship, result) -> (label, url) or None.
+    result_link: Callable[[SupplyRelationship, dict[str, Any]], tuple[str, str] | None] | None = None
 
 
 KINDS: dict[str, ImportKind] = {}

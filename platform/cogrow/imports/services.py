@@ -23,9 +23,9 @@ from sqlalchemy.exc import IntegrityError
 
 from cogrow.core import audit, outbox
 from cogrow.core.auth import Actor
-from cogrow.core.errors import AppError, Conflict, Forbidden, NotFound
+from cogrow.core.errors import AppError, Conflict, Forbidden, NotFound, ValidationFailed
 from cogrow.extensions import db
-from cogrow.imports import reader
+from cogrow.imports import effects, reader
 from cogrow.imports.models import ImportBatch
 from cogrow.imports.reader import FileRejected, PayloadTooLarge, Table
 from cogrow.imports.registry import ImportKind, ParsedRow, RowError, get_kind
@@ -503,8 +503,12 @@ def _actor_json(actor: Actor) -> dict[str, Any]:
             "user_id": actor.user_id, "token_id": actor.token_id}
 
 
-def confirm(actor: Actor, relationship_id: int, import_id: int) -> ImportBatch:
-    """Apply a previewed file in ONE transaction, or queue it when it is large; the same file twice is a 409."""
+def confirm(actor: Actor, relationship_id: int, import_id: int, reason: str | None = None) -> ImportBatch:
+    """Apply a previewed file in ONE transaction, or queue it when it is large; the same file twice is a 409.
+
+    `reason` is what the kind may require beyond the file (a forecast that cuts firm-zone quantities); a
+    missing one is a 422 naming `reason`, and nothing changes.
+    """
     batch = get_import(actor, relationship_id, import_id)
     rel = batch_relationship(batch)
     kind = kind_or_404(batch.kind)
@@ -512,7 +516,15 @@ def confirm(actor: Actor, relationship_id: int, import_id: int) -> ImportBatch:
     if batch.status != "preview":
         raise Conflict(_("This import cannot be confirmed: it is %(status)s.", status=status_label(batch.status)),
                        import_id=batch.id)
+    reason = reason.strip() if isinstance(reason, str) else ""
+    if kind.confirm_check is not None:
+        problems = kind.confirm_check(batch, {"reason": reason})
+        if problems:
+            db.session.rollback()
+            raise ValidationFailed(next(iter(problems.values())), fields=problems)
     options = dict(batch.options or {})
+    if reason:
+        options["reason"] = reason[:500]
     options["confirmed_by"] = _actor_json(actor)
     options["locale"] = _locale() or options.get("locale")
     batch.options = options
@@ -570,16 +582,29 @@ def _apply_now(actor: Actor, rel: SupplyRelationship, kind: ImportKind, batch: I
     errors, total = parsed.errors, parsed.total
     if errors:  # the relationship changed since the preview (an item was removed, a week went by)
         return _mark_invalid(actor, batch, errors, "invalid")
+    unchanged = effects.before_apply(kind.name, rel.id, payload)
     _claim(batch, "applied")
     try:
         result = kind.apply(actor, rel, payload, batch, lambda done, of: None) or {}
     except Exception:
         db.session.rollback()
         raise
+    if unchanged and effects.NOTHING_CHANGED not in result:
+        result = {**result, effects.NOTHING_CHANGED: unchanged}
     _finish(actor, batch, result, total)
     db.session.commit()
+    _after_commit(kind, batch)
     logger.info("import %s applied by %s: %s rows", batch.id, actor, total)
     return batch
+
+
+def _after_commit(kind: ImportKind, batch: ImportBatch) -> None:
+    if kind.after_commit is None:
+        return
+    try:
+        kind.after_commit(batch)
+    except Exception:  # the import is applied; what follows it must not turn it into an error
+        logger.exception("after-commit step of import %s failed", batch.id)
 
 
 def _opt(batch: ImportBatch, name: str) -> str | None:
@@ -675,9 +700,13 @@ def _run_queued(batch_id: int, task_id: str | None) -> str:
             batch = db.session.get(ImportBatch, batch_id)
             _mark_invalid(actor, batch, errors, "failed")
             return "failed"
+        unchanged = effects.before_apply(kind.name, rel.id, payload)
         result = kind.apply(actor, rel, payload, batch, _progress_writer(batch_id, total)) or {}
+        if unchanged and effects.NOTHING_CHANGED not in result:
+            result = {**result, effects.NOTHING_CHANGED: unchanged}
         _finish(actor, batch, result, total)
         db.session.commit()
+        _after_commit(kind, batch)
         logger.info("import %s applied in the background: %s rows", batch_id, total)
         return "applied"
     except Exception as exc:

@@ -6,8 +6,8 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from cogrow.core.auth import requires
-from cogrow.core.errors import AppError, Conflict
-from cogrow.imports import export, services
+from cogrow.core.errors import AppError, Conflict, ValidationFailed
+from cogrow.imports import effects, export, labels, services
 from cogrow.imports.registry import KINDS
 from cogrow.relationships import services as relationships
 
@@ -82,28 +82,54 @@ def template(relationship_id: int, kind: str, fmt: str):
     return export.respond(headers, rows, f"{import_kind.name}-template", fmt)
 
 
-@bp.get("/<int:import_id>")
-@requires()
-def detail(relationship_id: int, import_id: int):
+RUNNING_STATES = ("pending", "queued", "running")
+
+
+def _render_detail(relationship_id: int, import_id: int, errors: dict[str, str] | None = None, status: int = 200):
     batch = services.get_import(g.actor, relationship_id, import_id)
     rel = services.batch_relationship(batch)
     kind = KINDS.get(batch.kind)
-    running = batch.status in ("pending", "queued", "running")
-    response = render_template(
-        "imports/detail.html", rel=rel, batch=batch, kind=kind, running=running,
+    summary = batch.summary or {}
+    result = summary.get("result") or {}
+    return render_template(
+        "imports/detail.html", rel=rel, batch=batch, kind=kind, running=batch.status in RUNNING_STATES,
         may_act=kind is not None and services.may_upload(g.actor, rel, kind),
-        status_label=services.status_label, summary=batch.summary or {},
-        stopped_at=services.errors_stopped_at(batch),
-    )
-    headers = {"Refresh": "2"} if running else {}
-    return response, 200, headers
+        status_label=services.status_label, summary=summary, stopped_at=services.errors_stopped_at(batch),
+        facts=labels.facts, result_link=kind.result_link(rel, result) if kind and kind.result_link and result else None,
+        unchanged=effects.unchanged_message(result.get(effects.NOTHING_CHANGED)), errors=errors or {},
+        reason=request.form.get("reason", "") if errors else "",
+    ), status
+
+
+@bp.get("/<int:import_id>")
+@requires()
+def detail(relationship_id: int, import_id: int):
+    return _render_detail(relationship_id, import_id)
+
+
+@bp.get("/<int:import_id>/status")
+@requires()
+def status(relationship_id: int, import_id: int):
+    """The progress fragment that the detail page polls (htmx, every 2 s) while the file is read or applied.
+
+    Once the batch is done it answers `HX-Refresh: true`, so the page reloads once with the preview or the
+    result, and polling stops. Without htmx (a plain GET) it sends the browser to the detail page.
+    """
+    batch = services.get_import(g.actor, relationship_id, import_id)
+    if request.headers.get("HX-Request") != "true":
+        return redirect(url_for("imports.detail", relationship_id=relationship_id, import_id=import_id), 303)
+    if batch.status not in RUNNING_STATES:
+        return "", 200, {"HX-Refresh": "true"}
+    return render_template("imports/_progress.html", rel=services.batch_relationship(batch), batch=batch)
 
 
 @bp.post("/<int:import_id>/confirm")
 @requires()
 def confirm(relationship_id: int, import_id: int):
     try:
-        batch = services.confirm(g.actor, relationship_id, import_id)
+        batch = services.confirm(g.actor, relationship_id, import_id, reason=request.form.get("reason"))
+    except ValidationFailed as exc:
+        return _render_detail(relationship_id, import_id, exc.fields or {"reason": exc.message}, 422)
     except Conflict as exc:
         flash(exc.message, "error")
         return redirect(url_for("imports.detail", relationship_id=relationship_id,
