@@ -12,7 +12,8 @@ from cogrow.alerts import explain, preferences, services
 from cogrow.alerts import webhooks as hooks
 from cogrow.alerts.models import ALERT_STATUSES, ALERT_TYPES, EMAIL_MODES, SEVERITIES
 from cogrow.core.auth import requires
-from cogrow.core.errors import AppError, NotFound, ValidationFailed
+from cogrow.core import audit
+from cogrow.core.errors import AppError, Forbidden, NotFound, ValidationFailed
 from cogrow.core.types import utcnow
 from cogrow.extensions import db
 from cogrow.core.validation import MAX_BIG_ID, MAX_ID, Fields, form_version, parse_id
@@ -139,8 +140,10 @@ def _detail_context(alert_id: int, errors: dict[str, str] | None = None) -> dict
                 may_act=g.actor.role in services.ACTING_ROLES[g.actor.org_kind])
 
 
-def _render_detail(alert_id: int, errors: dict[str, str] | None = None, status: int = 200):
-    return render_template("alerts/detail.html", **_detail_context(alert_id, errors)), status
+def _render_detail(alert_id: int, errors: dict[str, str] | None = None, status: int = 200,
+                   message: str | None = None):
+    return render_template("alerts/detail.html", message=message, failed=message is not None,
+                           **_detail_context(alert_id, errors)), status
 
 
 @bp.get("/alerts/<int:alert_id>")
@@ -180,10 +183,15 @@ def _act(alert_id: int, action: Callable[[], Any], message: str):
     if not _htmx():
         try:
             action()
-        except ValidationFailed as exc:
-            if _fragment_kind() == "row":
-                raise
-            return _render_detail(alert_id, exc.fields, 422)
+        except NotFound:
+            raise
+        except AppError as exc:
+            # A refusal (403 not your side's to resolve, 409 already done, 412 stale, 422 bad field) is shown on
+            # the alert's page with its status and message; nothing was changed.
+            db.session.rollback()
+            if isinstance(exc, Forbidden):
+                audit.record_denied(g.actor, request.endpoint or request.path, exc.code, exc.message)
+            return _render_detail(alert_id, exc.fields, exc.status, message=exc.message)
         flash(message, "success")
         if _fragment_kind() == "row":
             return redirect(url_for("alerts.inbox", **_filter_args_from_form()))
@@ -194,6 +202,8 @@ def _act(alert_id: int, action: Callable[[], Any], message: str):
         raise
     except AppError as exc:
         db.session.rollback()
+        if isinstance(exc, Forbidden):
+            audit.record_denied(g.actor, request.endpoint or request.path, exc.code, exc.message)
         return _fragment(alert_id, exc.message, exc.fields, exc.status, failed=True)
     return _fragment(alert_id, message)
 
