@@ -75,7 +75,7 @@ def test_a_bulk_resolve_skips_the_other_sides_alerts_and_says_why(db, client, te
     sign_in(client, tenant_a.users["supplier:production"])
     done = client.post("/alerts/bulk", data={"action": "resolve", "ids": [primes.id, own.id]}, follow_redirects=True)
     page = done.get_data(as_text=True)
-    assert "1 alerts changed." in page and "1 skipped: 1 only the other side can resolve them." in page
+    assert "1 alert changed." in page and "1 skipped: 1 only the other side can resolve them." in page
     db.session.expire_all()
     assert (primes.status, own.status) == ("open", "resolved")
 
@@ -143,7 +143,7 @@ def test_a_bulk_acknowledge_keeps_a_snooze_and_says_how_many_were_skipped(db, cl
     done = client.post("/alerts/bulk", data={"action": "acknowledge", "ids": [snoozed.id, plain.id]},
                        follow_redirects=True)
     page = done.get_data(as_text=True)
-    assert "1 alerts changed." in page and "1 skipped: 1 snoozed" in page
+    assert "1 alert changed." in page and "1 skipped: 1 snoozed" in page
     db.session.expire_all()
     view = db.session.get(AlertSide, (snoozed.id, "prime"))
     assert view.status == "snoozed" and view.snoozed_until is not None

@@ -125,7 +125,7 @@ def reason_text(alert_type: str, reason: str | None, numbers: dict[str, Any] | N
         return (_("The excess fell to %(qty)s after the production report of %(date)s.", qty=now_qty, date=date)
                 if date else _("The excess fell to %(qty)s after a production report.", qty=now_qty))
     if reason == "po_acknowledged":
-        return _("The PO was acknowledged, or is no longer waiting for it.")
+        return _("The PO was acknowledged, or no longer waits for an acknowledgement.")
     if reason == "asn_received":
         return _("ASNs cover the overdue lines, or the PO is no longer binding.")
     if reason == "no_ledger":

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from cogrow.alerts import explain, preferences, services
 from cogrow.alerts import webhooks as hooks
@@ -108,7 +109,7 @@ def bulk():
 
 def bulk_message(result: services.BulkResult) -> str:
     """'2 alerts changed; 1 skipped: snoozed (...)': how many were skipped, and why."""
-    message = _("%(changed)s alerts changed.", changed=result.changed)
+    message = ngettext("%(num)s alert changed.", "%(num)s alerts changed.", result.changed)
     if result.skipped:
         reasons = "; ".join(f"{n} {explain.skip_label(reason)}" for reason, n in sorted(result.skipped.items()))
         message += " " + _("%(skipped)s skipped: %(reasons)s.", skipped=result.skipped_total, reasons=reasons)
