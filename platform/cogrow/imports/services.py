@@ -378,7 +378,8 @@ def _store_check(actor: Actor, rel: SupplyRelationship, kind: ImportKind, batch:
     else:
         preview = kind.preview(actor, rel, payload) or {}
         lines = list(preview.get("lines") or [])
-        batch.summary = _jsonable({"summary": preview.get("summary") or {},
+        extra = {k: v for k, v in preview.items() if k not in ("summary", "columns", "headers", "lines")}
+        batch.summary = _jsonable({**extra, "summary": preview.get("summary") or {},  # e.g. a forecast's "cuts"
                                    "columns": preview.get("columns") or preview.get("headers"),
                                    "lines": lines[:MAX_PREVIEW_LINES], "line_count": len(lines)})
         batch.status = "preview"

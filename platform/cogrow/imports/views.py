@@ -113,11 +113,11 @@ def status(relationship_id: int, import_id: int):
     """The progress fragment that the detail page polls (htmx, every 2 s) while the file is read or applied.
 
     Once the batch is done it answers `HX-Refresh: true`, so the page reloads once with the preview or the
-    result, and polling stops. Without htmx (a plain GET) it sends the browser to the detail page.
+    result, and polling stops. Without htmx (a plain GET) it is the detail page itself.
     """
-    batch = services.get_import(g.actor, relationship_id, import_id)
     if request.headers.get("HX-Request") != "true":
-        return redirect(url_for("imports.detail", relationship_id=relationship_id, import_id=import_id), 303)
+        return _render_detail(relationship_id, import_id)
+    batch = services.get_import(g.actor, relationship_id, import_id)
     if batch.status not in RUNNING_STATES:
         return "", 200, {"HX-Refresh": "true"}
     return render_template("imports/_progress.html", rel=services.batch_relationship(batch), batch=batch)
