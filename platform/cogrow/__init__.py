@@ -117,8 +117,19 @@ def _register_template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
+        from cogrow.core import forms
+
         actor = g.get("actor")
-        return {"actor": actor, "current_locale": str(get_locale()), "navigation": _navigation(actor)}
+        main, settings = _navigation(actor)
+        context = {"actor": actor, "current_locale": str(get_locale()), "navigation": main,
+                   "settings_navigation": settings}
+        if has_request_context():
+            # The top bar's forms (CSRF token, and the page to come back to after a language switch).
+            context["language_form"] = forms.LanguageForm(formdata=None, next=request.full_path)
+            context["logout_form"] = forms.CsrfOnlyForm(formdata=None)
+            if actor is not None and actor.user_id is not None:
+                context["organisation_form"] = forms.OrganisationSwitchForm.for_actor(actor)
+        return context
 
     # Globals, not context: macros imported without context still see them.
     app.jinja_env.globals.update(role_label=role_label, status_label=status_label)
@@ -139,19 +150,25 @@ def _format_quantity(value: Any) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def _navigation(actor) -> list[tuple[str, str]]:
+def _navigation(actor) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(main menu, settings menu) as (endpoint, label) pairs; a page appears once its view exists."""
     from flask import current_app
     from flask_babel import gettext as _
 
     if actor is None or actor.user_id is None:
-        return []
-    items = [("home.index", _("Home")), ("relationships.list_page", _("Suppliers") if actor.is_prime else _("Customers")),
-             ("alerts.inbox", _("Alerts")), ("orders.list_page", _("Purchase orders")),
-             ("forecasts.list_page", _("Forecasts")), ("production.list_page", _("Production")),
-             ("shipments.list_page", _("Shipments"))]
+        return [], []
+    main = [("home.index", _("Home")),
+            ("relationships.list_page", _("Suppliers") if actor.is_prime else _("Customers")),
+            ("alerts.inbox", _("Alerts")), ("orders.list_page", _("Purchase orders")),
+            ("forecasts.list_page", _("Forecasts")),
+            # Not "Production": that word is also the role's name, and Korean names the role 생산 담당.
+            ("production.list_page", _("Production status")),
+            ("shipments.list_page", _("Shipments"))]
+    settings = [("accounts.account", _("My account")), ("alerts.settings", _("Notification settings"))]
     if actor.role == "admin":
-        items += [("accounts.members", _("Users")), ("accounts.invitations", _("Invitations")),
-                  ("accounts.tokens", _("API tokens")), ("alerts.webhooks", _("Webhooks")),
-                  ("accounts.audit_log", _("Audit log"))]
-    # A page appears in the menu once its view exists.
-    return [(endpoint, label) for endpoint, label in items if endpoint in current_app.view_functions]
+        settings += [("accounts.members", _("Users")), ("accounts.invitations", _("Invitations")),
+                     ("accounts.tokens", _("API tokens")), ("alerts.webhooks", _("Webhooks")),
+                     ("accounts.audit_log", _("Audit log"))]
+    views = current_app.view_functions
+    return ([(endpoint, label) for endpoint, label in main if endpoint in views],
+            [(endpoint, label) for endpoint, label in settings if endpoint in views])
