@@ -49,7 +49,7 @@ def test_production_user_reports_through_the_grid_and_sees_the_new_position(page
     expect(page.locator(".flash-success")).to_be_visible(timeout=TIMEOUT)
     expect(first.locator("[data-test=current]")).to_contain_text("1,345", timeout=TIMEOUT)
 
-    first.locator("td a").first.click()
+    first.locator("th a").first.click()
     expect(page.locator("h1")).to_contain_text(part, timeout=TIMEOUT)
     expect(page.locator("[data-test=position] [data-test=fg]")).to_have_text("1,345", timeout=TIMEOUT)
     expect(page.locator("[data-test=position] [data-test=supply]")).to_have_text("1,370", timeout=TIMEOUT)

@@ -55,7 +55,11 @@ def test_a_valid_file_previews_then_applies_in_one_go(db, tenant_a):
     positions = {p.item_id: p.fg_on_hand for p in db.session.scalars(select(ItemPosition))}
     assert positions == {tenant_a.item.id: Decimal("120"), second.id: Decimal("7")}
     assert _count(db, OutboxEvent) == outbox_before + 1
-    plan = db.session.execute(select(PlannedOutput.week_start, PlannedOutput.quantity).order_by(PlannedOutput.week_start)).all()
+    # The later report leaves its plan cells blank: the plan is unchanged, not wiped.
+    position = db.session.get(ItemPosition, tenant_a.item.id)
+    plan = db.session.execute(select(PlannedOutput.week_start, PlannedOutput.quantity)
+                              .where(PlannedOutput.report_id == position.report_id)
+                              .order_by(PlannedOutput.week_start)).all()
     assert [q for _w, q in plan] == [Decimal("20"), Decimal("30")] and plan[0][0] <= current_week()
 
 
@@ -68,7 +72,7 @@ def test_a_valid_file_previews_then_applies_in_one_go(db, tenant_a):
     ("{pn},{t},1,0,0,\"1,50\",,,", "fg_on_hand"),  # "1,500" is fifteen hundred; "1,50" is ambiguous
     ("{pn},{t},1,0,0,NaN,,,", "fg_on_hand"),
     ("{pn},{t},1,0,0,1,,-1,", "plan_w1"),
-    ("{pn},{t},1,0,0,,,,", "fg_on_hand"),
+    ("{pn},{t},1,0,0,1,,\"1,50\",", "plan_w1"),
 ])
 def test_a_bad_row_names_row_and_column_and_nothing_applies(db, tenant_a, row, column):
     good = f"{tenant_a.item.prime_part_number},{_when(5)},1,0,0,1,,,\n"

@@ -48,10 +48,12 @@ class Fields:
     may carry the locale's grouping separator (1,280), as the pages display them; in JSON they may not.
     """
 
-    def __init__(self, data: Mapping[str, Any], *, partial: bool = False, allowed_extra: tuple[str, ...] = ()) -> None:
+    def __init__(self, data: Mapping[str, Any], *, partial: bool = False, allowed_extra: tuple[str, ...] = (),
+                 form: bool | None = None) -> None:
         self.data = data
-        # A JSON object is a plain dict; a form is a werkzeug MultiDict (which is also a dict subclass).
-        self.is_json = type(data) is dict
+        # A JSON object is a plain dict; a form is a werkzeug MultiDict (which is also a dict subclass). `form=True`
+        # reads a dict gathered from a page's fields as a form.
+        self.is_json = type(data) is dict if form is None else not form
         self.partial = partial
         self.values: dict[str, Any] = {}
         self.errors: dict[str, str] = {}

@@ -4,10 +4,16 @@ Columns: part_number (the prime's or the supplier's), as_of (ISO 8601; naive tim
 good_qty, scrap_qty, wip_qty, fg_on_hand, raw_on_hand (optional), note (optional), and planned output
 `plan_w1` … `plan_w8` (optional): plan_w1 is the ISO week that holds `as_of`, plan_w2 the week after, and so on.
 Relative columns keep one template valid every week (a header such as 2026-W49 would go stale).
+
+A blank cell is unchanged, as on the report pages: a blank WIP, finished goods, raw material or planned week keeps
+the item's last report (an item without one needs WIP and finished goods); to clear a planned week, write 0.
+Good and scrap are what was made since the last report: blank is 0. A row that reports nothing is an error, so
+the downloaded template, whose quantity cells are empty, never reports zero stock when uploaded unchanged.
 """
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
@@ -20,21 +26,24 @@ from cogrow.production import schemas, services
 
 PLAN_WEEKS = 8
 _QTY = cells.decimal_cell(minimum=0, scale=4)
+ZERO = Decimal(0)
+_REPORTED = ("good_qty", "scrap_qty", "wip_qty", "fg_on_hand", "raw_on_hand")
 
 COLUMNS = [
     Column("part_number", ("part_number", "part number", "part_no", "prime_part_number", "품번", "부품번호"),
            cells.code_cell(64, required=True), example="BRK-1001"),
     Column("as_of", ("as_of", "as of", "기준일시", "기준시각"), cells.datetime_cell(required=True),
            example="2026-03-04T08:30+09:00"),
-    Column("good_qty", ("good_qty", "good", "양품", "양품수량"), cells.decimal_cell(minimum=0, required=True), example="120"),
-    Column("scrap_qty", ("scrap_qty", "scrap", "불량", "불량수량"), cells.decimal_cell(minimum=0, required=True), example="3"),
-    Column("wip_qty", ("wip_qty", "wip", "재공", "재공품"), cells.decimal_cell(minimum=0, required=True), example="40"),
-    Column("fg_on_hand", ("fg_on_hand", "fg", "finished goods", "완제품", "완제품재고"),
-           cells.decimal_cell(minimum=0, required=True), example="500"),
+    # Cells may be blank (see above); a missing column is a column of blanks.
+    Column("good_qty", ("good_qty", "good", "양품", "양품수량"), _QTY, required=False, example=""),
+    Column("scrap_qty", ("scrap_qty", "scrap", "불량", "불량수량"), _QTY, required=False, example=""),
+    Column("wip_qty", ("wip_qty", "wip", "재공", "재공품"), _QTY, required=False, example=""),
+    Column("fg_on_hand", ("fg_on_hand", "fg", "finished goods", "완제품", "완제품재고"), _QTY, required=False,
+           example=""),
     Column("raw_on_hand", ("raw_on_hand", "raw", "raw material", "원자재", "원자재재고"), _QTY, required=False, example=""),
     Column("note", ("note", "비고", "메모"), cells.text_cell(500), required=False, example=""),
     *[Column(f"plan_w{n}", (f"plan_w{n}", f"plan w{n}", f"계획_{n}주", f"계획{n}주"), _QTY, required=False,
-             example="100" if n <= 2 else "") for n in range(1, PLAN_WEEKS + 1)],
+             example="") for n in range(1, PLAN_WEEKS + 1)],
 ]
 
 
@@ -57,13 +66,23 @@ def _validate(actor, rel, rows: list[ParsedRow]) -> tuple[list[dict[str, Any]], 
         first = week_start(as_of.astimezone(business_zone()).date())
         plan = [(first + timedelta(weeks=n - 1), v.get(f"plan_w{n}")) for n in range(1, PLAN_WEEKS + 1)
                 if v.get(f"plan_w{n}") is not None]
-        reports.append({"part_number": v["part_number"], "as_of": as_of, "good_qty": v["good_qty"],
-                        "scrap_qty": v["scrap_qty"], "wip_qty": v["wip_qty"], "fg_on_hand": v["fg_on_hand"],
+        if not plan and all(v.get(name) is None for name in _REPORTED):
+            errors.append(RowError(row.row, None, _("This row reports nothing: fill in at least one quantity.")))
+            continue
+        reports.append({"part_number": v["part_number"], "as_of": as_of,
+                        "good_qty": v.get("good_qty") or ZERO, "scrap_qty": v.get("scrap_qty") or ZERO,
+                        "wip_qty": v.get("wip_qty"), "fg_on_hand": v.get("fg_on_hand"),
                         "raw_on_hand": v.get("raw_on_hand"), "note": v.get("note") or "", "plan": plan})
         rows_of.append(row.row)
     for key, message in services.resolve_items(rel.id, reports, prefix="{i}|").items():
         index, _sep, column = key.partition("|")
         errors.append(RowError(rows_of[int(index)], column, message))
+    # Blank WIP or finished goods keep the last report: an item without one must give them. Checked on copies:
+    # the values are carried when the file is applied, from the reports current then.
+    known = [r for r in reports if r.get("item_id") is not None]
+    rows_known = [row_no for row_no, r in zip(rows_of, reports) if r.get("item_id") is not None]
+    for (index, column), message in services.fill_unchanged(rel.id, [dict(r) for r in known]).items():
+        errors.append(RowError(rows_known[index], column, message))
     seen: dict[tuple[int, datetime], int] = {}
     for row_no, report in zip(rows_of, reports):
         if report.get("item_id") is None:
@@ -77,8 +96,11 @@ def _validate(actor, rel, rows: list[ParsedRow]) -> tuple[list[dict[str, Any]], 
 
 
 def _preview(actor, rel, reports: list[dict[str, Any]]) -> dict[str, Any]:
-    lines = [[r["part_number"], r["as_of"].isoformat(), str(r["good_qty"]), str(r["scrap_qty"]), str(r["wip_qty"]),
-              str(r["fg_on_hand"]), "" if r["raw_on_hand"] is None else str(r["raw_on_hand"]),
+    unchanged = str(_l("unchanged"))
+    lines = [[r["part_number"], r["as_of"].isoformat(), str(r["good_qty"]), str(r["scrap_qty"]),
+              unchanged if r["wip_qty"] is None else str(r["wip_qty"]),
+              unchanged if r["fg_on_hand"] is None else str(r["fg_on_hand"]),
+              unchanged if r["raw_on_hand"] is None else str(r["raw_on_hand"]),
               ", ".join(f"{iso_label(w)}: {q}" for w, q in r["plan"])] for r in reports[:200]]
     return {"summary": {"reports": len(reports), "items": len({r.get("item_id") for r in reports})},
             "headers": [str(_l("Part number")), str(_l("As of")), str(_l("Good")), str(_l("Scrap")), str(_l("WIP")),
@@ -105,7 +127,9 @@ def _examples(actor, rel):
 
     items = catalog.list_items(actor, rel.id, limit=3)
     now = datetime.now(business_zone()).replace(second=0, microsecond=0).isoformat()
-    return [[item.prime_part_number, now, "0", "0", "0", "0", "", "", *([""] * PLAN_WEEKS)] for item in items]
+    # Only the part number and the time: every quantity is left blank for the user to fill in (a blank is
+    # "unchanged", and a row with nothing filled in is refused), so the template uploaded as it is reports nothing.
+    return [[item.prime_part_number, now, "", "", "", "", "", "", *([""] * PLAN_WEEKS)] for item in items]
 
 
 register(ImportKind(

@@ -7,18 +7,18 @@ report can replace), and so is one before 2000.
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 
+from cogrow.core import fields
 from cogrow.core.errors import ValidationFailed
+from cogrow.core.fields import FieldError
 from cogrow.core.validation import Fields
-from cogrow.core.weeks import business_timezone, business_zone, parse_iso_label, week_start
+from cogrow.core.weeks import business_zone, week_start
 
 FUTURE_SKEW = timedelta(minutes=5)
 EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
@@ -27,23 +27,14 @@ MAX_BATCH = 1000               # reports per batch request
 MAX_READINGS = 1000            # readings per request
 COUNTER_LIMIT = 2**63 - 1      # the BIGINT column's ceiling
 QUANTITIES = ("good_qty", "scrap_qty", "wip_qty", "fg_on_hand", "raw_on_hand")
-_ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?")
 
 
 def parse_moment(value: Any, now: datetime | None = None, tz: str | None = None) -> datetime | str:
-    """A UTC datetime, or the reason (a message) the value is not an acceptable time."""
-    if not isinstance(value, str):
-        return str(_l("Must be an ISO 8601 time, e.g. 2026-03-04T08:30:00+09:00."))
-    text = value.strip()
-    if not _ISO_TIME.fullmatch(text):
-        return str(_l("Must be an ISO 8601 time, e.g. 2026-03-04T08:30:00+09:00."))
+    """A UTC datetime, or the reason (a message) the value is not an acceptable time (cogrow.core.fields.moment)."""
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
-    except ValueError:
-        return str(_l("There is no such date or time."))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=ZoneInfo(tz or business_timezone()))
-    moment = moment.astimezone(timezone.utc)
+        moment = fields.moment(value, tz)
+    except FieldError as exc:
+        return exc.message
     return check_moment(moment, now)
 
 
@@ -58,17 +49,10 @@ def check_moment(moment: datetime, now: datetime | None = None) -> datetime | st
 
 def parse_week(value: Any) -> date | str:
     """A week as '2026-W49' or as any date in it (YYYY-MM-DD); the value is the week's Monday."""
-    if not isinstance(value, str):
-        return str(_l("Must be a week such as 2026-W49."))
-    text = value.strip()
     try:
-        if "W" in text.upper():
-            return parse_iso_label(text)
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            return week_start(date.fromisoformat(text))
-    except ValueError:
-        pass
-    return str(_l("Must be a week such as 2026-W49."))
+        return fields.iso_week(value)
+    except FieldError as exc:
+        return exc.message
 
 
 def check_plan(plan: list[tuple[date, Decimal]], as_of: datetime | None) -> dict[int, str]:
@@ -87,15 +71,23 @@ def check_plan(plan: list[tuple[date, Decimal]], as_of: datetime | None) -> dict
     return errors
 
 
-def parse_report(data: Any, now: datetime | None = None, *, item_required: bool = True) -> dict[str, Any]:
-    """One report from a JSON object. Raises ValidationFailed naming each bad field (plan[2].quantity, ...)."""
+def parse_report(data: Any, now: datetime | None = None, *, item_required: bool = True,
+                 form: bool = False) -> dict[str, Any]:
+    """One report from a JSON object. Raises ValidationFailed naming each bad field (plan[2].quantity, ...).
+
+    What a report leaves out is unchanged (services.fill_unchanged): `raw_on_hand` absent or null keeps the
+    earlier report's raw material, `plan` absent (or naming only some weeks) keeps the other planned weeks.
+    In JSON, good, scrap, WIP and finished goods are required and numbers are digits without grouping.
+    `form=True` (a page's fields, gathered into a dict): numbers may be grouped (1,280) as the page shows them,
+    and a blank WIP or finished goods is unchanged too (None here).
+    """
     if not isinstance(data, Mapping):
         raise ValidationFailed(str(_l("Some fields are not valid.")), fields={"": str(_l("Must be an object."))})
-    f = Fields(data, allowed_extra=("item_id", "part_number", "as_of", "plan"))
+    f = Fields(data, allowed_extra=("item_id", "part_number", "as_of", "plan"), form=form)
     f.decimal("good_qty", required=True)
     f.decimal("scrap_qty", required=True)
-    f.decimal("wip_qty", required=True)
-    f.decimal("fg_on_hand", required=True)
+    f.decimal("wip_qty", required=not form)
+    f.decimal("fg_on_hand", required=not form)
     f.decimal("raw_on_hand")
     f.text("note", max_length=500)
     errors = f.errors
@@ -111,25 +103,25 @@ def parse_report(data: Any, now: datetime | None = None, *, item_required: bool 
                 errors["item_id"] = str(_l("Must be an item id."))
             else:
                 values["item_id"] = item_id
-        elif not isinstance(part, str) or not part.strip() or len(part) > 64:
-            errors["part_number"] = str(_l("Must be a part number."))
         else:
-            values["part_number"] = part.strip().upper()
+            f.part_number("part_number", required=True)
     as_of = parse_moment(data.get("as_of"), now) if data.get("as_of") is not None else str(_l("This field is required."))
     if isinstance(as_of, str):
         errors["as_of"] = as_of
     else:
         values["as_of"] = as_of
-    values["plan"] = _parse_plan(data.get("plan"), values.get("as_of"), errors)
+    values["plan"] = _parse_plan(data.get("plan"), values.get("as_of"), errors, form=form)
     f.done()
     if values.get("note") is None:
         values["note"] = ""
     return values
 
 
-def _parse_plan(raw: Any, as_of: datetime | None, errors: dict[str, str]) -> list[tuple[date, Decimal]]:
+def _parse_plan(raw: Any, as_of: datetime | None, errors: dict[str, str],
+                form: bool = False) -> list[tuple[date, Decimal]] | None:
+    """The weeks the report names; None when it names none (every planned week is unchanged)."""
     if raw is None:
-        return []
+        return None
     if not isinstance(raw, list):
         errors["plan"] = str(_l("Must be a list of {week, quantity}."))
         return []
@@ -142,7 +134,7 @@ def _parse_plan(raw: Any, as_of: datetime | None, errors: dict[str, str]) -> lis
         if not isinstance(entry, Mapping):
             errors[prefix] = str(_l("Must be an object with week and quantity."))
             continue
-        g = Fields(entry)
+        g = Fields(entry, form=form)
         g.decimal("quantity", required=True)
         g._known.add("week")
         week = parse_week(entry.get("week")) if entry.get("week") is not None else str(_l("This field is required."))

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -33,6 +33,7 @@ from cogrow.core.auth import Actor
 from cogrow.core.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
 from cogrow.core.types import utcnow
 from cogrow.core.validation import parse_id
+from cogrow.core.weeks import business_zone, week_start
 from cogrow.extensions import db
 from cogrow.production import counters
 from cogrow.production.models import ItemPosition, MachineReading, PlannedOutput, ProductionLine, ProductionReport
@@ -111,7 +112,7 @@ def record_reports(actor: Actor, relationship_id: int, reports: Sequence[dict[st
     errors = resolve_items(rel.id, reports, prefix)
     if errors:
         raise ValidationFailed(_("Some reports are not valid; nothing was saved."), fields=errors)
-    ids = write_reports(actor, rel.id, reports, source)
+    ids = write_reports(actor, rel.id, reports, source, prefix=prefix)
     db.session.commit()
     return ids
 
@@ -126,7 +127,7 @@ def record_report(actor: Actor, relationship_id: int, values: dict[str, Any], so
     errors = resolve_items(rel.id, [values], "")
     if errors:
         raise ValidationFailed(_("Some reports are not valid; nothing was saved."), fields=errors)
-    report_id = write_reports(actor, rel.id, [values], source, now=now)[0]
+    report_id = write_reports(actor, rel.id, [values], source, now=now, prefix="")[0]
     db.session.commit()
     report = ProductionReport(
         id=report_id, relationship_id=rel.id, item_id=values["item_id"], as_of=values["as_of"],
@@ -138,12 +139,123 @@ def record_report(actor: Actor, relationship_id: int, values: dict[str, Any], so
     return report
 
 
+_CARRIED = ("wip_qty", "fg_on_hand", "raw_on_hand")
+_NEEDS_BASE = ("wip_qty", "fg_on_hand")
+MAX_PLAN_WEEKS = 26  # planned output reaches at most this many weeks past the report's week (schemas checks it)
+
+
+def _report_week(as_of: datetime) -> date:
+    return week_start(as_of.astimezone(business_zone()).date())
+
+
+def current_bases(relationship_id: int, item_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """Each item's current position with its planned output, in one query: what a new report carries forward."""
+    ids = sorted(set(item_ids))
+    if not ids:
+        return {}
+    p, plan = _POSITIONS, _PLANS
+    bases: dict[int, dict[str, Any]] = {}
+    for row in db.session.execute(
+            select(p.c.item_id, p.c.report_id, p.c.as_of, p.c.wip_qty, p.c.fg_on_hand, p.c.raw_on_hand,
+                   plan.c.week_start, plan.c.quantity)
+            .select_from(p.outerjoin(plan, plan.c.report_id == p.c.report_id))
+            .where(p.c.relationship_id == relationship_id, p.c.item_id.in_(ids))):
+        base = bases.setdefault(row.item_id, {"report_id": row.report_id, "as_of": row.as_of, "wip_qty": row.wip_qty,
+                                              "fg_on_hand": row.fg_on_hand, "raw_on_hand": row.raw_on_hand,
+                                              "plan": {}})
+        if row.week_start is not None:
+            base["plan"][row.week_start] = row.quantity
+    return bases
+
+
+def report_bases(relationship_id: int, report_of: dict[int, int | None]) -> dict[int, dict[str, Any]]:
+    """The reports a page pre-filled its cells from ({item_id: report_id}), with their plans, in one query.
+    A report id that is not that item's report in this relationship is ignored (a forged or stale field)."""
+    wanted = {report_id: item_id for item_id, report_id in report_of.items() if report_id is not None}
+    if not wanted:
+        return {}
+    r, plan = _REPORTS, _PLANS
+    bases: dict[int, dict[str, Any]] = {}
+    for row in db.session.execute(
+            select(r.c.id, r.c.item_id, r.c.as_of, r.c.wip_qty, r.c.fg_on_hand, r.c.raw_on_hand,
+                   plan.c.week_start, plan.c.quantity)
+            .select_from(r.outerjoin(plan, plan.c.report_id == r.c.id))
+            .where(r.c.relationship_id == relationship_id, r.c.id.in_(sorted(wanted)))):
+        if wanted.get(row.id) != row.item_id:
+            continue
+        base = bases.setdefault(row.item_id, {"report_id": row.id, "as_of": row.as_of, "wip_qty": row.wip_qty,
+                                              "fg_on_hand": row.fg_on_hand, "raw_on_hand": row.raw_on_hand,
+                                              "plan": {}})
+        if row.week_start is not None:
+            base["plan"][row.week_start] = row.quantity
+    return bases
+
+
+def has_position(item_id: int) -> bool:
+    return db.session.scalar(select(_POSITIONS.c.item_id).where(_POSITIONS.c.item_id == item_id)) is not None
+
+
+def planned_weeks(report_ids: Iterable[int]) -> dict[int, dict[date, Decimal]]:
+    """{report_id: {week_start: quantity}} for the given reports, in one query."""
+    ids = sorted(set(report_ids))
+    if not ids:
+        return {}
+    out: dict[int, dict[date, Decimal]] = {}
+    for report_id, week, quantity in db.session.execute(
+            select(_PLANS.c.report_id, _PLANS.c.week_start, _PLANS.c.quantity).where(_PLANS.c.report_id.in_(ids))):
+        out.setdefault(report_id, {})[week] = quantity
+    return out
+
+
+def fill_unchanged(relationship_id: int, reports: Sequence[dict[str, Any]],
+                   bases: dict[int, dict[str, Any]] | None = None) -> dict[tuple[int, str], str]:
+    """Fill, in place, what each report leaves unchanged from the item's report just before it by `as_of`.
+
+    - `wip_qty`, `fg_on_hand`, `raw_on_hand` given as None (or absent) keep the earlier report's value; WIP and
+      finished goods of an item that has no earlier report are an error (returned, keyed (index, field));
+    - `plan` is a list of (week, quantity) for the weeks the report names (None: none): every other week of the
+      earlier report's plan, from the new report's week on, is kept. An explicit 0 clears a week.
+    The earlier report is the item's current position when it is not later than the new report, or an earlier
+    report of the same request; a report older than the position carries only from earlier reports of the request.
+    One query (the positions with their plans) unless `bases` is given.
+    """
+    if bases is None:
+        bases = current_bases(relationship_id, (r["item_id"] for r in reports))
+    errors: dict[tuple[int, str], str] = {}
+    order = sorted(range(len(reports)), key=lambda i: (reports[i]["item_id"], reports[i]["as_of"], i))
+    previous: dict[int, dict[str, Any]] = {}  # item -> the latest report filled so far in this request
+    for index in order:
+        report = reports[index]
+        item_id, as_of = report["item_id"], report["as_of"]
+        candidates = [b for b in (bases.get(item_id), previous.get(item_id)) if b is not None and b["as_of"] <= as_of]
+        base = max(candidates, key=lambda b: b["as_of"]) if candidates else None
+        for name in _CARRIED:
+            if report.get(name) is None:
+                if base is not None:
+                    report[name] = base[name]
+                elif name in _NEEDS_BASE:
+                    errors[(index, name)] = _("Required: this item has no earlier report to keep it from.")
+        first = _report_week(as_of)
+        last = first + timedelta(weeks=MAX_PLAN_WEEKS)
+        plan = {week: qty for week, qty in (base["plan"].items() if base else ()) if first <= week <= last}
+        plan.update(dict(report.get("plan") or ()))
+        report["plan"] = sorted(plan.items())
+        previous[item_id] = {"as_of": as_of, "plan": plan, **{name: report.get(name) for name in _CARRIED}}
+    return errors
+
+
 def write_reports(actor: Actor, relationship_id: int, reports: Sequence[dict[str, Any]], source: str,
-                  announce: bool = True, now: datetime | None = None) -> list[int]:
-    """The hot path, inside the caller's transaction (no commit): Core executemany for the reports and
-    their plans, one conditional upsert statement for the positions, one audit row and one outbox row
-    (unless `announce` is False: a caller writing in chunks announces once with `announce_reports`)."""
+                  announce: bool = True, now: datetime | None = None, prefix: str = "reports[{i}].") -> list[int]:
+    """The hot path, inside the caller's transaction (no commit): one query for the items' current positions
+    (what blank fields keep, see `fill_unchanged`), Core executemany for the reports and their plans, one
+    conditional upsert statement for the positions, one audit row and one outbox row (unless `announce` is
+    False: a caller writing in chunks announces once with `announce_reports`)."""
     now = now or utcnow()
+    missing = fill_unchanged(relationship_id, reports)
+    if missing:
+        raise ValidationFailed(_("Some reports are not valid; nothing was saved."),
+                               fields={f"{prefix.format(i=index)}{name}": message
+                                       for (index, name), message in missing.items()})
     rows = [{
         "relationship_id": relationship_id, "item_id": r["item_id"], "as_of": r["as_of"],
         "good_qty": r["good_qty"], "scrap_qty": r["scrap_qty"], "wip_qty": r["wip_qty"],
