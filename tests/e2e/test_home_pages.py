@@ -33,6 +33,13 @@ def test_planner_signs_in_and_sees_planning_desk(page: Page) -> None:
     who = page.locator("[data-test=who]")
     expect(who).to_contain_text("Planner", timeout=TIMEOUT)
     expect(who.locator(".role-planner")).to_be_visible(timeout=TIMEOUT)
+    # The page is a work queue: every queue is there, each with its count tile.
+    for queue in ("proposals", "unacknowledged", "below-forecast", "firm-cuts", "authorizations"):
+        expect(page.locator(f"[data-test=queue-{queue}] h2")).to_be_visible(timeout=TIMEOUT)
+        expect(page.locator(f"[data-test=count-{queue}] .num")).to_have_text(re.compile(r"^\d+$"), timeout=TIMEOUT)
+    # The demo issues POs that half the suppliers have not acknowledged yet.
+    expect(page.locator("[data-test=unacknowledged-row]").first).to_be_visible(timeout=TIMEOUT)
+    expect(page.locator("[data-test=near-rule]")).to_contain_text("90%", timeout=TIMEOUT)
 
 
 def test_production_user_signs_in_and_sees_production_desk(page: Page) -> None:
@@ -50,6 +57,11 @@ def test_production_user_signs_in_and_sees_production_desk(page: Page) -> None:
     who = page.locator("[data-test=who]")
     expect(who).to_contain_text("Seoul Precision", timeout=TIMEOUT)
     expect(who.locator(".role-production")).to_be_visible(timeout=TIMEOUT)
+    for queue in ("acknowledge", "versions", "at-risk", "stale", "due"):
+        expect(page.locator(f"[data-test=queue-{queue}] h2")).to_be_visible(timeout=TIMEOUT)
+    # The demo's showcase: Hanbit's first item at Seoul Precision holds stock no one guaranteed.
+    expect(page.locator("[data-test=at-risk-row][data-part='HA-BRK-1001']")).to_be_visible(timeout=TIMEOUT)
+    expect(page.locator("[data-test=risk-by-customer]")).to_contain_text("Hanbit Motors", timeout=TIMEOUT)
 
 
 def test_login_with_wrong_password_stays_on_login_with_error(page: Page) -> None:
