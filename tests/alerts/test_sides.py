@@ -166,3 +166,18 @@ def test_notifications_of_a_snoozed_alert_leave_the_unread_count_until_the_snooz
     assert f"/alerts/{alert.id}" not in client.get("/notifications").get_data(as_text=True)
     assert f"/alerts/{alert.id}" in client.get("/notifications?snoozed=1").get_data(as_text=True)
     assert services.unread_count(actor, now=utcnow() + timedelta(days=2)) == 1
+
+
+def test_open_for_side_is_the_inbox_open_filter_in_sql(db, tenant_a):
+    from cogrow.alerts.services import open_for_side
+
+    acknowledged = _alert(db, tenant_a)
+    snoozed = _alert(db, tenant_a, type="shortage_risk")
+    plain = _alert(db, tenant_a, type="projected_excess")
+    procurement = actor_of(tenant_a.users["prime:procurement"], tenant_a.prime)
+    services.acknowledge(procurement, acknowledged.id, acknowledged.version)
+    services.snooze(procurement, snoozed.id, utcnow() + timedelta(days=1), snoozed.version)
+    ids = lambda side, now=None: set(db.session.scalars(select(Alert.id).where(open_for_side(side, now))))  # noqa: E731
+    assert ids("prime") == {plain.id} == {a.id for a in services.list_alerts(procurement, services.AlertFilter("open"))}
+    assert ids("supplier") == {acknowledged.id, snoozed.id, plain.id}
+    assert ids("prime", utcnow() + timedelta(days=2)) == {snoozed.id, plain.id}

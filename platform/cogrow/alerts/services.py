@@ -564,6 +564,15 @@ def list_alerts(actor: Actor, flt: AlertFilter | None = None, limit: int = 200, 
     return out
 
 
+def open_for_side(side: str, now: datetime | None = None):
+    """SQL condition: the alert is unresolved and open in `side`'s own view (neither acknowledged nor snoozed right
+    now by that side). For pages that count "open alerts" as one side sees them (e.g. procurement's home)."""
+    now = now or utcnow()
+    taken = select(AlertSide.alert_id).where(AlertSide.side == side, or_(
+        AlertSide.status == "acknowledged", and_(AlertSide.status == "snoozed", AlertSide.snoozed_until > now)))
+    return and_(Alert.status != "resolved", Alert.id.not_in(taken))
+
+
 def snoozed_count(actor: Actor, now: datetime | None = None) -> int:
     """How many unresolved alerts the actor's side has snoozed right now (the default inbox hides them)."""
     now = now or utcnow()
