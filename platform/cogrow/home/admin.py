@@ -20,7 +20,7 @@ from cogrow.catalog.models import Item
 from cogrow.core import services
 from cogrow.coverage.models import CoverageLedger
 from cogrow.extensions import db
-from cogrow.home.procurement import show_datetime
+from cogrow.home.procurement import raw, show_datetime, won
 from cogrow.relationships import services as relationships
 from cogrow.relationships.models import SupplyRelationship
 
@@ -152,7 +152,7 @@ def context(actor) -> dict:
             "item_counts": catalog.count_items_by_relationship(actor),
             "members": accounts.list_members(actor),
             "tokens": [t for t in accounts.list_tokens(actor) if t.revoked_at is None],
-            "heartbeats": services.heartbeats(), "show_datetime": show_datetime}
+            "heartbeats": services.heartbeats(), "show_datetime": show_datetime, "won": won, "raw": raw}
     if actor.is_supplier:
         data.update(supplier_risk(actor.organisation_id))
     return data

@@ -163,9 +163,19 @@ def show_datetime(moment: datetime) -> str:
     return str(shown(moment)) if shown else format_datetime(moment, "yyyy-MM-dd HH:mm")
 
 
+def won(value: Decimal) -> str:
+    """₩1,234,567: money in whole won (plain functions, not Jinja macros: a page calls them hundreds of times)."""
+    return f"₩{value:,.0f}"
+
+
+def raw(value: Decimal | None) -> str:
+    """The whole-won figure for a data-value attribute ('' for none)."""
+    return "" if value is None else f"{value:.0f}"
+
+
 def labels() -> dict:
     return {"type_label": type_label, "severity_label": severity_label, "show_week": show_week,
-            "show_datetime": show_datetime}
+            "show_datetime": show_datetime, "won": won, "raw": raw}
 
 
 def context(actor) -> dict:

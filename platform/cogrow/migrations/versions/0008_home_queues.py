@@ -34,7 +34,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("item_id", "week_start", name=op.f("pk_exposure_snapshot")),
     )
     with op.batch_alter_table("exposure_snapshot", schema=None) as batch_op:
-        batch_op.create_index("ix_exposure_snapshot_rel_week", ["relationship_id", "week_start"], unique=False)
+        batch_op.create_index("ix_exposure_snapshot_rel_week", ["relationship_id", "week_start", "exposure_krw"],
+                              unique=False)
 
 
 def downgrade() -> None:

@@ -1,0 +1,352 @@
+"""Benchmark of every role's home page on ref-M-sized data, beside a floor: the same page's SQL run bare.
+
+    .venv/bin/python bench/home_pages.py [--postgres] [--gets 50] [--others 4]
+
+It builds, deterministically, one prime's share of ref-M (domain.md: 20 primes, 2,000 suppliers, 50,000
+relationship × item pairs, so a prime has ~100 suppliers × 25 items): the prime's 100 suppliers with 25 items
+each, their ledger rows, 13 weeks of exposure snapshots and a few hundred alerts (open and resolved); one of
+those suppliers also serves two more primes, 25 items each, with the same supplier part numbers (the supplier
+admin's cross-prime view); and `--others` more primes of the same size as background rows, so the queries filter
+as they would at ref-M. Then, for each role (procurement, planner, admin of the prime; production, admin of the
+supplier) it signs in and times ~50 GETs of /home in-process (the server's time: routing, queries, template),
+and reports p50 and p95 beside the floor: the SQL statements one GET issued, captured with an event listener,
+executed again with the raw DBAPI connection (fetching every row) and timed the same way. Goal: p95 < 100 ms.
+
+The PostgreSQL database `cogrow_bench_home` is dropped and created by the script
+(COGROW_BENCH_PG_ADMIN_URL, default postgresql+psycopg://postgres@127.0.0.1:5432/postgres).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "platform"), str(ROOT)]
+
+from sqlalchemy import create_engine, event, insert, text  # noqa: E402
+
+PG_ADMIN_URL = os.environ.get("COGROW_BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG_DATABASE = "cogrow_bench_home"
+SEED = 20261207
+SUPPLIERS = 100
+ITEMS = 25
+WEEKS = 13
+ALERTS_OPEN = 300
+ALERTS_RESOLVED = 300
+CHUNK = 5_000
+ROLES = (("prime", "procurement"), ("prime", "planner"), ("prime", "admin"), ("supplier", "production"),
+         ("supplier", "admin"))
+
+
+def build_app(url: str, var: Path):
+    os.environ["COGROW_VAR_DIR"] = str(var)
+    os.environ["COGROW_DATABASE_URL"] = url
+    os.environ["COGROW_RATELIMIT_ENABLED"] = "false"
+    import logging
+
+    from cogrow import create_app
+
+    app = create_app()
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+    logging.getLogger().setLevel(logging.WARNING)
+    for name in ("alembic", "cogrow", "cogrow.coverage", "cogrow.alerts", "werkzeug"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    return app
+
+
+def reset_postgres() -> str:
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)"))
+        conn.execute(text(f"CREATE DATABASE {PG_DATABASE}"))
+    admin.dispose()
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{PG_DATABASE}"
+
+
+# Generation -------------------------------------------------------------------------------------------------
+
+def _bulk(conn, model, rows: list[dict]) -> None:
+    for start in range(0, len(rows), CHUNK):
+        conn.execute(insert(model.__table__), rows[start:start + CHUNK])
+
+
+def _ledger_row(item_id: int, rel_id: int, week, now, rng: random.Random, price: Decimal) -> dict:
+    excess = Decimal(rng.choice((0, 0, 0, rng.randint(1, 400))))
+    cover = (excess * Decimal("0.3")).quantize(Decimal("1"))
+    exposure = (excess - cover) * price + cover * Decimal("0.6") * price
+    shortage = Decimal(rng.choice((0, 0, 0, 0, rng.randint(1, 100))))
+    zero = Decimal(0)
+    return {"item_id": item_id, "relationship_id": rel_id, "computed_at": now, "current_week": week,
+            "unit_price": price, "material_share": Decimal("0.4"), "open_po": Decimal(100), "firm_forecast": Decimal(200),
+            "firm_uncovered": Decimal(100), "fab_authorized": zero, "raw_authorized": zero, "cum_start_date": None,
+            "cum_shipped": zero, "guaranteed": Decimal(200), "fg_on_hand": Decimal(200) + excess, "wip": zero,
+            "produced_since_report": zero, "position_as_of": now, "supply": Decimal(200) + excess, "excess": excess,
+            "material_forecast": cover, "material_cover": cover, "exposure_krw": exposure,
+            "projected_excess_qty": zero, "projected_excess_week": None, "shortage_qty": shortage,
+            "shortage_week": week + timedelta(weeks=2) if shortage else None}
+
+
+def generate(app, others: int) -> dict:
+    """Write the data; returns the organisations and users the measurements sign in as."""
+    from cogrow.accounts.models import Membership, Organisation, User
+    from cogrow.alerts.models import Alert
+    from cogrow.catalog.models import Item
+    from cogrow.core.weeks import current_week
+    from cogrow.coverage.models import CoverageLedger, ExposureSnapshot
+    from cogrow.extensions import db
+    from cogrow.relationships.models import SupplyRelationship
+
+    rng = random.Random(SEED)
+    now = datetime.now(timezone.utc)
+    week = current_week(now)
+    counts = {"items": 0, "snapshots": 0, "alerts": 0}
+    with app.app_context():
+        conn = db.session.connection()
+
+        def org(name: str, kind: str) -> int:
+            return conn.execute(insert(Organisation.__table__).values(name=name, kind=kind, created_at=now)
+                                .returning(Organisation.__table__.c.id)).scalar_one()
+
+        def person(org_id: int, role: str, label: str) -> int:
+            user_id = conn.execute(insert(User.__table__).values(
+                email=f"{role}.{label}@bench.example.com", name=f"{role} {label}", password_hash="!", locale="en",
+                created_at=now).returning(User.__table__.c.id)).scalar_one()
+            conn.execute(insert(Membership.__table__).values(user_id=user_id, organisation_id=org_id, role=role))
+            return user_id
+
+        primes = [org(f"Prime {p:02d}", "prime") for p in range(1 + others)]
+        suppliers = [[org(f"Supplier {p:02d}-{s:03d}", "supplier") for s in range(SUPPLIERS)] for p in range(1 + others)]
+        the_prime, the_supplier = primes[0], suppliers[0][0]
+        users = {("prime", role): person(the_prime, role, "prime") for role in ("admin", "planner", "procurement")}
+        users.update({("supplier", role): person(the_supplier, role, "supplier") for role in ("admin", "production")})
+
+        pairs = [(primes[p], suppliers[p][s]) for p in range(1 + others) for s in range(SUPPLIERS)]
+        # The measured supplier also serves the next two primes (the same physical parts, their own part numbers).
+        pairs += [(primes[1 + k] if others > k else org(f"Extra prime {k}", "prime"), the_supplier) for k in range(2)]
+        rel_ids = []
+        for prime_id, supplier_id in pairs:
+            rel_ids.append(conn.execute(insert(SupplyRelationship.__table__).values(
+                prime_id=prime_id, supplier_id=supplier_id, status="active", firm_fence_weeks=4,
+                material_fence_weeks=8, currency="KRW", material_share=Decimal("0.4"), threshold_units=Decimal(100),
+                threshold_krw=Decimal(1_000_000), threshold_pct=Decimal("0.1"), over_delivery_pct=Decimal(0),
+                po_ack_days=3, version=1, created_at=now, accepted_at=now)
+                .returning(SupplyRelationship.__table__.c.id)).scalar_one())
+        supplier_rels = {rid for rid, (_, sid) in zip(rel_ids, pairs) if sid == the_supplier}
+
+        items = []
+        for rid in rel_ids:
+            for n in range(ITEMS):
+                spn = f"SP-{n:03d}" if rid in supplier_rels and n % 5 else (None if rid in supplier_rels else
+                                                                          f"S{rid}-{n:03d}")
+                items.append({"relationship_id": rid, "prime_part_number": f"P{rid}-{n:03d}",
+                              "supplier_part_number": spn, "description": "Bench part", "uom": "EA",
+                              "unit_price": Decimal(rng.choice((350, 1200, 15000, 22000, 48000))), "currency": "KRW",
+                              "lead_time_days": 14, "active": True, "version": 1, "created_at": now})
+        _bulk(conn, Item, items)
+        item_rows = conn.execute(text("SELECT id, relationship_id, unit_price FROM item ORDER BY id")).all()
+        counts["items"] = len(item_rows)
+
+        ledgers = [_ledger_row(i, r, week, now, rng, Decimal(str(p))) for i, r, p in item_rows]
+        _bulk(conn, CoverageLedger, ledgers)
+        snaps = []
+        for row in ledgers:
+            growing = rng.random() < 0.5  # half the items' exposure climbed to today's; the others held still
+            for back in range(WEEKS):
+                factor = Decimal(1) - Decimal("0.05") * back if growing else Decimal(1)
+                snaps.append({"item_id": row["item_id"], "relationship_id": row["relationship_id"],
+                              "week_start": week - timedelta(weeks=back),
+                              "exposure_krw": (row["exposure_krw"] * max(Decimal(0), factor)).quantize(Decimal(1)),
+                              "excess_qty": row["excess"], "shortage_qty": row["shortage_qty"],
+                              "updated_at": now - timedelta(weeks=back)})
+        _bulk(conn, ExposureSnapshot, snaps)
+        counts["snapshots"] = len(snaps)
+
+        prime_items = [(i, r) for i, r, _ in item_rows if r in rel_ids[:SUPPLIERS] or r in supplier_rels]
+        alerts = []
+        kinds = ("excess_inventory", "projected_excess", "shortage_risk")
+        for n, (item_id, rid) in enumerate(rng.sample(prime_items, ALERTS_OPEN + ALERTS_RESOLVED)):
+            at = now - timedelta(hours=rng.randint(1, 24 * 90))
+            alerts.append({"type": kinds[n % 3], "relationship_id": rid, "item_id": item_id,
+                           "status": "open" if n < ALERTS_OPEN else "resolved",
+                           "severity": ("info", "warning", "critical")[rng.randint(0, 2)],
+                           "exposure": Decimal(rng.randint(0, 9_000_000)), "numbers": {}, "context": {},
+                           "opened_at": at, "updated_at": at, "resolved_at": None if n < ALERTS_OPEN else now,
+                           "version": 1})
+        _bulk(conn, Alert, alerts)
+        counts["alerts"] = len(alerts)
+        db.session.commit()
+    return {"users": users, "prime": the_prime, "supplier": the_supplier, "counts": counts}
+
+
+# Measurements -----------------------------------------------------------------------------------------------
+
+def _percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
+
+
+def measure(app, user_id: int, organisation_id: int, gets: int) -> dict:
+    from cogrow.accounts.models import User
+    from cogrow.accounts.services import open_session
+    from cogrow.extensions import db
+
+    client = app.test_client()
+    with app.app_context():
+        key = db.session.get(User, user_id).get_id()
+        sid = open_session(user_id, organisation_id)
+        db.session.commit()
+    with client.session_transaction() as session:
+        now = time.time()
+        session.update({"_user_id": key, "_fresh": True, "login_at": now, "seen": now,
+                        "org_id": organisation_id, "sid": sid})
+    for _ in range(3):  # warm caches: compiled statements, templates
+        response = client.get("/home")
+        assert response.status_code == 200, (response.status_code, response.get_data(as_text=True)[:500])
+    server = []
+    for _ in range(gets):
+        start = time.perf_counter()
+        response = client.get("/home")
+        server.append(time.perf_counter() - start)
+        assert response.status_code == 200, response.status_code
+
+    captured: list[tuple[str, object]] = []
+    with app.app_context():
+        engine = db.engine
+
+    def listener(conn, cursor, statement, parameters, context, executemany):
+        captured.append((statement, parameters))
+
+    # The request runs in its own app context (outside ours), so its session ends with it as in production.
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        client.get("/home")
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    if True:
+        raw = engine.raw_connection()
+        try:
+            floor = []
+            for _ in range(gets):
+                cursor = raw.cursor()
+                start = time.perf_counter()
+                for statement, parameters in captured:
+                    cursor.execute(statement, parameters)
+                    if cursor.description is not None:
+                        cursor.fetchall()
+                floor.append(time.perf_counter() - start)
+                cursor.close()
+                raw.rollback()  # the page's few writes (the session's last-seen time) are not kept
+        finally:
+            raw.close()
+    return {"p50": statistics.median(server), "p95": _percentile(server, 95),
+            "floor_p50": statistics.median(floor), "floor_p95": _percentile(floor, 95), "statements": len(captured)}
+
+
+def run(backend: str, gets: int, others: int, workdir: Path, explained: bool = False) -> list[tuple[str, dict]]:
+    if backend == "postgresql":
+        url = reset_postgres()
+    else:
+        path = workdir / "home.sqlite"
+        path.unlink(missing_ok=True)
+        url = f"sqlite:///{path}"
+    app = build_app(url, workdir)
+    start = time.perf_counter()
+    built = generate(app, others)
+    print(f"{backend}: built {built['counts']} in {time.perf_counter() - start:.1f} s", flush=True)
+    results = []
+    for kind, role in ROLES:
+        org_id = built[kind]
+        results.append((f"{kind} {role}", measure(app, built["users"][(kind, role)], org_id, gets)))
+        if explained:
+            print(f"-- {kind} {role}: statements of one GET, bare, slowest first")
+            explain(app, built["users"][(kind, role)], org_id)
+    with app.app_context():
+        from cogrow.extensions import db
+
+        db.engine.dispose()
+    return results
+
+
+def report(backend: str, results: list[tuple[str, dict]]) -> None:
+    print(f"\n{backend}: GET /home, server time in-process over the GETs, floor = the page's SQL run bare")
+    print(f"{'role':22s} {'stmts':>5s} {'p50 ms':>8s} {'p95 ms':>8s} {'floor p50':>10s} {'floor p95':>10s} "
+          f"{'p95/floor95':>11s}  goal p95 < 100 ms")
+    for name, r in results:
+        ratio = r["p95"] / r["floor_p95"] if r["floor_p95"] else float("inf")
+        print(f"{name:22s} {r['statements']:5d} {r['p50'] * 1000:8.1f} {r['p95'] * 1000:8.1f} "
+              f"{r['floor_p50'] * 1000:10.1f} {r['floor_p95'] * 1000:10.1f} {ratio:11.1f}  "
+              f"{'ok' if r['p95'] < 0.1 else 'OVER'}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--postgres", action="store_true", help="also run on PostgreSQL")
+    parser.add_argument("--gets", type=int, default=50)
+    parser.add_argument("--others", type=int, default=4, help="other primes of the same size (background rows)")
+    parser.add_argument("--workdir", default=None)
+    parser.add_argument("--explain", action="store_true", help="also list each page's statements by bare time")
+    args = parser.parse_args()
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="cogrow-bench-home-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    for backend in ("sqlite", "postgresql") if args.postgres else ("sqlite",):
+        report(backend, run(backend, args.gets, args.others, workdir, args.explain))
+
+
+if __name__ == "__main__":
+    main()
+
+
+def explain(app, user_id: int, organisation_id: int) -> None:
+    """Each statement of one GET with its bare time (ms), slowest first: where a page's time goes."""
+    from cogrow.accounts.models import User
+    from cogrow.accounts.services import open_session
+    from cogrow.extensions import db
+
+    client = app.test_client()
+    with app.app_context():
+        key = db.session.get(User, user_id).get_id()
+        sid = open_session(user_id, organisation_id)
+        db.session.commit()
+        engine = db.engine
+    with client.session_transaction() as session:
+        now = time.time()
+        session.update({"_user_id": key, "_fresh": True, "login_at": now, "seen": now, "org_id": organisation_id,
+                        "sid": sid})
+    captured = []
+
+    def listener(conn, cursor, statement, parameters, context, executemany):
+        captured.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", listener)
+    client.get("/home")
+    event.remove(engine, "before_cursor_execute", listener)
+    raw = engine.raw_connection()
+    rows = []
+    for statement, parameters in captured:
+        cursor = raw.cursor()
+        repeat = 1 if statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")) else 5
+        best = min(_time_one(cursor, statement, parameters) for _ in range(repeat))
+        rows.append((best, statement))
+    raw.rollback()
+    raw.close()
+    for best, statement in sorted(rows, reverse=True):
+        print(f"{best * 1000:7.2f} ms  {' '.join(statement.split())[:400]}")
+
+
+def _time_one(cursor, statement, parameters) -> float:
+    start = time.perf_counter()
+    cursor.execute(statement, parameters)
+    if cursor.description is not None:
+        cursor.fetchall()
+    return time.perf_counter() - start
