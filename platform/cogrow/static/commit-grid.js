@@ -91,6 +91,7 @@
         if (inputs.length) { go(inputs[0]); }
       });
     }
+    form.setAttribute("data-grid-ready", "1");
   }
 
   function init() {
