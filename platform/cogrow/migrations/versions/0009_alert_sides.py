@@ -12,6 +12,8 @@ Revises: 0008_home_queues
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -28,6 +30,34 @@ NEW_KINDS = "('raised', 'updated', 'escalated', 'acknowledged', 'commented', 'sn
 
 def _at(name, nullable=True):
     return sa.Column(name, cogrow.core.types.UTCDateTime(timezone=True), nullable=nullable)
+
+
+@contextmanager
+def _without_foreign_keys():
+    """SQLite rebuilds alert_event to change its CHECK constraint; with foreign keys on, dropping the old copy would
+    cascade-delete every inbox entry, e-mail and webhook delivery of every event. As in 0011: the pragma only takes
+    effect outside a transaction, so the migration's transaction is committed, the rebuild runs in a transaction of
+    its own with the keys off, and the keys are checked before it commits."""
+    bind = op.get_bind()
+    if bind.dialect.name != "sqlite":
+        yield
+        return
+    bind.exec_driver_sql("COMMIT")
+    bind.exec_driver_sql("PRAGMA foreign_keys = OFF")
+    bind.exec_driver_sql("BEGIN IMMEDIATE")
+    try:
+        yield
+        broken = bind.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"0009: foreign keys broken by the table rebuild: {broken[:5]}")
+        bind.exec_driver_sql("COMMIT")
+    except BaseException:
+        bind.exec_driver_sql("ROLLBACK")
+        bind.exec_driver_sql("PRAGMA foreign_keys = ON")
+        bind.exec_driver_sql("BEGIN IMMEDIATE")  # the caller's transaction, which alembic rolls back
+        raise
+    bind.exec_driver_sql("PRAGMA foreign_keys = ON")
+    bind.exec_driver_sql("BEGIN IMMEDIATE")  # the caller's transaction, which alembic commits
 
 
 def upgrade() -> None:
@@ -48,15 +78,12 @@ def upgrade() -> None:
                                 name=op.f("fk_alert_side_acknowledged_by_id_user_account"), ondelete="SET NULL"),
         sa.PrimaryKeyConstraint("alert_id", "side", name=op.f("pk_alert_side")),
     )
-    with op.batch_alter_table("alert", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("recheck", sa.Boolean(), nullable=False, server_default=sa.text("false")))
-    with op.batch_alter_table("alert_event", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("qty", sa.Numeric(precision=18, scale=4), nullable=True))
-        batch_op.add_column(sa.Column("amount", sa.Numeric(precision=18, scale=4), nullable=True))
-        batch_op.add_column(sa.Column("reason", sa.String(length=32), nullable=True))
-        batch_op.add_column(sa.Column("side", sa.String(length=8), nullable=True))
-        batch_op.drop_constraint(op.f("ck_alert_event_kind"), type_="check")
-        batch_op.create_check_constraint(op.f("ck_alert_event_kind"), f"kind IN {NEW_KINDS}")
+    # Plain ADD COLUMNs: no table is rebuilt (a rebuild of alert would cascade-delete its events on SQLite).
+    op.add_column("alert", sa.Column("recheck", sa.Boolean(), nullable=False, server_default=sa.text("false")))
+    op.add_column("alert_event", sa.Column("qty", sa.Numeric(precision=18, scale=4), nullable=True))
+    op.add_column("alert_event", sa.Column("amount", sa.Numeric(precision=18, scale=4), nullable=True))
+    op.add_column("alert_event", sa.Column("reason", sa.String(length=32), nullable=True))
+    op.add_column("alert_event", sa.Column("side", sa.String(length=8), nullable=True))
 
     # Acknowledged and snoozed alerts: the view of the side that acted last (the prime's when nobody is known).
     op.execute("""
@@ -73,6 +100,12 @@ def upgrade() -> None:
     """)
     op.execute("UPDATE alert SET status = 'open' WHERE status IN ('acknowledged', 'snoozed')")
 
+    # A new event kind: SQLite changes a CHECK constraint by rebuilding the table.
+    with _without_foreign_keys():
+        with op.batch_alter_table("alert_event", schema=None) as batch_op:
+            batch_op.drop_constraint(op.f("ck_alert_event_kind"), type_="check")
+            batch_op.create_check_constraint(op.f("ck_alert_event_kind"), f"kind IN {NEW_KINDS}")
+
 
 def downgrade() -> None:
     # The prime's view becomes the alert's status again (a supplier's acknowledgement is lost).
@@ -82,13 +115,14 @@ def downgrade() -> None:
                                           AND s.side = 'prime' AND s.status <> 'open')
     """)
     op.execute("DELETE FROM alert_event WHERE kind = 'reopened'")
-    with op.batch_alter_table("alert_event", schema=None) as batch_op:
-        batch_op.drop_constraint(op.f("ck_alert_event_kind"), type_="check")
-        batch_op.create_check_constraint(op.f("ck_alert_event_kind"), f"kind IN {OLD_KINDS}")
-        batch_op.drop_column("side")
-        batch_op.drop_column("reason")
-        batch_op.drop_column("amount")
-        batch_op.drop_column("qty")
-    with op.batch_alter_table("alert", schema=None) as batch_op:
-        batch_op.drop_column("recheck")
+    with _without_foreign_keys():
+        with op.batch_alter_table("alert_event", schema=None) as batch_op:
+            batch_op.drop_constraint(op.f("ck_alert_event_kind"), type_="check")
+            batch_op.create_check_constraint(op.f("ck_alert_event_kind"), f"kind IN {OLD_KINDS}")
+            batch_op.drop_column("side")
+            batch_op.drop_column("reason")
+            batch_op.drop_column("amount")
+            batch_op.drop_column("qty")
+        with op.batch_alter_table("alert", schema=None) as batch_op:
+            batch_op.drop_column("recheck")
     op.drop_table("alert_side")
