@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, insert, literal_column, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -571,3 +571,37 @@ def line_codes(line_ids: Iterable[int]) -> dict[int, str]:
     if not ids:
         return {}
     return dict(db.session.execute(select(ProductionLine.id, ProductionLine.code).where(ProductionLine.id.in_(ids))).tuples())
+
+
+# --- the machine feed: output per day ----------------------------------------------------------------------
+
+FEED_DAYS = 14
+
+
+def daily_output(actor: Actor, relationship_id: int, days: int = FEED_DAYS,
+                 now: datetime | None = None) -> tuple[list[date], dict[tuple[date, int], Decimal]]:
+    """What the relationship's lines produced on each of the last `days` business days (today included), by line:
+    ({(day, line_id): units}), in one grouped query.
+
+    A day is a business day in the business time zone (Asia/Seoul): its bounds are computed here, so the query
+    compares plain timestamps (a CASE over the day boundaries) and reads the same on every database.
+    """
+    relationships.get_relationship(actor, relationship_id)
+    zone = business_zone()
+    today = (now or utcnow()).astimezone(zone).date()
+    day_list = [today - timedelta(days=n) for n in range(days - 1, -1, -1)]
+    bounds = [datetime(d.year, d.month, d.day, tzinfo=zone).astimezone(timezone.utc)
+              for d in [*day_list, today + timedelta(days=1)]]
+    r = _READINGS
+    bucket = case(*[(r.c.read_at < bounds[n + 1], literal_column(str(n))) for n in range(days)],
+                  else_=literal_column(str(days)))
+    steps = (select(bucket.label("bucket"), r.c.line_id, r.c.produced)
+             .where(r.c.relationship_id == relationship_id, r.c.read_at >= bounds[0], r.c.read_at < bounds[-1])
+             .subquery())
+    rows = db.session.execute(select(steps.c.bucket, steps.c.line_id, func.sum(steps.c.produced))
+                              .group_by(steps.c.bucket, steps.c.line_id))
+    output: dict[tuple[date, int], Decimal] = {}
+    for index, line_id, total in rows:
+        if 0 <= index < days:
+            output[(day_list[index], line_id)] = Decimal(total or 0)
+    return day_list, output

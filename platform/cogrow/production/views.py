@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any, Mapping
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
@@ -285,10 +286,15 @@ def _render_lines(relationship_id: int, errors: dict[str, str], status: int = 20
     rel = relationships.get_relationship(g.actor, relationship_id)
     from cogrow.catalog import services as catalog
 
-    return render_template("production/lines.html", rel=rel, lines=services.list_lines(g.actor, relationship_id),
+    lines = services.list_lines(g.actor, relationship_id)
+    days, output = services.daily_output(g.actor, relationship_id)
+    fed = [line for line in lines if any((day, line.id) in output for day in days)]
+    totals = {day: sum((output.get((day, line.id), Decimal(0)) for line in fed), Decimal(0)) for day in days}
+    return render_template("production/lines.html", rel=rel, lines=lines,
                            items=catalog.list_items(g.actor, relationship_id), errors=errors,
                            form=request.form if errors else {}, edit_id=edit_id,
-                           can_write=services.can_write(g.actor, rel)), status
+                           can_write=services.can_write(g.actor, rel), feed_days=days, feed_lines=fed,
+                           feed=output, feed_totals=totals), status
 
 
 def _line_form(form: Mapping[str, str], *, partial: bool) -> dict[str, Any]:
