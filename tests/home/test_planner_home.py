@@ -88,6 +88,8 @@ def build_work(tenant, items: int = 1, tag: str = "") -> dict:
         producer = producer_of(tenant)
         forecasts.commit_bucket(producer, rel.id, pub.id, buckets[week(2)], Decimal("90"), "CAPACITY")
         forecasts.commit_bucket(producer, rel.id, pub.id, buckets[week(3)], Decimal("100"))  # as forecast: fine
+        # Below forecast in the planning zone (from week 8): it commits to nothing, so it is not work.
+        forecasts.commit_bucket(producer, rel.id, pub.id, buckets[week(20)], Decimal("10"), "CAPACITY")
         expected["below"].add((item.prime_part_number, week(2)))
     # Authorizations: the first item has shipped 95 of FAB 100 and holds 100 more (RAW 200: 195 used).
     first = parts[0]

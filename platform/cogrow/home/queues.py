@@ -192,9 +192,24 @@ def _latest_publications(actor: Actor):
             .subquery("latest"))
 
 
-def commits_below_forecast(actor: Actor, today: date | None = None) -> Queue:
-    """Buckets of the latest versions, from this week on, whose supplier commit is below the forecast."""
+def fence_bounds(actor: Actor, today: date) -> tuple[date, date]:
+    """The Mondays after the widest firm zone and the widest material zone of the actor's publications, counted
+    from `week`: past them no bucket of any version is firm (material), so queues can bound their week range
+    and let the (publication, item, week) index skip the rest of the horizon."""
+    week = today - timedelta(days=today.weekday())
+    firm, material = db.session.execute(
+        select(func.max(ForecastPublication.firm_fence_weeks), func.max(ForecastPublication.material_fence_weeks))
+        .join(SupplyRelationship, SupplyRelationship.id == ForecastPublication.relationship_id)
+        .where(_own(actor))).one()
+    return week + timedelta(weeks=firm or 0), week + timedelta(weeks=material or 0)
+
+
+def commits_below_forecast(actor: Actor, today: date | None = None, bounds: tuple[date, date] | None = None
+                           ) -> Queue:
+    """Firm- and material-zone buckets of the latest versions, from this week on, whose supplier commit is below
+    the forecast (the planning zone commits to nothing, so a lower answer there is not work)."""
     week = current_week() if today is None else today - timedelta(days=today.weekday())
+    _firm_end, material_end = bounds or fence_bounds(actor, week)
     latest = _latest_publications(actor)
     counterpart = aliased(Organisation)
     gap = ForecastBucket.quantity - ForecastCommit.quantity
@@ -208,17 +223,22 @@ def commits_below_forecast(actor: Actor, today: date | None = None) -> Queue:
                                 latest.c.version_no == ForecastPublication.version_no))
              .join(SupplyRelationship, SupplyRelationship.id == ForecastPublication.relationship_id)
              .join(counterpart, counterpart.id == _counterpart(actor))
-             .join(ForecastCommit, ForecastCommit.publication_id == ForecastPublication.id)
-             .join(ForecastBucket, ForecastBucket.id == ForecastCommit.bucket_id)
-             .join(Item, Item.id == ForecastBucket.item_id)
-             .where(ForecastCommit.quantity < ForecastBucket.quantity, ForecastBucket.week_start >= week)
+             .join(Item, Item.relationship_id == ForecastPublication.relationship_id)
+             # Item by item, the bucket index (publication, item, week) reads only the weeks in range.
+             .join(ForecastBucket, and_(ForecastBucket.publication_id == ForecastPublication.id,
+                                        ForecastBucket.item_id == Item.id, ForecastBucket.week_start >= week,
+                                        ForecastBucket.week_start < material_end))
+             .join(ForecastCommit, ForecastCommit.bucket_id == ForecastBucket.id)
+             .where(ForecastBucket.zone.in_(("firm", "material")), ForecastCommit.quantity < ForecastBucket.quantity)
              .order_by(ForecastBucket.week_start, (gap * Item.unit_price).desc(), Item.prime_part_number))
     return _queue(query)
 
 
-def firm_cuts(actor: Actor) -> Queue:
-    """Firm-zone cuts in each relationship's newest version: weeks that the version before it had in its firm
-    zone and that the newest version forecasts lower (a week it leaves out counts as 0)."""
+def firm_cuts(actor: Actor, today: date | None = None, bounds: tuple[date, date] | None = None) -> Queue:
+    """Firm-zone cuts in each relationship's newest version: weeks from this one on that the version before it
+    had in its firm zone and that the newest version forecasts lower (a week it leaves out counts as 0)."""
+    week = current_week() if today is None else today - timedelta(days=today.weekday())
+    firm_end, _material_end = bounds or fence_bounds(actor, week)
     latest = _latest_publications(actor)
     new_pub, old_pub = aliased(ForecastPublication), aliased(ForecastPublication)
     new_bucket, old_bucket = aliased(ForecastBucket), aliased(ForecastBucket)
@@ -234,15 +254,15 @@ def firm_cuts(actor: Actor) -> Queue:
                                 latest.c.version_no == new_pub.version_no))
              .join(old_pub, and_(old_pub.relationship_id == new_pub.relationship_id,
                                  old_pub.version_no == new_pub.version_no - 1))
-             .join(old_bucket, old_bucket.publication_id == old_pub.id)
+             .join(SupplyRelationship, SupplyRelationship.id == new_pub.relationship_id)
+             .join(counterpart, counterpart.id == _counterpart(actor))
+             .join(Item, Item.relationship_id == new_pub.relationship_id)
+             .join(old_bucket, and_(old_bucket.publication_id == old_pub.id, old_bucket.item_id == Item.id,
+                                    old_bucket.week_start >= week, old_bucket.week_start < firm_end))
              .outerjoin(new_bucket, and_(new_bucket.publication_id == new_pub.id,
                                          new_bucket.item_id == old_bucket.item_id,
                                          new_bucket.week_start == old_bucket.week_start))
-             .join(Item, Item.id == old_bucket.item_id)
-             .join(SupplyRelationship, SupplyRelationship.id == new_pub.relationship_id)
-             .join(counterpart, counterpart.id == _counterpart(actor))
-             .where(old_bucket.zone == "firm", old_bucket.week_start >= new_pub.base_week,
-                    new_qty < old_bucket.quantity)
+             .where(old_bucket.zone == "firm", new_qty < old_bucket.quantity)
              .order_by((cut * Item.unit_price).desc(), Item.prime_part_number, old_bucket.week_start))
     return _queue(query)
 
@@ -282,19 +302,19 @@ def authorizations_near_limit(actor: Actor) -> Queue:
 
 
 def open_po_value_by_supplier(actor: Actor, limit: int = CHART_SUPPLIERS) -> list[dict[str, Any]]:
-    """The open (unshipped) value of binding POs per counterpart and currency, largest first."""
+    """The open quantity of binding POs at the item's unit price, per counterpart and currency, largest first:
+    from the coverage ledger (one row per item, not one per PO line)."""
     counterpart = aliased(Organisation)
-    open_qty = PurchaseOrderLine.quantity - PurchaseOrderLine.shipped_qty
-    value = func.sum(open_qty * PurchaseOrderLine.unit_price)
+    value = func.sum(CoverageLedger.open_po * CoverageLedger.unit_price)
     query = (select(SupplyRelationship.id.label("relationship_id"), counterpart.name.label("counterpart"),
-                    PurchaseOrder.currency, value.label("value"), func.count(func.distinct(PurchaseOrder.id)).label("pos"))
-             .select_from(PurchaseOrderLine)
-             .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.purchase_order_id)
-             .join(SupplyRelationship, SupplyRelationship.id == PurchaseOrder.relationship_id)
+                    Item.currency, value.label("value"),
+                    func.sum(case((CoverageLedger.open_po > 0, 1), else_=0)).label("items"))
+             .select_from(CoverageLedger)
+             .join(Item, Item.id == CoverageLedger.item_id)
+             .join(SupplyRelationship, SupplyRelationship.id == CoverageLedger.relationship_id)
              .join(counterpart, counterpart.id == _counterpart(actor))
-             .where(_own(actor), PurchaseOrder.status.in_(BINDING_STATES),
-                    PurchaseOrderLine.quantity > PurchaseOrderLine.shipped_qty)
-             .group_by(SupplyRelationship.id, counterpart.name, PurchaseOrder.currency)
+             .where(_own(actor), CoverageLedger.open_po > 0)
+             .group_by(SupplyRelationship.id, counterpart.name, Item.currency)
              .order_by(value.desc(), counterpart.name)
              .limit(limit))
     return _rows(query)
@@ -344,6 +364,7 @@ def new_forecast_versions(actor: Actor, now: datetime | None = None, days: int =
     """Versions published in the last `days` days, each with its up/down counts against the version before it,
     and its largest changed cells (item × week), CHANGES_PER_VERSION at most."""
     now = now or utcnow()
+    since = now - timedelta(days=days)
     counterpart = aliased(Organisation)
     new_pub, old_pub = aliased(ForecastPublication), aliased(ForecastPublication)
     new_bucket, old_bucket = aliased(ForecastBucket), aliased(ForecastBucket)
@@ -357,7 +378,8 @@ def new_forecast_versions(actor: Actor, now: datetime | None = None, days: int =
              .join(new_bucket, new_bucket.publication_id == new_pub.id)
              .join(old_bucket, and_(old_bucket.publication_id == old_pub.id, old_bucket.item_id == new_bucket.item_id,
                                     old_bucket.week_start == new_bucket.week_start))
-             .where(new_bucket.quantity != old_bucket.quantity))
+             .where(new_bucket.quantity != old_bucket.quantity, new_pub.published_at >= since,
+                    new_pub.relationship_id.in_(select(SupplyRelationship.id).where(_own(actor)))))
     changed = pairs.subquery("changed")
     counts = (select(changed.c.publication_id, func.sum(case((changed.c.change > 0, 1), else_=0)).label("up"),
                      func.sum(case((changed.c.change < 0, 1), else_=0)).label("down"))
@@ -369,7 +391,7 @@ def new_forecast_versions(actor: Actor, now: datetime | None = None, days: int =
              .join(SupplyRelationship, SupplyRelationship.id == ForecastPublication.relationship_id)
              .join(counterpart, counterpart.id == _counterpart(actor))
              .outerjoin(counts, counts.c.publication_id == ForecastPublication.id)
-             .where(_own(actor), ForecastPublication.published_at >= now - timedelta(days=days))
+             .where(_own(actor), ForecastPublication.published_at >= since)
              .order_by(ForecastPublication.published_at.desc(), ForecastPublication.id.desc()))
     queue = _queue(query, limit)
     for row in queue.rows:
@@ -467,7 +489,7 @@ def lines_due_this_week(actor: Actor, today: date | None = None) -> Queue:
 
 
 __all__ = ["ACK_GROUPS", "CHANGES_PER_VERSION", "NEAR_AUTHORIZATION", "NEW_VERSION_DAYS", "QUEUE_LIMIT",
-           "STALE_REPORT_DAYS", "Queue", "authorizations_near_limit", "commits_below_forecast", "firm_cuts",
+           "STALE_REPORT_DAYS", "Queue", "authorizations_near_limit", "commits_below_forecast", "fence_bounds", "firm_cuts",
            "items_at_risk", "lines_due_this_week", "new_forecast_versions", "open_po_value_by_supplier",
            "open_proposals", "pos_to_acknowledge", "stale_reports", "unacknowledged_overdue_count",
            "unacknowledged_pos"]
