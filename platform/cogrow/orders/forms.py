@@ -1,0 +1,253 @@
+"""The orders and shipments page forms, as WTForms classes whose fields parse with the shared field parsers.
+
+Every typed field reads its text through cogrow.core.fields, with the locale's grouping separator accepted in
+numbers ("1,280"), exactly like the JSON API and the importers (minus the grouping, which JSON does not need).
+A field that cannot be parsed keeps what the user typed and carries the parser's message, in the user's language.
+
+The version of the document a form acts on stays a plain hidden input read by `form_version` (the 412/428 rule is
+the same for pages, htmx and the API); CSRF comes with FlaskForm.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, SelectField, StringField, SubmitField
+from wtforms.widgets import DateInput, HiddenInput, TextInput
+
+from cogrow.core import fields
+from cogrow.core.validation import MAX_ID
+from cogrow.orders.schemas import MAX_LINES
+
+REQUIRED = _l("This field is required.")
+NEW_PO_ROWS = 3  # a new PO starts with this many blank rows; "Add a line" adds one more
+
+
+def plain(value: Any) -> str:
+    """A Decimal as typed back into an input: no exponent, no trailing zeros, no grouping."""
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        text = format(value, "f")
+        return text.rstrip("0").rstrip(".") if "." in text else text
+    return str(value)
+
+
+class ParsedField(StringField):
+    """Text parsed by one of the shared parsers; blank is None. What was typed is shown back as typed."""
+
+    parser: Callable[[str], Any] = staticmethod(fields.text)
+
+    def __init__(self, label=None, validators=None, parser: Callable[[str], Any] | None = None, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        if parser is not None:
+            self.parser = parser
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        raw = valuelist[0]
+        if raw is None or not str(raw).strip():
+            self.data = None
+            return
+        self.data = self.parser(raw)  # FieldError is a ValueError: WTForms keeps its message for validate()
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return plain(self.data)
+
+    @property
+    def filled(self) -> bool:
+        return bool(self.raw_data and self.raw_data[0] and str(self.raw_data[0]).strip())
+
+
+class NumberField(ParsedField):
+    """A decimal typed the way the pages show numbers: "1,280.5" is 1280.5; `positive` refuses 0."""
+
+    widget = TextInput()
+
+    def __init__(self, label=None, validators=None, *, minimum: int = 0, scale: int = 4, positive: bool = False,
+                 whole: bool = False, **kwargs):
+        kwargs.setdefault("render_kw", {"inputmode": "decimal", "autocomplete": "off"})
+        super().__init__(label, validators, **kwargs)
+        self.minimum, self.scale, self.positive, self.whole = minimum, scale, positive, whole
+
+    def parser(self, raw: str) -> Decimal:  # type: ignore[override]
+        value = fields.decimal(raw, minimum=self.minimum, scale=self.scale, whole=self.whole, grouping=True)
+        if self.positive and value <= 0:
+            raise fields.FieldError(str(_l("Must be more than 0.")))
+        return value
+
+
+class DateField(ParsedField):
+    widget = DateInput()
+    parser = staticmethod(fields.date_value)
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return self.data.isoformat() if self.data else ""
+
+
+class CodeField(ParsedField):
+    """A part number or document number: upper-cased, no spaces, no invisible characters."""
+
+    def __init__(self, label=None, validators=None, *, max_length: int = 64, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.max_length = max_length
+
+    def parser(self, raw: str) -> str | None:  # type: ignore[override]
+        return fields.part_number(raw, max_length=self.max_length) or None
+
+
+class TextField(ParsedField):
+    def __init__(self, label=None, validators=None, *, max_length: int = 500, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.max_length = max_length
+
+    def parser(self, raw: str) -> str | None:  # type: ignore[override]
+        return fields.text(raw, max_length=self.max_length) or None
+
+
+def require(*names: str):
+    """Mark fields of a (sub)form as required when the row is used at all."""
+    def check(form: Form) -> bool:
+        ok = True
+        for name in names:
+            field = form[name]
+            if field.data is None and not field.errors:
+                field.errors = [*field.errors, str(REQUIRED)]
+                ok = False
+        return ok
+    return check
+
+
+# --- purchase orders -----------------------------------------------------------------------------------------
+
+class LineRow(Form):
+    """One PO line row: blank rows are ignored; a row that is used needs a part number, a quantity and a due date."""
+
+    line_no = ParsedField(widget=HiddenInput(), parser=lambda raw: fields.integer(raw, minimum=1, maximum=9999))
+    prime_part_number = CodeField(_l("Prime's part number"), max_length=64)
+    quantity = NumberField(_l("Quantity"), positive=True)
+    due_date = DateField(_l("Due date"))
+    unit_price = NumberField(_l("Unit price"))
+    remove = BooleanField(_l("Remove"))
+
+    @property
+    def blank(self) -> bool:
+        return not any(self[name].filled for name in ("prime_part_number", "quantity", "due_date", "unit_price"))
+
+    @property
+    def existing(self) -> bool:
+        return self.line_no.data is not None
+
+
+class _LinesForm(FlaskForm):
+    lines = FieldList(FormField(LineRow), min_entries=1, max_entries=MAX_LINES)
+    add_line = SubmitField(_l("Add a line"))
+
+    def used_lines(self) -> list[dict[str, Any]] | None:
+        """The service's line values of the rows in use (None if any row has an error, now shown on the row).
+
+        A removed line, and a blank new row, are left out; a blanked existing line is an error, not a removal.
+        """
+        out: list[dict[str, Any]] = []
+        ok = True
+        for index, entry in enumerate(self.lines):
+            row: LineRow = entry.form
+            if row.remove.data and row.existing:
+                continue
+            if row.blank and not row.existing:
+                if any(row[name].errors for name in row._fields):
+                    ok = False
+                continue
+            if not require("prime_part_number", "quantity", "due_date")(row) or \
+                    any(row[name].errors for name in row._fields):
+                ok = False
+                continue
+            out.append({"index": index, "line_no": row.line_no.data, "prime_part_number": row.prime_part_number.data,
+                        "quantity": row.quantity.data, "due_date": row.due_date.data,
+                        "unit_price": row.unit_price.data})
+        return out if ok else None
+
+    def line_field(self, key: str):
+        """The field an error key names: "lines[3].quantity" is the quantity of row 3."""
+        if not key.startswith("lines[") or "]." not in key:
+            return None
+        index, _, name = key[len("lines["):].partition("].")
+        if not index.isdigit() or int(index) >= len(self.lines.entries):
+            return None
+        row = self.lines.entries[int(index)].form
+        if name == "item_id":
+            name = "prime_part_number"
+        return row._fields.get(name)
+
+
+class NewPOForm(_LinesForm):
+    number = CodeField(_l("PO number"), max_length=32,
+                       description=_l("Leave empty to number it PO-year-sequence."))
+    note = TextField(_l("Note"), max_length=1000)
+
+
+class ReviseForm(_LinesForm):
+    note = TextField(_l("Note"), max_length=1000)
+
+
+class ProposeForm(FlaskForm):
+    line_id = SelectField(_l("Line"), coerce=int, validate_choice=False)
+    quantity = NumberField(_l("New quantity"), positive=True)
+    due_date = DateField(_l("New due date"))
+    reason = TextField(_l("Reason"), max_length=500)
+
+    def values(self) -> dict[str, Any] | None:
+        ok = require("reason")(self) and not any(self[name].errors for name in ("line_id", "quantity", "due_date"))
+        if self.quantity.data is None and self.due_date.data is None and not self.quantity.errors \
+                and not self.due_date.errors:
+            self.quantity.errors = [*self.quantity.errors, str(_l("Propose a new quantity, a new due date, or both."))]
+            ok = False
+        if not ok:
+            return None
+        return {"line_id": self.line_id.data, "quantity": self.quantity.data, "due_date": self.due_date.data,
+                "reason": self.reason.data}
+
+
+class ReasonForm(FlaskForm):
+    """Reject, cancel or close a PO: an optional (for reject, required) reason."""
+
+    reason = TextField(_l("Reason"), max_length=500)
+
+
+class DecisionForm(FlaskForm):
+    """Accept or reject a change proposal, with an optional note."""
+
+    note = TextField(_l("Note (optional)"), max_length=500)
+
+
+# --- shipments -----------------------------------------------------------------------------------------------
+
+class ShipLineRow(Form):
+    po_line_id = ParsedField(widget=HiddenInput(), parser=lambda raw: fields.integer(raw, minimum=1, maximum=MAX_ID))
+    quantity = NumberField(_l("Quantity to ship"), positive=True)
+
+
+class ReceiveLineRow(Form):
+    po_line_id = ParsedField(widget=HiddenInput(), parser=lambda raw: fields.integer(raw, minimum=1, maximum=MAX_ID))
+    quantity_received = NumberField(_l("Quantity received"))
+
+
+class ShipmentForm(FlaskForm):
+    number = CodeField(_l("ASN number"), max_length=32, description=_l("Leave empty to number it automatically."))
+    ship_date = DateField(_l("Ship date"))
+    expected_date = DateField(_l("Expected arrival"))
+    carrier = TextField(_l("Carrier"), max_length=100)
+    tracking = TextField(_l("Tracking number"), max_length=100)
+    lines = FieldList(FormField(ShipLineRow), max_entries=MAX_LINES)
+
+
+class ReceiveForm(FlaskForm):
+    lines = FieldList(FormField(ReceiveLineRow), max_entries=MAX_LINES)
