@@ -239,8 +239,6 @@ READ_DRAWN = """c => { const chart = Chart.getChart(c); const axis = chart.scale
     (d.data[n] === null || d.data[n] === undefined) ? null : axis.getValueForPixel(el.y))); }"""
 
 
-@pytest.mark.xfail(strict=True, reason="static/cogrow.js stacks the line datasets on each other on a stacked value "
-                                       "axis; the fix is proposed in /work/patches/charts-cogrow-js.diff")
 def test_the_ledger_lines_sit_at_their_own_values_and_only_the_coverage_stacks(page: Page, ledger_case) -> None:
     page.set_viewport_size({"width": 1366, "height": 900})
     sign_in(page)

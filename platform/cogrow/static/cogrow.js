@@ -67,9 +67,12 @@
   function datasetOf(column, index) {
     var color = colorOf(column.color, index);
     var base = { label: column.label, data: column.values, borderColor: color, backgroundColor: color };
+    // On a stacked value axis Chart.js stacks every dataset with the same stack id, and a dataset's id defaults
+    // to its type: lines, areas and markers would sit on top of one another. Only bars with data-stack stack;
+    // every other dataset gets a stack of its own, so it is drawn at its own values.
+    base.stack = (column.kind === "bar" && column.stack) ? column.stack : "own-" + index;
     if (column.kind === "bar") {
       base.type = "bar";
-      if (column.stack) { base.stack = column.stack; }
       base.order = 2;
     } else if (column.kind === "area") {
       base.type = "line";
@@ -108,7 +111,9 @@
       fences.forEach(function (fence, index) {
         var position = chart.data.labels.indexOf(fence.at);
         if (position < 0) { return; }
-        var x = scale.getPixelForValue(position);
+        // A fence lies between the last week before it and the first week on it, not through that week's point.
+        var x = position > 0 ? (scale.getPixelForValue(position - 1) + scale.getPixelForValue(position)) / 2
+          : scale.getPixelForValue(position);
         ctx.save();
         ctx.strokeStyle = index === 0 ? "#b3261e" : "#8d6e00";
         ctx.setLineDash([4, 3]);
