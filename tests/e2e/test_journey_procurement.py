@@ -32,6 +32,11 @@ def test_procurement_reads_its_exposure_and_opens_the_newest_alert(browser, live
             assert trend["datasets"][0]["data"] == table_column(page, "[data-test=trend-table]", 1)
             assert trend["datasets"][0]["data"][-1] == total
             assert total > 0  # the demo's over-produced items
+            assert None not in trend["datasets"][0]["data"]  # the demo writes twelve weeks of history
+            # What grew since last week links to the item's ledger.
+            growth = page.locator("[data-test=growth-row] a")
+            assert growth.count() > 0
+            assert re.search(r"/relationships/\d+/items/\d+/ledger$", growth.first.get_attribute("href"))
 
             # Exposure by supplier: the chart's bars are the sortable table's largest rows, largest first,
             # and the table adds up to the total.
