@@ -1,7 +1,8 @@
 """The alert inbox on a phone (390 × 844), in Korean and in English: rows stack, nothing scrolls sideways, and an
 alert is acknowledged in place from its row (htmx), each side on its own view.
 
-Screenshots go to var/screenshots/ (git-ignored): alerts-inbox-<lang>-390.png and alerts-acknowledged-<lang>-390.png.
+Screenshots go to var/screenshots/ (git-ignored): alerts-inbox-<lang>-390.png, alerts-acknowledged-<lang>-390.png,
+alerts-detail-<lang>-390.png and alerts-inbox-<lang>-1366.png.
 Regenerate them with `.venv/bin/python -m pytest -q -p no:cacheprovider -m e2e tests/e2e/test_alerts_phone.py`.
 """
 from __future__ import annotations
@@ -103,3 +104,16 @@ def test_the_alert_inbox_works_on_a_phone(phone: Page, demo_alerts, lang: str, e
     phone.goto(f"/alerts/{alert_id}")
     expect(phone.locator("[data-test=status]")).to_have_attribute("class", re.compile("badge-acknowledged"))
     assert phone.evaluate(NO_SIDEWAYS), phone.evaluate("document.documentElement.scrollWidth")
+    phone.screenshot(path=str(SHOTS / f"alerts-detail-{lang}-390.png"), full_page=True)
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_the_alert_inbox_at_1366(page: Page, demo_alerts, lang: str) -> None:
+    """The same inbox on a laptop: a table with its actions, no sideways scrolling; the screenshot for the note."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": 1366, "height": 900})
+    _sign_in(page, "procurement@hanbit.example.com", lang)
+    page.goto("/alerts?status=unresolved")
+    expect(page.locator("[data-test=alerts] tbody tr[data-alert]").first).to_be_visible(timeout=TIMEOUT)
+    assert page.evaluate(NO_SIDEWAYS), page.evaluate("document.documentElement.scrollWidth")
+    page.screenshot(path=str(SHOTS / f"alerts-inbox-{lang}-1366.png"), full_page=True)
