@@ -80,7 +80,7 @@ def test_the_unread_count_fragment(db, client, tenant_a):
     sign_in(client, user)
     response = client.get("/alerts/unread-count", headers=HX)
     body = response.get_data(as_text=True)
-    assert response.status_code == 200 and 'data-unread="1"' in body and "<html" not in body
+    assert response.status_code == 200 and '<span class="count" data-unread="1">1</span>' in body and "<html" not in body
     assert response.headers["Cache-Control"] == "no-store"
     client.post("/notifications/read")
     assert 'data-unread="0"' in client.get("/alerts/unread-count").get_data(as_text=True)
