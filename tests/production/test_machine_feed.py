@@ -127,3 +127,13 @@ def test_the_lines_page_runs_a_bounded_number_of_statements(client, db, tenant_a
     more = run()
     assert len(more) == len(few), "\n".join(more)
     assert sum("machine_reading" in s for s in more) == 1  # one grouped query for the feed
+
+
+def test_the_item_page_lists_its_readings_with_their_line(client, db, tenant_a):
+    actor, lines = _lines(db, tenant_a, count=1)
+    _feed(db, tenant_a, actor, lines, days=1, per_day=3)
+    sign_in(client, tenant_a.users["supplier:production"])
+    page = client.get(f"/relationships/{tenant_a.relationship.id}/items/{tenant_a.item.id}/production")
+    assert page.status_code == 200
+    readings = re.search(r'data-test="readings".*?</table>', page.get_data(as_text=True), re.S).group(0)
+    assert "PRESS-1" in readings

@@ -570,7 +570,9 @@ def line_codes(line_ids: Iterable[int]) -> dict[int, str]:
     ids = set(line_ids)
     if not ids:
         return {}
-    return dict(db.session.execute(select(ProductionLine.id, ProductionLine.code).where(ProductionLine.id.in_(ids))).tuples())
+    # Not dict(result): a Result has keys(), so dict() would read it as a mapping of column names.
+    return {line_id: code for line_id, code in
+            db.session.execute(select(ProductionLine.id, ProductionLine.code).where(ProductionLine.id.in_(ids)))}
 
 
 # --- the machine feed: output per day ----------------------------------------------------------------------
