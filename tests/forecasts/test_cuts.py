@@ -243,3 +243,17 @@ def test_the_planner_is_told_of_commits_below_forecast(client, db, tenant_a, pla
     services.commit_buckets(production, rel_id, pub.id, [
         {"bucket_id": buckets[1][0], "quantity": Decimal(70), "reason_code": "CAPACITY"}])
     assert _count(db, ForecastNotice) == 2
+
+
+def test_a_reason_with_control_characters_is_refused_by_the_confirm_form(app, db, tenant_a, planner, request_ctx):
+    rel_id = tenant_a.relationship.id
+    item = tenant_a.item
+    services.publish(planner, rel_id, horizon([item.id], "50"))
+    data = csv_bytes([HEADER] + [[item.prime_part_number, iso_label(week(n)), "0"] for n in range(26)])
+    batch = imports.upload(planner, rel_id, "forecast", "cut.csv", data)
+    client = _client(app, tenant_a, "prime:planner")
+    page = client.get(f"/relationships/{rel_id}/imports/{batch.id}").get_data(as_text=True)
+    assert 'data-test="cut-reason"' in page and 'name="reason"' in page
+    refused = client.post(f"/relationships/{rel_id}/imports/{batch.id}/confirm", data={"reason": "bad\x00reason"})
+    assert refused.status_code == 422 and 'data-field="reason"' in refused.get_data(as_text=True)
+    assert _count(db, ForecastPublication) == 1

@@ -3,6 +3,8 @@ default start date."""
 from __future__ import annotations
 
 import re
+
+import pytest
 from datetime import timedelta
 from decimal import Decimal
 
@@ -81,6 +83,11 @@ def test_the_commit_grid_script_handles_arrows_enter_and_fill():
     assert "eval(" not in script and "innerHTML" not in script
 
 
+def _start_value(html: str) -> str:
+    field = re.search(r'<input[^>]*name="cum_start_date"[^>]*>', html).group(0)
+    return re.search(r'value="([^"]*)"', field).group(1)
+
+
 def test_the_grant_form_defaults_to_the_current_period_and_that_default_is_accepted(app, db, tenant_a, planner):
     rel_id = tenant_a.relationship.id
     url = f"/relationships/{rel_id}/forecasts/authorizations"
@@ -90,7 +97,7 @@ def test_the_grant_form_defaults_to_the_current_period_and_that_default_is_accep
                                    "cum_start_date": start.isoformat(), "quantity": "300"})
     assert first.status_code == 302
     html = client.get(url).get_data(as_text=True)
-    default = re.search(r'name="cum_start_date" value="([^"]+)"', html).group(1)
+    default = _start_value(html)
     assert default == start.isoformat()
     again = client.post(url, data={"item_id": str(tenant_a.item.id), "kind": "FAB", "cum_start_date": default,
                                    "quantity": "350"})
@@ -101,7 +108,7 @@ def test_the_grant_form_defaults_to_the_current_period_and_that_default_is_accep
 def test_with_no_grants_the_default_is_this_years_first_day(app, db, tenant_a):
     html = _client(app, tenant_a, "prime:planner").get(
         f"/relationships/{tenant_a.relationship.id}/forecasts/authorizations").get_data(as_text=True)
-    assert f'name="cum_start_date" value="{local_today().replace(month=1, day=1).isoformat()}"' in html
+    assert _start_value(html) == local_today().replace(month=1, day=1).isoformat()
 
 
 def test_week_headers_carry_their_monday(app, db, tenant_a, planner, items):
@@ -109,3 +116,23 @@ def test_week_headers_carry_their_monday(app, db, tenant_a, planner, items):
     html = _client(app, tenant_a, "prime:planner").get(
         f"/relationships/{tenant_a.relationship.id}/forecasts").get_data(as_text=True)
     assert f'<abbr title="{iso_label(week(0))} (' in html
+
+
+@pytest.mark.parametrize("field,value", [("quantity", "many"), ("quantity", "-5"), ("cum_start_date", "2026-13-01"),
+                                         ("kind", "XYZ"), ("item_id", "999999")])
+def test_a_bad_grant_field_is_named_and_nothing_is_granted(app, db, tenant_a, field, value):
+    form = {"item_id": str(tenant_a.item.id), "kind": "FAB", "cum_start_date": local_today().isoformat(),
+            "quantity": "10", field: value}
+    response = _client(app, tenant_a, "prime:planner").post(
+        f"/relationships/{tenant_a.relationship.id}/forecasts/authorizations", data=form)
+    assert response.status_code == 422 and f'data-field="{field}"' in response.get_data(as_text=True)
+    assert db.session.scalar(select(Authorization.id)) is None
+
+
+def test_a_grant_quantity_may_carry_the_grouping_the_pages_show(app, db, tenant_a):
+    form = {"item_id": str(tenant_a.item.id), "kind": "FAB", "cum_start_date": local_today().isoformat(),
+            "quantity": "1,280"}
+    response = _client(app, tenant_a, "prime:planner").post(
+        f"/relationships/{tenant_a.relationship.id}/forecasts/authorizations", data=form)
+    assert response.status_code == 302
+    assert db.session.scalar(select(Authorization.quantity)) == Decimal(1280)

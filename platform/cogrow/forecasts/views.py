@@ -9,9 +9,10 @@ from cogrow.core.api import decimal_str
 from cogrow.core.auth import requires
 from cogrow.core.errors import BadRequest, ValidationFailed
 from cogrow.core.validation import MAX_BIG_ID, parse_decimal, parse_id, parse_int
-from cogrow.core.weeks import iso_label, local_today
-from cogrow.forecasts import notify, schemas, services
-from cogrow.forecasts.models import AUTHORIZATION_KINDS, ForecastPublication
+from cogrow.core.weeks import iso_label
+from cogrow.forecasts import notify, services
+from cogrow.forecasts.forms import GrantForm
+from cogrow.forecasts.models import ForecastPublication
 from cogrow.relationships import services as relationships
 
 bp = Blueprint("forecasts", __name__)
@@ -211,7 +212,7 @@ def waterfall(relationship_id: int):
     return render_template("forecasts/waterfall.html", rel=rel, data=data, page=page, pages=pages, iso_label=iso_label)
 
 
-def _render_authorizations(relationship_id: int, errors: dict[str, str], status: int = 200):
+def _render_authorizations(relationship_id: int, form: GrantForm | None = None, status: int = 200):
     rel = relationships.get_relationship(g.actor, relationship_id)
     fmt = _format()
     if fmt:
@@ -221,34 +222,38 @@ def _render_authorizations(relationship_id: int, errors: dict[str, str], status:
                         for r in grants], f"authorizations-{rel.id}", fmt)
     from cogrow.catalog import services as catalog
 
+    can_plan = _can_plan(rel)
+    items = catalog.list_items(g.actor, rel.id) if can_plan else []
+    if form is None and can_plan:
+        # The start date proposed is the current period's, which is never refused.
+        form = GrantForm.for_items(items, cum_start_date=services.default_period_start(rel.id))
     return render_template(
         "forecasts/authorizations.html", rel=rel, summary=services.list_authorization_summary(g.actor, rel.id),
-        grants=services.list_authorizations(g.actor, rel.id, limit=200), can_plan=_can_plan(rel),
-        items=catalog.list_items(g.actor, rel.id) if _can_plan(rel) else [], kinds=AUTHORIZATION_KINDS,
-        errors=errors, form=request.form if errors else {}, today=local_today(),
-        default_start=services.default_period_start(rel.id),
+        grants=services.list_authorizations(g.actor, rel.id, limit=200), can_plan=can_plan, form=form,
     ), status
 
 
 @bp.get(f"{REL}/authorizations")
 @requires()
 def authorizations(relationship_id: int):
-    return _render_authorizations(relationship_id, {})
+    return _render_authorizations(relationship_id)
 
 
 @bp.post(f"{REL}/authorizations")
 @requires("admin", "planner", kind="prime")
 def grant(relationship_id: int):
+    from cogrow.catalog import services as catalog
+
     relationships.get_relationship(g.actor, relationship_id)
-    grant_values, errors = schemas.parse_grant(request.form, services.part_numbers_of(relationship_id),
-                                               services.item_ids_of(relationship_id), form=True)
-    if not errors:
-        try:
-            row = services.grant_authorization(g.actor, relationship_id, *grant_values)  # type: ignore[misc]
-        except ValidationFailed as exc:
-            errors = exc.fields
-    if errors:
-        return _render_authorizations(relationship_id, errors, 422)
+    form = GrantForm.for_items(catalog.list_items(g.actor, relationship_id))
+    if not form.validate_on_submit():
+        return _render_authorizations(relationship_id, form, 422)
+    try:
+        row = services.grant_authorization(g.actor, relationship_id, int(form.item_id.data), form.kind.data,
+                                           form.cum_start_date.data, form.quantity.data)
+    except ValidationFailed as exc:
+        form.add_errors({"item_id" if name == "part_number" else name: message for name, message in exc.fields.items()})
+        return _render_authorizations(relationship_id, form, 422)
     flash(_("%(kind)s authorization of %(qty)s granted.", kind=row.kind, qty=decimal_str(row.quantity)), "success")
     return redirect(url_for("forecasts.authorizations", relationship_id=relationship_id))
 

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from cogrow.core.auth import requires
 from cogrow.core.errors import AppError, Conflict, ValidationFailed
 from cogrow.imports import effects, export, labels, services
+from cogrow.imports.forms import ConfirmImportForm
 from cogrow.imports.registry import KINDS
 from cogrow.relationships import services as relationships
 
@@ -85,7 +86,7 @@ def template(relationship_id: int, kind: str, fmt: str):
 RUNNING_STATES = ("pending", "queued", "running")
 
 
-def _render_detail(relationship_id: int, import_id: int, errors: dict[str, str] | None = None, status: int = 200):
+def _render_detail(relationship_id: int, import_id: int, form: ConfirmImportForm | None = None, status: int = 200):
     batch = services.get_import(g.actor, relationship_id, import_id)
     rel = services.batch_relationship(batch)
     kind = KINDS.get(batch.kind)
@@ -96,8 +97,8 @@ def _render_detail(relationship_id: int, import_id: int, errors: dict[str, str] 
         may_act=kind is not None and services.may_upload(g.actor, rel, kind),
         status_label=services.status_label, summary=summary, stopped_at=services.errors_stopped_at(batch),
         facts=labels.facts, result_link=kind.result_link(rel, result) if kind and kind.result_link and result else None,
-        unchanged=effects.unchanged_message(result.get(effects.NOTHING_CHANGED)), errors=errors or {},
-        reason=request.form.get("reason", "") if errors else "",
+        unchanged=effects.unchanged_message(result.get(effects.NOTHING_CHANGED)),
+        form=form or ConfirmImportForm(formdata=None),
     ), status
 
 
@@ -126,10 +127,14 @@ def status(relationship_id: int, import_id: int):
 @bp.post("/<int:import_id>/confirm")
 @requires()
 def confirm(relationship_id: int, import_id: int):
+    form = ConfirmImportForm()
+    if not form.validate_on_submit():
+        return _render_detail(relationship_id, import_id, form, 422)
     try:
-        batch = services.confirm(g.actor, relationship_id, import_id, reason=request.form.get("reason"))
+        batch = services.confirm(g.actor, relationship_id, import_id, reason=form.reason.data)
     except ValidationFailed as exc:
-        return _render_detail(relationship_id, import_id, exc.fields or {"reason": exc.message}, 422)
+        form.add_errors(exc.fields or {"reason": exc.message})
+        return _render_detail(relationship_id, import_id, form, 422)
     except Conflict as exc:
         flash(exc.message, "error")
         return redirect(url_for("imports.detail", relationship_id=relationship_id,
