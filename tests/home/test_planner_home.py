@@ -123,7 +123,7 @@ def test_planner_queues_hold_exactly_the_work_waiting_for_the_planner(db, ctx, t
     # Overdue first (issued 5 days ago, 3 days agreed), then the fresh ones.
     assert [r["overdue"] for r in waiting.rows] == [True, True, False, False]
     assert {r["number"] for r in waiting.rows if r["overdue"]} == expected["overdue"]
-    assert queues.unacknowledged_overdue_count(actor) == 2
+    assert waiting.overdue == 2
 
     below = queues.commits_below_forecast(actor)
     assert {(r["prime_part_number"], r["week_start"]) for r in below.rows} == expected["below"]
@@ -131,7 +131,8 @@ def test_planner_queues_hold_exactly_the_work_waiting_for_the_planner(db, ctx, t
 
     cuts = queues.firm_cuts(actor)
     assert {(r["prime_part_number"], r["week_start"]) for r in cuts.rows} == expected["cuts"]
-    assert all((r["before"], r["after"], r["value"]) == (Decimal("100"), Decimal("60"), Decimal("40000"))
+    assert all((r["before"], r["after"], r["value"], r["cut_reason"]) == (Decimal("100"), Decimal("60"),
+                                                                          Decimal("40000"), "Model change")
                for r in cuts.rows)
 
     near = queues.authorizations_near_limit(actor)

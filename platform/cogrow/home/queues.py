@@ -24,13 +24,13 @@ from cogrow.core.types import UTCDateTime, utcnow
 from cogrow.core.weeks import business_zone, current_week, iso_label, local_today
 from cogrow.coverage.models import CoverageLedger
 from cogrow.extensions import db
-from cogrow.forecasts.models import ForecastBucket, ForecastCommit, ForecastPublication
+from cogrow.forecasts.models import ForecastBucket, ForecastCommit, ForecastCut, ForecastPublication
 from cogrow.orders.models import BINDING_STATES, ChangeProposal, PurchaseOrder, PurchaseOrderLine
 from cogrow.production.models import ItemPosition
 from cogrow.relationships.models import SupplyRelationship
 
 # How many entries each queue lists; the page says how many more there are.
-QUEUE_LIMIT = 50
+QUEUE_LIMIT = 20
 # An authorization is "near its quantity" once what it covers has used this share of it (or more).
 NEAR_AUTHORIZATION = Decimal("0.9")
 # Forecast versions published this many days back count as new on the supplier's home.
@@ -107,6 +107,7 @@ class Queue:
 
     rows: list[dict[str, Any]] = field(default_factory=list)
     total: int = 0
+    overdue: int = 0  # for the queues that have a deadline: how many of `total` are past it
 
     @property
     def more(self) -> int:
@@ -168,19 +169,16 @@ def unacknowledged_pos(actor: Actor, now: datetime | None = None) -> Queue:
              .add_columns(PurchaseOrder.id, PurchaseOrder.number, PurchaseOrder.issued_at, PurchaseOrder.currency,
                           SupplyRelationship.id.label("relationship_id"), SupplyRelationship.po_ack_days,
                           counterpart.name.label("counterpart"), value.label("value"), lines.label("lines"),
-                          (left < 0).label("overdue"))
+                          (left < 0).label("overdue"),
+                          func.sum(case((left < 0, 1), else_=0)).over().label("overdue_total"))
              .join(counterpart, counterpart.id == _counterpart(actor))
              .order_by(left, PurchaseOrder.id))
     queue = _queue(query)
+    queue.overdue = int(queue.rows[0]["overdue_total"] or 0) if queue.rows else 0
     for row in queue.rows:
         row["deadline"] = row["issued_at"] + timedelta(days=row["po_ack_days"])
         row["overdue"] = bool(row["overdue"])
     return queue
-
-
-def unacknowledged_overdue_count(actor: Actor, now: datetime | None = None) -> int:
-    now = now or utcnow()
-    return db.session.scalar(_awaiting_ack(actor).add_columns(func.count()).where(_ack_left(now) < 0)) or 0
 
 
 def _latest_publications(actor: Actor):
@@ -192,24 +190,23 @@ def _latest_publications(actor: Actor):
             .subquery("latest"))
 
 
-def fence_bounds(actor: Actor, today: date) -> tuple[date, date]:
-    """The Mondays after the widest firm zone and the widest material zone of the actor's publications, counted
-    from `week`: past them no bucket of any version is firm (material), so queues can bound their week range
-    and let the (publication, item, week) index skip the rest of the horizon."""
+def material_end(actor: Actor, today: date) -> date:
+    """The Monday after the widest material zone of the actor's publications, counted from this week: past it no
+    bucket of any version is firm or material, so a queue can bound its week range and let the (publication,
+    item, week) index skip the rest of the horizon."""
     week = today - timedelta(days=today.weekday())
-    firm, material = db.session.execute(
-        select(func.max(ForecastPublication.firm_fence_weeks), func.max(ForecastPublication.material_fence_weeks))
+    material = db.session.scalar(
+        select(func.max(ForecastPublication.material_fence_weeks))
         .join(SupplyRelationship, SupplyRelationship.id == ForecastPublication.relationship_id)
-        .where(_own(actor))).one()
-    return week + timedelta(weeks=firm or 0), week + timedelta(weeks=material or 0)
+        .where(_own(actor)))
+    return week + timedelta(weeks=material or 0)
 
 
-def commits_below_forecast(actor: Actor, today: date | None = None, bounds: tuple[date, date] | None = None
-                           ) -> Queue:
+def commits_below_forecast(actor: Actor, today: date | None = None, until: date | None = None) -> Queue:
     """Firm- and material-zone buckets of the latest versions, from this week on, whose supplier commit is below
     the forecast (the planning zone commits to nothing, so a lower answer there is not work)."""
     week = current_week() if today is None else today - timedelta(days=today.weekday())
-    _firm_end, material_end = bounds or fence_bounds(actor, week)
+    until = until or material_end(actor, week)
     latest = _latest_publications(actor)
     counterpart = aliased(Organisation)
     gap = ForecastBucket.quantity - ForecastCommit.quantity
@@ -227,43 +224,34 @@ def commits_below_forecast(actor: Actor, today: date | None = None, bounds: tupl
              # Item by item, the bucket index (publication, item, week) reads only the weeks in range.
              .join(ForecastBucket, and_(ForecastBucket.publication_id == ForecastPublication.id,
                                         ForecastBucket.item_id == Item.id, ForecastBucket.week_start >= week,
-                                        ForecastBucket.week_start < material_end))
+                                        ForecastBucket.week_start < until))
              .join(ForecastCommit, ForecastCommit.bucket_id == ForecastBucket.id)
              .where(ForecastBucket.zone.in_(("firm", "material")), ForecastCommit.quantity < ForecastBucket.quantity)
              .order_by(ForecastBucket.week_start, (gap * Item.unit_price).desc(), Item.prime_part_number))
     return _queue(query)
 
 
-def firm_cuts(actor: Actor, today: date | None = None, bounds: tuple[date, date] | None = None) -> Queue:
-    """Firm-zone cuts in each relationship's newest version: weeks from this one on that the version before it
-    had in its firm zone and that the newest version forecasts lower (a week it leaves out counts as 0)."""
-    week = current_week() if today is None else today - timedelta(days=today.weekday())
-    firm_end, _material_end = bounds or fence_bounds(actor, week)
+def firm_cuts(actor: Actor) -> Queue:
+    """Firm-zone cuts of each relationship's newest version, as stored when it was published (forecast_cut:
+    weeks from the current week on that the version before had in its firm zone and that the newest version
+    forecasts lower, a week it leaves out counting as 0), largest amount first."""
     latest = _latest_publications(actor)
-    new_pub, old_pub = aliased(ForecastPublication), aliased(ForecastPublication)
-    new_bucket, old_bucket = aliased(ForecastBucket), aliased(ForecastBucket)
     counterpart = aliased(Organisation)
-    new_qty = func.coalesce(new_bucket.quantity, literal(Decimal("0"), old_bucket.quantity.type))
-    cut = old_bucket.quantity - new_qty
-    query = (select(old_bucket.week_start, old_bucket.quantity.label("before"), new_qty.label("after"),
-                    cut.label("cut"), (cut * Item.unit_price).label("value"), Item.prime_part_number, Item.currency,
-                    new_pub.version_no, new_pub.published_at, SupplyRelationship.id.label("relationship_id"),
-                    counterpart.name.label("counterpart"))
-             .select_from(new_pub)
-             .join(latest, and_(latest.c.relationship_id == new_pub.relationship_id,
-                                latest.c.version_no == new_pub.version_no))
-             .join(old_pub, and_(old_pub.relationship_id == new_pub.relationship_id,
-                                 old_pub.version_no == new_pub.version_no - 1))
-             .join(SupplyRelationship, SupplyRelationship.id == new_pub.relationship_id)
+    cut = ForecastCut.previous_qty - ForecastCut.new_qty
+    query = (select(ForecastCut.week_start, ForecastCut.previous_qty.label("before"),
+                    ForecastCut.new_qty.label("after"), cut.label("cut"), ForecastCut.amount.label("value"),
+                    Item.prime_part_number, Item.currency, ForecastPublication.version_no,
+                    ForecastPublication.published_at, ForecastPublication.cut_reason,
+                    SupplyRelationship.id.label("relationship_id"), counterpart.name.label("counterpart"))
+             .select_from(ForecastPublication)
+             .join(latest, and_(latest.c.relationship_id == ForecastPublication.relationship_id,
+                                latest.c.version_no == ForecastPublication.version_no))
+             .join(SupplyRelationship, SupplyRelationship.id == ForecastPublication.relationship_id)
              .join(counterpart, counterpart.id == _counterpart(actor))
-             .join(Item, Item.relationship_id == new_pub.relationship_id)
-             .join(old_bucket, and_(old_bucket.publication_id == old_pub.id, old_bucket.item_id == Item.id,
-                                    old_bucket.week_start >= week, old_bucket.week_start < firm_end))
-             .outerjoin(new_bucket, and_(new_bucket.publication_id == new_pub.id,
-                                         new_bucket.item_id == old_bucket.item_id,
-                                         new_bucket.week_start == old_bucket.week_start))
-             .where(old_bucket.zone == "firm", new_qty < old_bucket.quantity)
-             .order_by((cut * Item.unit_price).desc(), Item.prime_part_number, old_bucket.week_start))
+             .join(ForecastCut, and_(ForecastCut.relationship_id == ForecastPublication.relationship_id,
+                                     ForecastCut.publication_id == ForecastPublication.id))
+             .join(Item, Item.id == ForecastCut.item_id)
+             .order_by(ForecastCut.amount.desc(), Item.prime_part_number, ForecastCut.week_start))
     return _queue(query)
 
 
@@ -489,7 +477,7 @@ def lines_due_this_week(actor: Actor, today: date | None = None) -> Queue:
 
 
 __all__ = ["ACK_GROUPS", "CHANGES_PER_VERSION", "NEAR_AUTHORIZATION", "NEW_VERSION_DAYS", "QUEUE_LIMIT",
-           "STALE_REPORT_DAYS", "Queue", "authorizations_near_limit", "commits_below_forecast", "fence_bounds", "firm_cuts",
+           "STALE_REPORT_DAYS", "Queue", "authorizations_near_limit", "commits_below_forecast", "firm_cuts", "material_end",
            "items_at_risk", "lines_due_this_week", "new_forecast_versions", "open_po_value_by_supplier",
-           "open_proposals", "pos_to_acknowledge", "stale_reports", "unacknowledged_overdue_count",
+           "open_proposals", "pos_to_acknowledge", "stale_reports",
            "unacknowledged_pos"]
