@@ -41,7 +41,8 @@ def _shipped(client, tenant, *lines, **extra):
     return response.get_json()
 
 
-def test_new_asn_form_lists_open_lines_of_shippable_pos_only(app, db, tenant_a, po, po_lines):
+def test_new_asn_form_lists_open_lines_of_shippable_pos_only(app, db, tenant_a, po, po_lines, monkeypatch):
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)  # the form carries its own token (FlaskForm)
     draft = f.PurchaseOrderFactory(supply_relationship=tenant_a.relationship, status="draft", number="PO-DRAFT-1")
     f.PurchaseOrderLineFactory(purchase_order=draft, item=tenant_a.item)
     done = f.PurchaseOrderLineFactory(purchase_order=po, item=tenant_a.item, quantity=Decimal("5"), shipped_qty=Decimal("5"))
@@ -51,7 +52,8 @@ def test_new_asn_form_lists_open_lines_of_shippable_pos_only(app, db, tenant_a, 
     html = page.get_data(as_text=True)
     assert f'name="qty-{po_lines[0].id}"' in html and f'name="qty-{po_lines[1].id}"' in html
     assert f'name="qty-{done.id}"' not in html and "PO-DRAFT-1" not in html
-    assert 'name="csrf_token"' in html and not re.search(r"<script(?![^>]*\bsrc=)", html)  # no inline script
+    form = html.split('action="' + _create_url(tenant_a) + '"', 1)[1].split("</form>", 1)[0]
+    assert 'name="csrf_token"' in form and not re.search(r"<script(?![^>]*\bsrc=)", html)  # no inline script
 
 
 def test_supplier_sends_an_asn_through_the_form(app, db, tenant_a, po, po_lines):
@@ -64,6 +66,24 @@ def test_supplier_sends_an_asn_through_the_form(app, db, tenant_a, po, po_lines)
     assert response.headers["Location"].endswith(f"/shipments/{shipment.id}")
     assert [ln.po_line_id for ln in shipment.lines] == [po_lines[0].id]
     assert _line(db, po_lines[0].id).shipped_qty == 25 and _line(db, po_lines[1].id).shipped_qty == 0
+
+
+def test_the_asn_and_receipt_forms_take_numbers_as_the_pages_show_them(app, db, tenant_a, po, po_lines):
+    po_lines[0].quantity = Decimal("2000")
+    db.session.commit()
+    client = _as(app, tenant_a, "supplier:production")
+    form = {"ship_date": local_today().isoformat(), f"qty-{po_lines[0].id}": "1,280", f"qty-{po_lines[1].id}": ""}
+    response = client.post(_create_url(tenant_a), data=form)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert _line(db, po_lines[0].id).shipped_qty == 1280
+    shipment = db.session.scalars(select(Shipment)).one()
+    url = f"/relationships/{tenant_a.relationship.id}/shipments/{shipment.id}"
+    ambiguous = _as(app, tenant_a, "prime:planner").post(url + "/receive", data={"version": "1",
+                                                                                f"received-{po_lines[0].id}": "1,28"})
+    assert ambiguous.status_code == 422 and f'data-field="received-{po_lines[0].id}"' in ambiguous.get_data(as_text=True)
+    done = _as(app, tenant_a, "prime:planner").post(url + "/receive", data={"version": "1",
+                                                                           f"received-{po_lines[0].id}": "1,275"})
+    assert done.status_code == 302 and _line(db, po_lines[0].id).received_qty == 1275
 
 
 def test_over_shipping_through_the_form_shows_the_open_quantity_at_the_line(app, db, tenant_a, po, po_lines):

@@ -230,24 +230,41 @@ class DecisionForm(FlaskForm):
 
 # --- shipments -----------------------------------------------------------------------------------------------
 
-class ShipLineRow(Form):
-    po_line_id = ParsedField(widget=HiddenInput(), parser=lambda raw: fields.integer(raw, minimum=1, maximum=MAX_ID))
-    quantity = NumberField(_l("Quantity to ship"), positive=True)
+def _with_lines(base: type[FlaskForm], prefix: str, line_ids, field_factory) -> type[FlaskForm]:
+    """A form class with one field per PO line, named <prefix><po_line_id> (stable whatever the order or count)."""
+    attrs = {f"{prefix}{line_id}": field_factory() for line_id in line_ids}
+    return type(base.__name__, (base,), attrs)
 
 
-class ReceiveLineRow(Form):
-    po_line_id = ParsedField(widget=HiddenInput(), parser=lambda raw: fields.integer(raw, minimum=1, maximum=MAX_ID))
-    quantity_received = NumberField(_l("Quantity received"))
-
-
-class ShipmentForm(FlaskForm):
+class ShipmentHeader(FlaskForm):
     number = CodeField(_l("ASN number"), max_length=32, description=_l("Leave empty to number it automatically."))
     ship_date = DateField(_l("Ship date"))
     expected_date = DateField(_l("Expected arrival"))
     carrier = TextField(_l("Carrier"), max_length=100)
-    tracking = TextField(_l("Tracking number"), max_length=100)
-    lines = FieldList(FormField(ShipLineRow), max_entries=MAX_LINES)
+    tracking = CodeField(_l("Tracking number"), max_length=100)
 
 
-class ReceiveForm(FlaskForm):
-    lines = FieldList(FormField(ReceiveLineRow), max_entries=MAX_LINES)
+def shipment_form(prefix: str, line_ids, **kwargs) -> FlaskForm:
+    """The new-ASN form: the header, and a quantity to ship per open PO line (blank: not on this ASN)."""
+    cls = _with_lines(ShipmentHeader, prefix, line_ids, lambda: NumberField(_l("Quantity to ship"), positive=True))
+    return cls(**kwargs)
+
+
+def receipt_form(prefix: str, line_ids, **kwargs) -> FlaskForm:
+    """The receipt form: the quantity received per line of the ASN (0 when nothing of it arrived)."""
+    cls = _with_lines(FlaskForm, prefix, line_ids, lambda: NumberField(_l("Quantity received")))
+    return cls(**kwargs)
+
+
+def posted_line_ids(formdata, prefix: str) -> list[int]:
+    """The PO line ids a posted form names in <prefix><id> fields (garbled ones are left out), at most MAX_LINES."""
+    ids: list[int] = []
+    for key in formdata:
+        if key.startswith(prefix):
+            try:
+                ids.append(fields.integer(key[len(prefix):], minimum=1, maximum=MAX_ID))
+            except fields.FieldError:
+                continue
+            if len(ids) >= MAX_LINES:
+                break
+    return ids

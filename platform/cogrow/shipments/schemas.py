@@ -52,6 +52,16 @@ def _quantity(value: Any, *, positive: bool) -> Decimal | str:
     return parsed
 
 
+def check_dates(ship_date: date | None, expected: date | None, today: date) -> dict[str, str]:
+    """The rules between an ASN's dates (for the API and the page form alike)."""
+    errors: dict[str, str] = {}
+    if ship_date is not None and abs(ship_date - today) > SHIP_DATE_WINDOW:
+        errors["ship_date"] = str(_l("Must be within a year of today."))
+    if ship_date is not None and expected is not None and expected < ship_date:
+        errors["expected_date"] = str(_l("Cannot be before the ship date."))
+    return errors
+
+
 def parse_shipment(data: Mapping[str, Any], today: date | None = None) -> dict[str, Any]:
     """The header fields and lines [(po_line_id, quantity)] of a new ASN; errors name `lines[i].field`."""
     today = today or local_today()
@@ -73,12 +83,7 @@ def parse_shipment(data: Mapping[str, Any], today: date | None = None) -> dict[s
             errors[name] = parsed
         else:
             values[name] = parsed
-    ship_date = values.get("ship_date")
-    if ship_date is not None and abs(ship_date - today) > SHIP_DATE_WINDOW:
-        errors["ship_date"] = str(_l("Must be within a year of today."))
-    expected = values.get("expected_date")
-    if ship_date is not None and expected is not None and expected < ship_date:
-        errors["expected_date"] = str(_l("Cannot be before the ship date."))
+    errors.update(check_dates(values.get("ship_date"), values.get("expected_date"), today))
     lines, line_errors = _parse_lines(data.get("lines"), "quantity", positive=True)
     errors.update(line_errors)
     try:
