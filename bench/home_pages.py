@@ -4,7 +4,7 @@
 
 It builds, deterministically, one prime's share of ref-M (domain.md: 20 primes, 2,000 suppliers, 50,000
 relationship × item pairs, so a prime has ~100 suppliers × 25 items): the prime's 100 suppliers with 25 items
-each, their ledger rows, 13 weeks of exposure snapshots and a few hundred alerts (open and resolved); one of
+each, their ledger rows, 13 weeks of exposure snapshots (and their weekly sums per relationship) and a few hundred alerts (open and resolved); one of
 those suppliers also serves two more primes, 25 items each, with the same supplier part numbers (the supplier
 admin's cross-prime view); and `--others` more primes of the same size as background rows, so the queries filter
 as they would at ref-M. Then, for each role (procurement, planner, admin of the prime; production, admin of the
@@ -171,6 +171,9 @@ def generate(app, others: int) -> dict:
                               "updated_at": now - timedelta(weeks=back)})
         _bulk(conn, ExposureSnapshot, snaps)
         counts["snapshots"] = len(snaps)
+        from cogrow.coverage.services import rebuild_exposure_weeks
+
+        rebuild_exposure_weeks()  # the per-relationship weekly sums the reconcile batches would have written
 
         prime_items = [(i, r) for i, r, _ in item_rows if r in rel_ids[:SUPPLIERS] or r in supplier_rels]
         alerts = []

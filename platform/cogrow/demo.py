@@ -175,6 +175,7 @@ def _history(week0, now: datetime) -> None:
 
     from sqlalchemy import insert
 
+    from cogrow.coverage import services as coverage
     from cogrow.coverage.models import CoverageLedger, ExposureSnapshot
 
     ledgers = db.session.scalars(select(CoverageLedger).order_by(CoverageLedger.item_id)).all()
@@ -192,6 +193,7 @@ def _history(week0, now: datetime) -> None:
                          "shortage_qty": Decimal("0"), "updated_at": now - timedelta(weeks=back)})
     if rows:
         db.session.execute(insert(ExposureSnapshot), rows)
+    coverage.rebuild_exposure_weeks()
     db.session.commit()
 
 

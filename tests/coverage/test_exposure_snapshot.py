@@ -7,7 +7,7 @@ from sqlalchemy import event, select
 
 from cogrow.core.weeks import current_week
 from cogrow.coverage import services
-from cogrow.coverage.models import ExposureSnapshot
+from cogrow.coverage.models import ExposureSnapshot, ExposureWeek
 from tests.coverage import builders as b
 from tests.coverage.builders import CW, NOW, D, ledger_of
 
@@ -16,6 +16,11 @@ def snapshots(db, it) -> dict:
     db.session.expire_all()
     rows = db.session.scalars(select(ExposureSnapshot).where(ExposureSnapshot.item_id == it.id)).all()
     return {r.week_start: r for r in rows}
+
+
+def week_sum(db, rel, week):
+    db.session.expire_all()
+    return db.session.get(ExposureWeek, (rel.id, week))
 
 
 def over_produced(fg):
@@ -78,5 +83,34 @@ def test_a_sweep_snapshots_active_relationships_only_in_one_statement(db):
         event.remove(engine, "before_cursor_execute", count)
     assert snapshots(db, it)[CW].excess_qty == D(30)
     assert snapshots(db, other) == {}
-    assert len([s for s in statements if s.lstrip().upper().startswith("INSERT")]) == 1
+    assert len([s for s in statements if s.lstrip().upper().startswith("INSERT INTO EXPOSURE_SNAPSHOT")]) == 1
+    assert len([s for s in statements if s.lstrip().upper().startswith("INSERT INTO EXPOSURE_WEEK")]) == 1
+    assert week_sum(db, rel, CW).exposure_krw == D(30_000)
+    assert week_sum(db, idle, CW) is None
 
+
+
+def test_the_relationships_weekly_sum_counts_every_item_not_only_the_recomputed_one(db):
+    rel, first = over_produced(100)
+    second = b.item(rel, price="2000")
+    b.report(second, fg=10)
+    services.reconcile(rel.id, None, NOW)
+    total = week_sum(db, rel, CW)
+    assert (total.exposure_krw, total.excess_qty, total.items_exposed) == (D(120_000), D(110), 2)
+
+    b.report(first, fg=0, as_of=NOW + timedelta(hours=1))
+    services.reconcile(rel.id, [first.id], NOW + timedelta(hours=2))  # one item: the sum keeps the other's share
+    total = week_sum(db, rel, CW)
+    assert (total.exposure_krw, total.excess_qty, total.items_exposed) == (D(20_000), D(10), 1)
+    assert week_sum(db, rel, CW - timedelta(weeks=1)) is None
+
+
+def test_rebuilding_the_weekly_sums_from_snapshots_written_directly(db):
+    rel, it = over_produced(1)
+    for back, exposure in ((1, 500), (2, 700)):
+        db.session.add(ExposureSnapshot(item_id=it.id, relationship_id=rel.id, week_start=CW - timedelta(weeks=back),
+                                        exposure_krw=D(exposure), excess_qty=D(1), shortage_qty=D(0), updated_at=NOW))
+    db.session.flush()
+    services.rebuild_exposure_weeks()
+    assert week_sum(db, rel, CW - timedelta(weeks=1)).exposure_krw == D(500)
+    assert week_sum(db, rel, CW - timedelta(weeks=2)).exposure_krw == D(700)

@@ -39,6 +39,11 @@ def compute(rel, items) -> None:
     coverage.open_ledger(rel.id, [i.id for i in items], NOW)
 
 
+def roll_up() -> None:
+    """The weekly sums per relationship of the snapshots written directly (the reconcile batch writes both)."""
+    coverage.rebuild_exposure_weeks()
+
+
 def snapshot(it, weeks_ago: int, exposure, excess=0) -> ExposureSnapshot:
     row = ExposureSnapshot(item_id=it.id, relationship_id=it.relationship_id, week_start=CW - timedelta(weeks=weeks_ago),
                            exposure_krw=D(exposure), excess_qty=D(excess), shortage_qty=D(0), updated_at=NOW)

@@ -8,7 +8,7 @@ from cogrow.core.weeks import iso_label
 from tests import factories as f
 from tests.conftest import sign_in
 from tests.coverage.builders import CW
-from tests.home.prime_network import D, alert, compute, counting_statements, snapshot, stocked_item, user
+from tests.home.prime_network import alert, compute, counting_statements, roll_up, snapshot, stocked_item, user
 
 
 def network(db, suppliers: int, items_per_supplier: int = 1):
@@ -31,6 +31,8 @@ def network(db, suppliers: int, items_per_supplier: int = 1):
     stranger = stocked_item(other, fg=999, price=1000)
     compute(other, [stranger])
     alert(stranger, "critical", hours_ago=0)
+    db.session.flush()
+    roll_up()
     db.session.commit()
     return prime, buyer, rels, items
 

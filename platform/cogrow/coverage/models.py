@@ -91,6 +91,25 @@ class ExposureSnapshot(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class ExposureWeek(db.Model):
+    """A relationship's exposure in one ISO week: the sum of its items' snapshots of that week.
+
+    Written by the same batch as the snapshots, so that a prime's 13-week trend reads one row per relationship and
+    week instead of one per item and week.
+    """
+
+    __tablename__ = "exposure_week"
+
+    relationship_id: Mapped[int] = mapped_column(ForeignKey("supply_relationship.id", ondelete="CASCADE"),
+                                                 primary_key=True)
+    week_start: Mapped[date] = mapped_column(Date, primary_key=True)
+    exposure_krw: Mapped[Decimal] = mapped_column(Money)
+    excess_qty: Mapped[Decimal] = mapped_column(Quantity)
+    shortage_qty: Mapped[Decimal] = mapped_column(Quantity)
+    items_exposed: Mapped[int] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class PeriodicRun(db.Model):
     """One row per (job, period): inserting it is the lock that lets only one beat run a periodic job."""
 

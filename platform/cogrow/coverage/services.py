@@ -61,7 +61,7 @@ from cogrow.core.errors import NotFound
 from cogrow.core.models import OutboxEvent
 from cogrow.core.types import Quantity, UTCDateTime
 from cogrow.core.weeks import current_week, local_today
-from cogrow.coverage.models import CoverageLedger, CoverageWeek, ExposureSnapshot, PeriodicRun
+from cogrow.coverage.models import CoverageLedger, CoverageWeek, ExposureSnapshot, ExposureWeek, PeriodicRun
 from cogrow.coverage.sql import days_from, greatest, least, week_of
 from cogrow.extensions import db
 from cogrow.forecasts.models import Authorization, ForecastBucket, ForecastPublication
@@ -96,6 +96,7 @@ _machine = MachineReading.__table__
 _ledger = CoverageLedger.__table__
 _week = CoverageWeek.__table__
 _snapshot = ExposureSnapshot.__table__
+_exposure_week = ExposureWeek.__table__
 
 ZERO = literal_column("0", Quantity)
 # The parameters of every ledger statement (see _statements).
@@ -379,16 +380,59 @@ def _snapshot_statement(shape: str, dialect: str):
                         .where(ledger.current_week == CW), _ledger)
     if scope.relationship_id is None:
         rows = rows.where(ledger.relationship_id.in_(select(_rel.c.id).where(_rel.c.status == "active")))
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as upsert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as upsert
-    statement = upsert(_snapshot).from_select(
+    statement = _upsert(dialect)(_snapshot).from_select(
         ["item_id", "week_start", "relationship_id", "exposure_krw", "excess_qty", "shortage_qty", "updated_at"], rows)
     return statement.on_conflict_do_update(
         index_elements=["item_id", "week_start"],
         set_={name: statement.excluded[name]
               for name in ("relationship_id", "exposure_krw", "excess_qty", "shortage_qty", "updated_at")})
+
+
+def _upsert(dialect: str):
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert
+    return upsert
+
+
+def _exposure_week_upsert(dialect: str, rows):
+    statement = _upsert(dialect)(_exposure_week).from_select(
+        ["relationship_id", "week_start", "exposure_krw", "excess_qty", "shortage_qty", "items_exposed", "updated_at"],
+        rows)
+    return statement.on_conflict_do_update(
+        index_elements=["relationship_id", "week_start"],
+        set_={name: statement.excluded[name]
+              for name in ("exposure_krw", "excess_qty", "shortage_qty", "items_exposed", "updated_at")})
+
+
+def _week_sums(*where, week=None, updated=None):
+    s = _snapshot.c
+    return (select(s.relationship_id, week if week is not None else s.week_start, func.sum(s.exposure_krw),
+                   func.sum(s.excess_qty), func.sum(s.shortage_qty),
+                   func.count(case((s.exposure_krw > 0, 1))), updated if updated is not None else func.max(s.updated_at))
+            .where(*where))
+
+
+@functools.lru_cache(maxsize=None)
+def _exposure_week_statement(shape: str, dialect: str):
+    """Re-sum this week's snapshots of the scope's relationships (all of their items, not only the recomputed)."""
+    s = _snapshot.c
+    where = [s.week_start == CW]
+    if shape == "all":
+        where.append(s.relationship_id.in_(select(_rel.c.id).where(_rel.c.status == "active")))
+    else:
+        where.append(s.relationship_id == REL_ID)
+    return _exposure_week_upsert(dialect, _week_sums(*where, week=CW, updated=NOW).group_by(s.relationship_id))
+
+
+def rebuild_exposure_weeks() -> None:
+    """Re-sum every (relationship, week) from the snapshots: after snapshots were written by other means
+    (the demo's history, a benchmark's or a test's data)."""
+    connection = db.session.connection()
+    s = _snapshot.c
+    rows = _week_sums(literal_column("1") == 1).group_by(s.relationship_id, s.week_start)
+    connection.execute(_exposure_week_upsert(connection.dialect.name, rows))
 
 
 def compute(scope: _Scope, clock: _Clock) -> int:
@@ -400,6 +444,7 @@ def compute(scope: _Scope, clock: _Clock) -> int:
     for statement in writes:
         connection.execute(statement, params)
     connection.execute(_snapshot_statement(scope.shape, connection.dialect.name), params)
+    connection.execute(_exposure_week_statement(scope.shape, connection.dialect.name), params)
     return connection.execute(count, params).scalar() or 0
 
 

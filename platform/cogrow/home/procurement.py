@@ -20,7 +20,7 @@ from cogrow.alerts.explain import severity_label, type_label
 from cogrow.alerts.models import ALERT_TYPES, SEVERITIES, Alert
 from cogrow.catalog.models import Item
 from cogrow.core.weeks import current_week, iso_label
-from cogrow.coverage.models import CoverageLedger, ExposureSnapshot
+from cogrow.coverage.models import CoverageLedger, ExposureSnapshot, ExposureWeek
 from cogrow.extensions import db
 from cogrow.relationships import services as relationships
 from cogrow.relationships.models import SupplyRelationship
@@ -97,13 +97,14 @@ def exposure_by_supplier(organisation_id: int) -> list[SupplierExposure]:
 
 
 def exposure_trend(organisation_id: int, total_now: Decimal, week: date) -> list[WeekPoint]:
-    """Total exposure per ISO week over the last 13 weeks: the weekly snapshots, and this week the live ledger."""
+    """Total exposure per ISO week over the last 13 weeks: the weekly sums per relationship (one row per
+    relationship and week, whatever the number of items), and this week the live ledger."""
     first = week - timedelta(weeks=TREND_WEEKS - 1)
     rows = db.session.execute(
-        select(ExposureSnapshot.week_start, func.sum(ExposureSnapshot.exposure_krw))
-        .where(ExposureSnapshot.relationship_id.in_(_prime_relationships(organisation_id)),
-               ExposureSnapshot.week_start >= first, ExposureSnapshot.week_start < week)
-        .group_by(ExposureSnapshot.week_start)).all()
+        select(ExposureWeek.week_start, func.sum(ExposureWeek.exposure_krw))
+        .where(ExposureWeek.relationship_id.in_(_prime_relationships(organisation_id)),
+               ExposureWeek.week_start >= first, ExposureWeek.week_start < week)
+        .group_by(ExposureWeek.week_start)).all()
     by_week = {w: Decimal(total) for w, total in rows}
     points = []
     for n in range(TREND_WEEKS):
