@@ -1,5 +1,5 @@
 """Work for the planner and production journeys, entered through the domain services into the live server's
-database (a second app on the same SQLite file), so each journey run has its own proposal or PO to act on.
+database (through its app), so each journey run has its own proposal or PO to act on.
 
 Each run also gets its own user with the locale it tests, so no demo user's stored language is changed.
 """
@@ -20,7 +20,7 @@ _serial = itertools.count(1)
 
 
 class Seeder:
-    """Services of the live server's database, run under a second app bound to it."""
+    """The domain services, run in a request context of the live server's app."""
 
     def __init__(self, app):
         self.app = app
@@ -121,16 +121,9 @@ class Seeder:
 
 
 @pytest.fixture(scope="session")
-def seeder(live_server) -> Iterator[Seeder]:
-    """The live server's database, through a second app (the live server's environment names the same file)."""
-    from cogrow import create_app
-    from cogrow.config import Config
-    from cogrow.extensions import db
-
-    app = create_app(Config())
-    yield Seeder(app)
-    with app.app_context():
-        db.engine.dispose()
+def seeder(live_app) -> Iterator[Seeder]:
+    """The live server's own app, for entering work through the services."""
+    yield Seeder(live_app)
 
 
 def tag_of(locale: str, viewport: tuple[int, int]) -> str:
