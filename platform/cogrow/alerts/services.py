@@ -16,7 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from cogrow.accounts.models import User
 from cogrow.alerts.models import (
-    ALERT_STATUSES, ALERT_TYPES, NOTIFIED_KINDS, OWNER_SIDE, SEVERITIES, SEVERITY_RANK, Alert, AlertEvent, AlertSide,
+    ALERT_TYPES, NOTIFIED_KINDS, OWNER_SIDE, SEVERITIES, SEVERITY_RANK, Alert, AlertEvent, AlertSide,
     InboxEntry,
 )
 from cogrow.core import audit, outbox
