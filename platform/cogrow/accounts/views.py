@@ -10,12 +10,14 @@ from flask_babel import ngettext
 from flask_login import login_user, logout_user
 
 from cogrow.accounts import services
-from cogrow.accounts.models import ROLES_BY_KIND
+from cogrow.accounts.forms import (
+    AcceptInvitationForm, ChangePasswordForm, InviteUserForm, LoginForm, RoleForm, TokenForm,
+)
 from cogrow.accounts.ratelimit import login_rate_limit
 from cogrow.core import audit
 from cogrow.core.auth import public, requires
 from cogrow.core.errors import ValidationFailed
-from cogrow.core.validation import Fields, parse_id
+from cogrow.core.forms import CsrfOnlyForm, OrganisationSwitchForm
 from cogrow.extensions import db, limiter
 
 bp = Blueprint("accounts", __name__)
@@ -64,10 +66,12 @@ def _start_session(user, organisation_id: int) -> None:
 @limiter.limit(_account_limit, methods=["POST"], key_func=_login_email_key)
 def login():
     error = None
+    form = LoginForm()
     if request.method == "POST":
-        email = (request.form.get("email") or "").strip().lower()
-        password = request.form.get("password") or ""
-        user = services.authenticate(email, password) if email and password else None
+        valid = form.validate()
+        email = (form.email.data or "").lower() if valid else ""
+        password = form.password.data or ""
+        user = services.authenticate(email, password) if valid else None
         if user is None or not user.memberships:
             audit.record_denied(None, "login.failed", "bad_credentials", email[:100])
             error = _("The e-mail or password is not right.")
@@ -78,7 +82,7 @@ def login():
                          detail={"user_id": user.id})
             db.session.commit()
             return redirect(_safe_next(request.args.get("next")))
-    return render_template("accounts/login.html", error=error), (401 if error else 200)
+    return render_template("accounts/login.html", error=error, form=form), (401 if error else 200)
 
 
 @bp.post("/logout")
@@ -94,11 +98,9 @@ def logout():
 @bp.post("/switch-organisation")
 @requires()
 def switch_organisation():
-    from flask_login import current_user
-
-    org_id = parse_id(request.form.get("organisation_id", ""))
-    if org_id is not None and any(m.organisation_id == org_id for m in current_user.memberships):
-        session["org_id"] = org_id
+    form = OrganisationSwitchForm.for_actor(g.actor, formdata=request.form)
+    if form.validate():  # one of the user's own organisations (the choices are their memberships)
+        session["org_id"] = form.organisation_id.data
     return redirect(url_for("home.index"))
 
 
@@ -109,31 +111,34 @@ def accept_invitation(token: str):
     invitation = services.pending_invitation(token)
     if invitation is None:
         return render_template("accounts/invitation_invalid.html"), 404
-    errors: dict[str, str] = {}
-    if request.method == "POST":
+    form = AcceptInvitationForm()
+    if form.validate_on_submit():
         try:
-            services.accept_invitation(token, (request.form.get("name") or "").strip()[:200],
-                                       request.form.get("password") or "")
+            services.accept_invitation(token, form.name.data or "", form.password.data or "")
         except ValidationFailed as exc:
-            errors = exc.fields
+            form.add_errors(exc.fields)
         else:
             flash(_("Welcome to Cogrow. Sign in to continue."), "success")
             return redirect(url_for("accounts.login"))
-    return render_template("accounts/invitation_accept.html", invitation=invitation, errors=errors,
-                           token=token), (422 if errors else 200)
+    return render_template("accounts/invitation_accept.html", invitation=invitation, form=form,
+                           token=token), (422 if form.errors else 200)
 
 
 @bp.get("/settings/users")
 @requires("admin")
 def members():
-    return render_template("accounts/members.html", members=services.list_members(g.actor),
-                           roles=ROLES_BY_KIND[g.actor.org_kind])
+    rows = services.list_members(g.actor)
+    return render_template("accounts/members.html", members=rows, button_form=CsrfOnlyForm(formdata=None),
+                           role_forms={m.id: RoleForm(g.actor.org_kind, formdata=None, role=m.role) for m in rows})
 
 
 @bp.post("/settings/users/<int:membership_id>/role")
 @requires("admin")
 def change_role(membership_id: int):
-    services.change_role(g.actor, membership_id, request.form.get("role", ""))
+    form = RoleForm(g.actor.org_kind)
+    if not form.validate():
+        raise ValidationFailed(_("Some fields are not valid."), fields=form.errors_by_name())
+    services.change_role(g.actor, membership_id, form.role.data)
     flash(_("Role changed."), "success")
     return redirect(url_for("accounts.members"))
 
@@ -149,21 +154,17 @@ def remove_member(membership_id: int):
 @bp.route("/settings/invitations", methods=["GET", "POST"])
 @requires("admin")
 def invitations():
-    errors: dict[str, str] = {}
     link = None
-    if request.method == "POST":
+    form = InviteUserForm(g.actor.org_kind)
+    if form.validate_on_submit():
         try:
-            f = Fields(request.form)
-            f.email("email")
-            f.text("role", required=True, choices=ROLES_BY_KIND[g.actor.org_kind])
-            values = f.done(strict=False)
-            raw = services.invite_user(g.actor, values["email"], values["role"])[1]
+            raw = services.invite_user(g.actor, form.email.data, form.role.data)[1]
             link = url_for("accounts.accept_invitation", token=raw, _external=True)
         except ValidationFailed as exc:
-            errors = exc.fields
+            form.add_errors(exc.fields)
     return render_template("accounts/invitations.html", invitations=services.list_invitations(g.actor),
-                           roles=ROLES_BY_KIND[g.actor.org_kind], errors=errors, link=link,
-                           form=request.form, now=services.now()), (422 if errors else 200)
+                           form=form, button_form=CsrfOnlyForm(formdata=None), link=link,
+                           now=services.now()), (422 if form.errors else 200)
 
 
 @bp.post("/settings/users/<int:membership_id>/sign-out")
@@ -177,17 +178,21 @@ def sign_out_member(membership_id: int):
 @bp.get("/settings/account")
 @requires()
 def account():
-    return render_template("accounts/account.html", errors={})
+    return render_template("accounts/account.html", form=ChangePasswordForm(formdata=None),
+                           button_form=CsrfOnlyForm(formdata=None))
 
 
 @bp.post("/settings/account/password")
 @requires()
 def change_password():
-    try:
-        services.change_password(g.actor, request.form.get("current_password") or "",
-                                 request.form.get("new_password") or "", session.get("sid"))
-    except ValidationFailed as exc:
-        return render_template("accounts/account.html", errors=exc.fields), 422
+    form = ChangePasswordForm()
+    if form.validate():
+        try:
+            services.change_password(g.actor, form.current_password.data, form.new_password.data, session.get("sid"))
+        except ValidationFailed as exc:
+            form.add_errors(exc.fields)
+    if form.errors:
+        return render_template("accounts/account.html", form=form, button_form=CsrfOnlyForm(formdata=None)), 422
     flash(_("Password changed. Your other sessions have been signed out."), "success")
     return redirect(url_for("accounts.account"))
 
@@ -213,21 +218,15 @@ def revoke_invitation(invitation_id: int):
 @bp.route("/settings/tokens", methods=["GET", "POST"])
 @requires("admin")
 def tokens():
-    errors: dict[str, str] = {}
     raw = None
-    if request.method == "POST":
+    form = TokenForm(g.actor.org_kind)
+    if form.validate_on_submit():
         try:
-            f = Fields(request.form)
-            f.text("name", required=True, max_length=100)
-            f.text("role", required=True, choices=ROLES_BY_KIND[g.actor.org_kind])
-            f.integer("expires_in_days", minimum=1, maximum=3650)
-            values = f.done(strict=False)
-            raw = services.create_api_token(g.actor, values["name"], values["role"], values.get("expires_in_days"))[1]
+            raw = services.create_api_token(g.actor, form.name.data, form.role.data, form.expires_in_days.data)[1]
         except ValidationFailed as exc:
-            errors = exc.fields
-    return render_template("accounts/tokens.html", tokens=services.list_tokens(g.actor), raw_token=raw,
-                           roles=ROLES_BY_KIND[g.actor.org_kind], errors=errors, form=request.form,
-                           now=services.now()), (422 if errors else 200)
+            form.add_errors(exc.fields)
+    return render_template("accounts/tokens.html", tokens=services.list_tokens(g.actor), raw_token=raw, form=form,
+                           button_form=CsrfOnlyForm(formdata=None), now=services.now()), (422 if form.errors else 200)
 
 
 @bp.post("/settings/tokens/<int:token_id>/revoke")

@@ -15,12 +15,14 @@ language. Templates render forms with the macros in templates/_macros/forms.html
 """
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import fields as wtf
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, StopValidation
 
 from cogrow.core import fields as parse
@@ -28,7 +30,7 @@ from cogrow.core.fields import FieldError
 
 __all__ = ["BaseForm", "Required", "TextField", "PartNumberField", "QuantityField", "IntegerField", "DateField",
            "WeekField", "EmailField", "PasswordField", "SelectField", "HiddenField", "BooleanField", "CsrfOnlyForm",
-           "TextAreaField", "LanguageForm", "OrganisationSwitchForm"]
+           "TextAreaField", "DecimalField", "choices", "LanguageForm", "OrganisationSwitchForm"]
 
 REQUIRED_MESSAGE = _l("This field is required.")
 
@@ -141,6 +143,25 @@ class QuantityField(_Parsed, wtf.StringField):
         return parse.quantity(text, grouping=True, scale=self.scale)
 
 
+class DecimalField(_Parsed, wtf.StringField):
+    """A decimal number in bounds, written as the pages show it (grouping separator accepted)."""
+
+    def __init__(self, label=None, validators=None, *, minimum=0, maximum=None, scale: int = 4, **kwargs):
+        self.minimum, self.maximum, self.scale = minimum, maximum, scale
+        kwargs.setdefault("render_kw", {"inputmode": "decimal"})
+        super().__init__(label, validators, **kwargs)
+
+    def parse(self, text: str):
+        return parse.decimal(text, minimum=self.minimum, maximum=self.maximum, scale=self.scale, grouping=True)
+
+    def _value(self) -> str:
+        if self.raw_data or self.data is None:
+            return super()._value()
+        from cogrow.core.api import decimal_str  # 0.4000 shown as 0.4
+
+        return decimal_str(self.data) if isinstance(self.data, Decimal) else str(self.data)
+
+
 class IntegerField(_Parsed, wtf.StringField):
     def __init__(self, label=None, validators=None, *, minimum: int | None = 0, maximum: int | None = None, **kwargs):
         self.minimum, self.maximum = minimum, maximum
@@ -175,7 +196,7 @@ class EmailField(_Parsed, wtf.EmailField):
         try:
             return validate_email(value, check_deliverability=False).normalized.lower()
         except EmailNotValidError:
-            raise FieldError(str(_l("Enter a valid e-mail address."))) from None
+            raise FieldError(str(_l("Not a valid e-mail address."))) from None
 
 
 class PasswordField(wtf.PasswordField):
@@ -188,8 +209,13 @@ class PasswordField(wtf.PasswordField):
         super().__init__(label, validators, **kwargs)
 
 
+def choices(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms choices (values as text; the field's `coerce` reads them back)."""
+    return [SelectChoice(str(value), str(label)) for value, label in pairs]
+
+
 class SelectField(wtf.SelectField):
-    """A choice among (value, label) pairs; a value outside them is refused with a translated message."""
+    """A choice among `choices((value, label), ...)`; a value outside them is refused with a translated message."""
 
     def __init__(self, label=None, validators=None, *, required: bool = False, **kwargs):
         validators = list(validators or [])
@@ -198,12 +224,9 @@ class SelectField(wtf.SelectField):
         super().__init__(label, validators, **kwargs)
 
     def pre_validate(self, form) -> None:
-        if self.data is None or str(self.data) not in {str(value) for value, *_ in self.iter_choices_values()}:
+        allowed = {self.coerce(choice.value) for choice in self._choices_from_input(self.choices) or []}
+        if self.data is None or self.data not in allowed:
             raise StopValidation(str(_l("Choose one of the options.")))
-
-    def iter_choices_values(self):
-        for choice in self.choices or []:
-            yield choice if isinstance(choice, (tuple, list)) else (choice, choice)
 
 
 HiddenField = wtf.HiddenField
@@ -227,6 +250,6 @@ class OrganisationSwitchForm(BaseForm):
         from flask_login import current_user
 
         form = cls(formdata=formdata, organisation_id=actor.organisation_id)
-        form.organisation_id.choices = [(m.organisation_id, m.organisation.name)
-                                        for m in getattr(current_user, "memberships", [])]
+        form.organisation_id.choices = choices((m.organisation_id, m.organisation.name)
+                                               for m in getattr(current_user, "memberships", []))
         return form

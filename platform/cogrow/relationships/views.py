@@ -7,8 +7,10 @@ from flask_babel import gettext as _
 from cogrow.catalog import services as catalog
 from cogrow.core.auth import requires
 from cogrow.core.errors import AppError, ValidationFailed
+from cogrow.core.forms import CsrfOnlyForm
 from cogrow.core.validation import form_version
-from cogrow.relationships import schemas, services
+from cogrow.relationships import services
+from cogrow.relationships.forms import NEW_TERMS, TERMS, EditTermsForm, InviteSupplierForm
 
 bp = Blueprint("relationships", __name__, url_prefix="/relationships")
 
@@ -23,16 +25,16 @@ def list_page():
 @bp.route("/new", methods=["GET", "POST"])
 @requires("admin", kind="prime")
 def invite():
-    errors: dict[str, str] = {}
-    if request.method == "POST":
+    form = InviteSupplierForm(data=NEW_TERMS)
+    if form.validate_on_submit():
         try:
-            rel, raw = services.invite_supplier(g.actor, schemas.parse_invite(request.form))
+            rel, raw = services.invite_supplier(g.actor, form.values())
         except ValidationFailed as exc:
-            errors = exc.fields
+            form.add_errors(exc.fields)
         except AppError as exc:
             if exc.status != 409:
                 raise
-            errors = exc.fields or {"contact_email": exc.message}
+            form.add_errors(exc.fields or {"contact_email": exc.message})
         else:
             if raw:
                 link = url_for("accounts.accept_invitation", token=raw, _external=True)
@@ -40,29 +42,39 @@ def invite():
             else:
                 flash(_("Supplier invited. Their admin can accept it on Cogrow now."), "success")
             return redirect(url_for("relationships.detail", relationship_id=rel.id))
-    return render_template("relationships/new.html", errors=errors, form=request.form,
-                           currencies=schemas.CURRENCIES), (422 if errors else 200)
+    return render_template("relationships/new.html", form=form), (422 if form.errors else 200)
 
 
 @bp.get("/<int:relationship_id>")
 @requires()
 def detail(relationship_id: int):
     rel = services.get_relationship(g.actor, relationship_id)
-    return render_template("relationships/detail.html", rel=rel, errors={}, form=None,
-                           currencies=schemas.CURRENCIES, item_count=catalog.count_items(g.actor, rel.id))
+    return _detail(rel, _terms_form(rel))
+
+
+def _terms_form(rel, formdata=None) -> EditTermsForm:
+    """The terms as they are (or as submitted, to show them again with their errors)."""
+    data = {name: getattr(rel, name) for name in TERMS}
+    return EditTermsForm(formdata=formdata, data={**data, "version": rel.version})
+
+
+def _detail(rel, form: EditTermsForm, status: int = 200):
+    return render_template("relationships/detail.html", rel=rel, form=form, button_form=CsrfOnlyForm(formdata=None),
+                           item_count=catalog.count_items(g.actor, rel.id)), status
 
 
 @bp.post("/<int:relationship_id>/terms")
 @requires("admin", kind="prime")
 def update_terms(relationship_id: int):
-    version = request.form.get("version", "")
-    try:
-        values = schemas.parse_terms(request.form)
-        services.update_terms(g.actor, relationship_id, values, form_version(version))
-    except ValidationFailed as exc:
-        rel = services.get_relationship(g.actor, relationship_id)
-        return render_template("relationships/detail.html", rel=rel, errors=exc.fields, form=request.form,
-                               currencies=schemas.CURRENCIES, item_count=catalog.count_items(g.actor, rel.id)), 422
+    rel = services.get_relationship(g.actor, relationship_id)
+    form = _terms_form(rel, formdata=request.form)
+    if form.validate():
+        try:
+            services.update_terms(g.actor, relationship_id, form.terms(), form_version(form.version.data))
+        except ValidationFailed as exc:
+            form.add_errors(exc.fields)
+    if form.errors:
+        return _detail(rel, form, 422)
     flash(_("Terms saved."), "success")
     return redirect(url_for("relationships.detail", relationship_id=relationship_id))
 
