@@ -139,3 +139,103 @@ def test_health_answers_ok(client):
 def test_unknown_api_path_answers_json_404(client):
     response = client.get("/api/v1/nothing-here")
     assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"
+
+
+# --- forms (cogrow.core.forms) and the top bar (base.html) ----------------------------------------------------
+
+def _form(app, cls, data, **kwargs):
+    from werkzeug.datastructures import MultiDict
+
+    with app.test_request_context(method="POST", data=data):
+        app.config["WTF_CSRF_ENABLED"] = False
+        try:
+            form = cls(formdata=MultiDict(data), **kwargs)
+            return form, form.validate()
+        finally:
+            app.config["WTF_CSRF_ENABLED"] = True
+
+
+def test_form_fields_parse_like_the_api_and_the_importers(app):
+    from decimal import Decimal
+
+    from cogrow.core import fields
+    from cogrow.core.forms import BaseForm, DateField, PartNumberField, QuantityField
+
+    class F(BaseForm):
+        part = PartNumberField("Part", required=True)
+        qty = QuantityField("Quantity")
+        due = DateField("Due")
+
+    form, ok = _form(app, F, {"part": " ha-brk-1001 ", "qty": "1,280", "due": "2026-12-07"})
+    assert ok, form.errors
+    assert (form.part.data, form.qty.data, str(form.due.data)) == ("HA-BRK-1001", Decimal("1280"), "2026-12-07")
+
+    # The same refusals, with the parser's own words, as core.fields gives the API and the importers.
+    form, ok = _form(app, F, {"part": "PN\u3164 1", "qty": "1,28", "due": ""})
+    assert not ok
+    with app.test_request_context():
+        for name, bad in (("part", "PN\u3164 1"), ("qty", "1,28")):
+            parser = fields.part_number if name == "part" else (lambda v: fields.quantity(v, grouping=True))
+            with pytest.raises(fields.FieldError) as refused:
+                parser(bad)
+            assert form.errors_by_name()[name] == refused.value.message
+    assert "due" not in form.errors  # blank and optional: no value, no error
+    # What the user typed is shown again beside the error.
+    assert form.qty._value() == "1,28"
+
+    form, ok = _form(app, F, {"part": "   ", "qty": ""})
+    assert not ok and set(form.errors) == {"part"}
+
+
+def test_select_fields_refuse_values_outside_their_choices(app):
+    from cogrow.core.forms import BaseForm, SelectField, choices
+
+    class F(BaseForm):
+        role = SelectField("Role", required=True, choices=choices([("planner", "Planner"), ("admin", "Admin")]))
+
+    assert _form(app, F, {"role": "admin"})[1]
+    form, ok = _form(app, F, {"role": "owner"})
+    assert not ok and "role" in form.errors
+
+
+def test_top_bar_puts_settings_in_the_account_menu_and_leads_with_a_skip_link(client, db, tenant_a):
+    import re
+
+    from tests.conftest import sign_in
+
+    sign_in(client, tenant_a.users["prime:admin"])
+    page = client.get("/home", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    body = page[page.index("<body"):]
+    # The skip link is the first link of the page and points at <main id="main">.
+    assert re.search(r"<a [^>]*>", body).group(0).startswith('<a class="skip-link" href="#main"')
+    assert '<main class="page" id="main"' in body
+    nav = body[body.index('<nav class="mainnav"'):body.index("</nav>")]
+    menu = body[body.index('data-test="settings-menu"'):]
+    menu = menu[:menu.index("</details>")]
+    for href in ("/settings/users", "/settings/invitations", "/settings/tokens", "/settings/webhooks",
+                 "/settings/audit", "/settings/account"):
+        assert f'href="{href}"' in menu and f'href="{href}"' not in nav, href
+    # The production page is named for what it shows, not with the role's name.
+    assert ">Production status<" in nav and ">Production<" not in nav
+    # The unread count refreshes from the alerts fragment.
+    assert 'hx-get="/alerts/unread-count"' in body and 'hx-trigger="every 60s"' in body
+
+    sign_in(client, tenant_a.users["prime:planner"])
+    page = client.get("/home", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    menu = page[page.index('data-test="settings-menu"'):]
+    menu = menu[:menu.index("</details>")]
+    assert 'href="/settings/account"' in menu and 'href="/settings/users"' not in menu
+
+
+def test_users_page_labels_each_role_select(client, db, tenant_a):
+    import re
+
+    from tests.conftest import sign_in
+
+    sign_in(client, tenant_a.users["prime:admin"])
+    page = client.get("/settings/users").get_data(as_text=True)
+    selects = re.findall(r'<select[^>]*id="(role-\d+)"', page)
+    assert len(selects) == 3
+    for select_id in selects:
+        assert f'<label class="visually-hidden" for="{select_id}">' in page
+    assert "<th></th>" not in page and "<th scope=\"col\"></th>" not in page
