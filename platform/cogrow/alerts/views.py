@@ -174,7 +174,7 @@ def _fragment(alert_id: int, message: str | None = None, errors: dict[str, str] 
         body = render_template("alerts/_detail_main.html", message=message, failed=failed,
                                **_detail_context(alert_id, errors))
     response = make_response(body, status)
-    response.headers["X-Cogrow-Fragment"] = _fragment_kind()  # alerts.js lets htmx swap a refused action's answer
+    response.headers["X-Cogrow-Fragment"] = _fragment_kind()  # cogrow.js lets htmx swap a refused action's answer
     return response
 
 

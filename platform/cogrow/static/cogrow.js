@@ -212,6 +212,17 @@
     makeSortable(root);
   }
 
+  // htmx leaves 4xx answers unswapped. A view that answers a refused action with a fragment (the same block,
+  // unchanged, with the reason) marks it with X-Cogrow-Fragment, and that fragment is swapped in like a success,
+  // so the person sees why in place.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var xhr = event.detail.xhr;
+    if (xhr && xhr.status >= 400 && xhr.status < 500 && xhr.getResponseHeader("X-Cogrow-Fragment")) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
   window.Cogrow = { drawCharts: drawCharts, readTable: readTable, init: init };
   document.addEventListener("DOMContentLoaded", function () { init(document); });
   // Content swapped in by htmx gets the same treatment.
