@@ -188,6 +188,8 @@ def test_the_supplier_sees_the_changed_cells_highlighted_and_the_notice_once(app
     services.publish(planner, rel_id, quantities, note="Imported from forecast-v3.csv (import #3)",
                      reason="Customer cancelled an order")
     client = _client(app, tenant_a, "supplier:production")
+    listing = client.get("/forecasts").get_data(as_text=True)
+    assert 'data-test="unread-notices">1 new<' in listing
     page = client.get(f"/relationships/{rel_id}/forecasts").get_data(as_text=True)
     assert 'data-test="forecast-notices"' in page and 'data-kind="firm_cut"' in page
     changed = [iso_label(week(1)), iso_label(week(9))]
@@ -199,6 +201,7 @@ def test_the_supplier_sees_the_changed_cells_highlighted_and_the_notice_once(app
     # Opening the version reads the notice: it does not come back.
     again = client.get(f"/relationships/{rel_id}/forecasts").get_data(as_text=True)
     assert 'data-test="forecast-notices"' not in again
+    assert 'data-test="unread-notices"' not in client.get("/forecasts").get_data(as_text=True)
     # The first version has nothing to compare with.
     first = client.get(f"/relationships/{rel_id}/forecasts/1").get_data(as_text=True)
     assert 'data-changed="1"' not in first

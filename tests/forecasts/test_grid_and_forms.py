@@ -53,6 +53,9 @@ def test_the_grid_scrolls_in_a_labelled_focusable_region_with_its_script(app, db
     assert re.search(r'<script src="/static/commit-grid\.js" defer></script>', html)
     assert not re.search(r"<script(?![^>]*\bsrc=)", html) and " onclick=" not in html and " style=" not in html
     assert 'data-forecast="10"' in html and "data-fill-forecast" in html
+    # Enter in a cell without the script submits the commit form with its first button: that must be "save".
+    commit_form = html.split('data-test="commit-form"')[1].split("</form>")[0]
+    assert 'value="fill"' not in commit_form and re.findall(r"<button[^>]*>", commit_form)[0].find("save-commits") > 0
     # Reason codes in words, the code stays the value sent.
     assert re.search(r'<option value="CAPACITY"\s*>Capacity</option>', html)
     # All weeks are columns of the one grid; the header row and the part numbers are the sticky cells.

@@ -215,3 +215,13 @@ def count_unread(user_id: int, organisation_id: int) -> int:
     return db.session.scalar(select(func.count()).select_from(ForecastNotice).where(
         ForecastNotice.user_id == user_id, ForecastNotice.organisation_id == organisation_id,
         ForecastNotice.read_at.is_(None))) or 0
+
+
+def unread_by_relationship(user_id: int | None, organisation_id: int) -> dict[int, int]:
+    """relationship id -> the user's unread forecast notices there: one GROUP BY query."""
+    if user_id is None:
+        return {}
+    return dict(db.session.execute(
+        select(ForecastNotice.relationship_id, func.count()).where(
+            ForecastNotice.user_id == user_id, ForecastNotice.organisation_id == organisation_id,
+            ForecastNotice.read_at.is_(None)).group_by(ForecastNotice.relationship_id)).all())

@@ -63,7 +63,8 @@ def list_page():
                        [[rel.prime.name, rel.supplier.name, pub.version_no if pub else "",
                          pub.published_at.isoformat() if pub else "", pub.bucket_count if pub else ""]
                         for rel, pub in rows], "forecasts", fmt)
-    return render_template("forecasts/list.html", rows=rows)
+    return render_template("forecasts/list.html", rows=rows,
+                           unread=notify.unread_by_relationship(g.actor.user_id, g.actor.organisation_id))
 
 
 def _grid_export(rel, pub: ForecastPublication, fmt: str):

@@ -1,8 +1,9 @@
 /* The supplier's commit grid (templates/forecasts/version.html, a form with data-commit-grid).
  *
- * - "Commit all as forecast" (button[data-fill-forecast]) fills every commit input with its cell's forecast
- *   (input[data-forecast]) and clears the reasons; nothing is saved until the user presses "Save commits".
- *   Without this script the same button asks the server for the filled page.
+ * - "Commit all as forecast" (button[data-fill-forecast], in a small form of its own so that Enter in the grid
+ *   never means "fill") fills every commit input with its cell's forecast (input[data-forecast]) and clears the
+ *   reasons; nothing is saved until the user presses "Save commits". Without this script the same button asks
+ *   the server for the filled page.
  * - Keyboard: in a commit input, ArrowUp/ArrowDown move to the same week of the row above/below, ArrowLeft/Right
  *   move a week when the caret is at the start/end of the text, Enter moves down (Shift+Enter up) instead of
  *   submitting. The focused cell is scrolled into view inside the grid's own scrolling region.
@@ -77,7 +78,7 @@
       }
     });
 
-    var fill = form.querySelector("[data-fill-forecast]");
+    var fill = document.querySelector("[data-fill-forecast]");  /* in its own small form, before the grid */
     if (fill) {
       fill.addEventListener("click", function (event) {
         event.preventDefault();
