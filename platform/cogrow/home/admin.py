@@ -7,7 +7,6 @@ number. One physical part sold to two primes under two prime part numbers is one
 """
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
