@@ -56,7 +56,8 @@ def test_production_user_acknowledges_a_po_from_home_and_it_leaves_the_queue(jou
     # Just issued with 3 days agreed: it sits in "later", and the group counts add up to the queue.
     expect(row).to_have_attribute("data-group", "later")
     expect(row).to_contain_text("Hanbit Motors")
-    expect(row).to_contain_text("1")  # one line
+    expect(row.locator("td.num").first).to_have_text("1")  # one line
+    expect(row.locator("td.num").last).to_contain_text("KRW")
     listed = queue.locator("[data-test=acknowledge-row]").count()
     groups = sum(int(page.locator(f"[data-test=ack-group-{g}] .num").inner_text())
                  for g in ("overdue", "today", "soon", "later"))
