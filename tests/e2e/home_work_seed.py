@@ -144,5 +144,5 @@ def screenshot(page, name: str) -> Path:
 def chart_data(page, chart_id: str) -> dict:
     """What the chart draws: Chart.js's own data, read back from the canvas."""
     canvas = page.locator(f"#chart-{chart_id} canvas")
-    return canvas.evaluate("c => { const d = Chart.getChart(c).data; "
-                           "return {labels: d.labels, datasets: d.datasets.map(s => ({label: s.label, data: s.data}))}; }")
+    return canvas.evaluate("c => { const d = Chart.getChart(c).data; return {labels: d.labels, "
+                           "datasets: d.datasets.map(s => ({label: s.label, data: s.data}))}; }")

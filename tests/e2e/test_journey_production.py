@@ -41,7 +41,8 @@ def journey_page(request, browser, live_server):
 
 @pytest.mark.parametrize("journey_page", [(loc, vp) for loc in LOCALES for vp in VIEWPORTS], indirect=True,
                          ids=[f"{loc}-{vp[0]}" for loc in LOCALES for vp in VIEWPORTS])
-def test_production_user_acknowledges_a_po_from_home_and_it_leaves_the_queue(journey_page, seeder) -> None:  # noqa: F811
+def test_production_user_acknowledges_a_po_from_home_and_it_leaves_the_queue(journey_page,
+                                                                             seeder) -> None:  # noqa: F811
     page, locale, viewport = journey_page
     tag = tag_of(locale, viewport)
     rel_id, item_id = seeder.relationship("Hanbit", "Seoul Precision")

@@ -100,7 +100,8 @@ def build_work(tenant, items: int = 1, tag: str = "") -> dict:
     shipments.create_shipment(producer_of(tenant), rel.id, shipment_schemas.parse_shipment(
         {"ship_date": local_today().isoformat(), "lines": [{"po_line_id": ship_po.lines[0].id, "quantity": "95"}]}))
     production.record_reports(producer_of(tenant), rel.id, [production_schemas.parse_report(
-        {"item_id": first.id, "as_of": utcnow().isoformat(), "good_qty": "10", "scrap_qty": "0", "wip_qty": "0", "fg_on_hand": "100"},
+        {"item_id": first.id, "as_of": utcnow().isoformat(), "good_qty": "10", "scrap_qty": "0", "wip_qty": "0",
+         "fg_on_hand": "100"},
         utcnow())], source="form")
     if len(parts) > 1:  # a second item far from its authorization
         forecasts.grant_authorization(planner, rel.id, parts[1].id, "FAB", start, Decimal("100000"))

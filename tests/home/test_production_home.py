@@ -118,8 +118,9 @@ def test_production_queues_hold_exactly_the_suppliers_work(db, ctx, tenant_a, te
     assert [r["group"] for r in queue.rows] == ["overdue"] * 2 + ["today"] * 2 + ["soon"] * 2 + ["later"] * 2
 
     # v1 was published 10 days ago: only v2 is new, with its changes against v1.
-    db.session.execute(update(ForecastPublication).where(ForecastPublication.relationship_id == tenant_a.relationship.id,
-                                                         ForecastPublication.version_no == 1)
+    db.session.execute(update(ForecastPublication)
+                       .where(ForecastPublication.relationship_id == tenant_a.relationship.id,
+                              ForecastPublication.version_no == 1)
                        .values(published_at=utcnow() - timedelta(days=10)))
     versions, changes = queues.new_forecast_versions(actor)
     assert [(r["relationship_id"], r["version_no"], r["up"], r["down"]) for r in versions.rows] == [
@@ -134,7 +135,8 @@ def test_production_queues_hold_exactly_the_suppliers_work(db, ctx, tenant_a, te
     assert by_part["P-000"]["excess"] > 0 and by_part["P-000"]["shortage_qty"] == 0
     assert by_part["P-001"]["excess"] == 0 and by_part["P-001"]["shortage_qty"] > 0
     short_row = by_part["C-SHORT"]
-    assert short_row["shortage_qty"] == Decimal("50") and short_row["shortage_value"] == Decimal("75000")  # x the item price
+    # Revenue at risk: units short times the item's price (1,500).
+    assert short_row["shortage_qty"] == Decimal("50") and short_row["shortage_value"] == Decimal("75000")
     assert {r["counterpart"] for r in per_customer} == {"Prime A", "Prime C"}
     assert next(r for r in per_customer if r["counterpart"] == "Prime A")["exposure"] > 0
 

@@ -477,7 +477,8 @@ def lines_due_this_week(actor: Actor, today: date | None = None) -> Queue:
 
 
 __all__ = ["ACK_GROUPS", "CHANGES_PER_VERSION", "NEAR_AUTHORIZATION", "NEW_VERSION_DAYS", "QUEUE_LIMIT",
-           "STALE_REPORT_DAYS", "Queue", "authorizations_near_limit", "commits_below_forecast", "firm_cuts", "material_end",
+           "STALE_REPORT_DAYS", "Queue", "authorizations_near_limit", "commits_below_forecast", "firm_cuts",
+           "material_end",
            "items_at_risk", "lines_due_this_week", "new_forecast_versions", "open_po_value_by_supplier",
            "open_proposals", "pos_to_acknowledge", "stale_reports",
            "unacknowledged_pos"]
