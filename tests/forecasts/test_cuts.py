@@ -260,3 +260,20 @@ def test_a_reason_with_control_characters_is_refused_by_the_confirm_form(app, db
     refused = client.post(f"/relationships/{rel_id}/imports/{batch.id}/confirm", data={"reason": "bad\x00reason"})
     assert refused.status_code == 422 and 'data-field="reason"' in refused.get_data(as_text=True)
     assert _count(db, ForecastPublication) == 1
+
+
+def test_the_pages_and_the_e_mail_render_in_korean(app, db, tenant_a, planner, mailbox, request_ctx):
+    rel_id = tenant_a.relationship.id
+    item = tenant_a.item
+    for user in tenant_a.users.values():
+        user.locale = "ko"
+    db.session.commit()
+    services.publish(planner, rel_id, horizon([item.id], "50"))
+    services.publish(planner, rel_id, horizon([item.id], "40"), reason="모델 변경")
+    client = _client(app, tenant_a, "supplier:production")
+    for url in (f"/relationships/{rel_id}/forecasts", f"/relationships/{rel_id}/forecasts/versions", "/forecasts"):
+        response = client.get(url, headers={"Accept-Language": "ko"})
+        assert response.status_code == 200, url
+    messages = mailbox()
+    assert len(messages) == 2 and "모델 변경" in messages[0].get_content()
+    assert f"{item.prime_part_number} {iso_label(week(0))}: 50 → 40" in messages[0].get_content()

@@ -295,7 +295,7 @@ def _commit_preview(actor: Actor, rel: SupplyRelationship, prepared: dict[str, A
         if forecast is not None and row["quantity"] < forecast:
             below += 1
         lines.append([names[row["item_id"]], iso_label(row["week_start"]), decimal_str(forecast),
-                      decimal_str(row["quantity"]), row["reason_code"] or ""])
+                      decimal_str(row["quantity"]), services.reason_label(row["reason_code"])])
     return {"summary": {"version_no": prepared["version_no"], "commits": len(lines), "below_forecast": below},
             "headers": [_("Part number"), _("Week"), _("Forecast"), _("Commit"), _("Reason code")],
             "lines": lines}

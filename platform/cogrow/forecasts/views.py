@@ -210,7 +210,8 @@ def waterfall(relationship_id: int):
         return _export(headers, rows, f"forecast-waterfall-{rel.id}", fmt)
     data = services.waterfall(g.actor, rel.id, limit=ITEMS_PER_PAGE, offset=(page - 1) * ITEMS_PER_PAGE)
     pages = max(1, -(-data.item_count // ITEMS_PER_PAGE))
-    return render_template("forecasts/waterfall.html", rel=rel, data=data, page=page, pages=pages, iso_label=iso_label)
+    return render_template("forecasts/waterfall.html", rel=rel, data=data, page=page, pages=pages, iso_label=iso_label,
+                           reason_label=services.reason_label)
 
 
 def _render_authorizations(relationship_id: int, form: GrantForm | None = None, status: int = 200):
