@@ -9,16 +9,17 @@ the same for pages, htmx and the API); CSRF comes with FlaskForm.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, SelectField, StringField, SubmitField
-from wtforms.widgets import DateInput, HiddenInput, TextInput
+from wtforms import FieldList, Form, FormField, SubmitField
+from wtforms.widgets import HiddenInput
 
 from cogrow.core import fields
+from cogrow.core.forms import (BaseForm, BooleanField, DateField, DecimalField, IntegerField, PartNumberField,
+                               SelectField, TextField)
 from cogrow.core.validation import MAX_ID
 from cogrow.orders.schemas import MAX_LINES
 
@@ -26,95 +27,28 @@ REQUIRED = _l("This field is required.")
 NEW_PO_ROWS = 3  # a new PO starts with this many blank rows; "Add a line" adds one more
 
 
-def plain(value: Any) -> str:
-    """A Decimal as typed back into an input: no exponent, no trailing zeros, no grouping."""
-    if value is None:
-        return ""
-    if isinstance(value, Decimal):
-        text = format(value, "f")
-        return text.rstrip("0").rstrip(".") if "." in text else text
-    return str(value)
+class NumberField(DecimalField):
+    """A decimal typed the way the pages show numbers ("1,280.5" is 1280.5); `positive` also refuses 0."""
 
-
-class ParsedField(StringField):
-    """Text parsed by one of the shared parsers; blank is None. What was typed is shown back as typed."""
-
-    parser: Callable[[str], Any] = staticmethod(fields.text)
-
-    def __init__(self, label=None, validators=None, parser: Callable[[str], Any] | None = None, **kwargs):
-        super().__init__(label, validators, **kwargs)
-        if parser is not None:
-            self.parser = parser
-
-    def process_formdata(self, valuelist):
-        if not valuelist:
-            return
-        raw = valuelist[0]
-        if raw is None or not str(raw).strip():
-            self.data = None
-            return
-        self.data = self.parser(raw)  # FieldError is a ValueError: WTForms keeps its message for validate()
-
-    def _value(self):
-        if self.raw_data:
-            return self.raw_data[0]
-        return plain(self.data)
-
-    @property
-    def filled(self) -> bool:
-        return bool(self.raw_data and self.raw_data[0] and str(self.raw_data[0]).strip())
-
-
-class NumberField(ParsedField):
-    """A decimal typed the way the pages show numbers: "1,280.5" is 1280.5; `positive` refuses 0."""
-
-    widget = TextInput()
-
-    def __init__(self, label=None, validators=None, *, minimum: int = 0, scale: int = 4, positive: bool = False,
-                 whole: bool = False, **kwargs):
+    def __init__(self, label=None, validators=None, *, positive: bool = False, **kwargs):
+        self.positive = positive
         kwargs.setdefault("render_kw", {"inputmode": "decimal", "autocomplete": "off"})
         super().__init__(label, validators, **kwargs)
-        self.minimum, self.scale, self.positive, self.whole = minimum, scale, positive, whole
 
-    def parser(self, raw: str) -> Decimal:  # type: ignore[override]
-        value = fields.decimal(raw, minimum=self.minimum, scale=self.scale, whole=self.whole, grouping=True)
+    def parse(self, text: str) -> Decimal:
+        value = super().parse(text)
         if self.positive and value <= 0:
             raise fields.FieldError(str(_l("Must be more than 0.")))
         return value
 
 
-class DateField(ParsedField):
-    widget = DateInput()
-    parser = staticmethod(fields.date_value)
-
-    def _value(self):
-        if self.raw_data:
-            return self.raw_data[0]
-        return self.data.isoformat() if self.data else ""
-
-
-class CodeField(ParsedField):
-    """A part number or document number: upper-cased, no spaces, no invisible characters."""
-
-    def __init__(self, label=None, validators=None, *, max_length: int = 64, **kwargs):
-        super().__init__(label, validators, **kwargs)
-        self.max_length = max_length
-
-    def parser(self, raw: str) -> str | None:  # type: ignore[override]
-        return fields.part_number(raw, max_length=self.max_length) or None
-
-
-class TextField(ParsedField):
-    def __init__(self, label=None, validators=None, *, max_length: int = 500, **kwargs):
-        super().__init__(label, validators, **kwargs)
-        self.max_length = max_length
-
-    def parser(self, raw: str) -> str | None:  # type: ignore[override]
-        return fields.text(raw, max_length=self.max_length) or None
+def filled(field) -> bool:
+    """Whether the user typed anything into the field."""
+    return bool(field.raw_data and field.raw_data[0] and str(field.raw_data[0]).strip())
 
 
 def require(*names: str):
-    """Mark fields of a (sub)form as required when the row is used at all."""
+    """Mark fields of a (sub)form as required when the form or row is used at all."""
     def check(form: Form) -> bool:
         ok = True
         for name in names:
@@ -131,8 +65,8 @@ def require(*names: str):
 class LineRow(Form):
     """One PO line row: blank rows are ignored; a row that is used needs a part number, a quantity and a due date."""
 
-    line_no = ParsedField(widget=HiddenInput(), parser=lambda raw: fields.integer(raw, minimum=1, maximum=9999))
-    prime_part_number = CodeField(_l("Prime's part number"), max_length=64)
+    line_no = IntegerField(widget=HiddenInput(), minimum=1, maximum=9999)
+    prime_part_number = PartNumberField(_l("Prime's part number"), max_length=64)
     quantity = NumberField(_l("Quantity"), positive=True)
     due_date = DateField(_l("Due date"))
     unit_price = NumberField(_l("Unit price"))
@@ -140,14 +74,14 @@ class LineRow(Form):
 
     @property
     def blank(self) -> bool:
-        return not any(self[name].filled for name in ("prime_part_number", "quantity", "due_date", "unit_price"))
+        return not any(filled(self[name]) for name in ("prime_part_number", "quantity", "due_date", "unit_price"))
 
     @property
     def existing(self) -> bool:
         return self.line_no.data is not None
 
 
-class _LinesForm(FlaskForm):
+class _LinesForm(BaseForm):
     lines = FieldList(FormField(LineRow), min_entries=1, max_entries=MAX_LINES)
     add_line = SubmitField(_l("Add a line"))
 
@@ -189,7 +123,7 @@ class _LinesForm(FlaskForm):
 
 
 class NewPOForm(_LinesForm):
-    number = CodeField(_l("PO number"), max_length=32,
+    number = PartNumberField(_l("PO number"), max_length=32,
                        description=_l("Leave empty to number it PO-year-sequence."))
     note = TextField(_l("Note"), max_length=1000)
 
@@ -198,11 +132,11 @@ class ReviseForm(_LinesForm):
     note = TextField(_l("Note"), max_length=1000)
 
 
-class ProposeForm(FlaskForm):
-    line_id = SelectField(_l("Line"), coerce=int, validate_choice=False)
+class ProposeForm(BaseForm):
+    line_id = SelectField(_l("Line"), coerce=int, required=True)
     quantity = NumberField(_l("New quantity"), positive=True)
     due_date = DateField(_l("New due date"))
-    reason = TextField(_l("Reason"), max_length=500)
+    reason = TextField(_l("Reason"), max_length=500, required=True)
 
     def values(self) -> dict[str, Any] | None:
         ok = require("reason")(self) and not any(self[name].errors for name in ("line_id", "quantity", "due_date"))
@@ -216,13 +150,19 @@ class ProposeForm(FlaskForm):
                 "reason": self.reason.data}
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(BaseForm):
     """Reject, cancel or close a PO: an optional (for reject, required) reason."""
 
     reason = TextField(_l("Reason"), max_length=500)
 
 
-class DecisionForm(FlaskForm):
+class RejectForm(BaseForm):
+    """The supplier refuses a PO: the reason is required."""
+
+    reason = TextField(_l("Reason"), max_length=500, required=True)
+
+
+class DecisionForm(BaseForm):
     """Accept or reject a change proposal, with an optional note."""
 
     note = TextField(_l("Note (optional)"), max_length=500)
@@ -236,12 +176,13 @@ def _with_lines(base: type[FlaskForm], prefix: str, line_ids, field_factory) -> 
     return type(base.__name__, (base,), attrs)
 
 
-class ShipmentHeader(FlaskForm):
-    number = CodeField(_l("ASN number"), max_length=32, description=_l("Leave empty to number it automatically."))
-    ship_date = DateField(_l("Ship date"))
+class ShipmentHeader(BaseForm):
+    number = PartNumberField(_l("ASN number"), max_length=32,
+                             description=_l("Leave empty to number it automatically."))
+    ship_date = DateField(_l("Ship date"), required=True)
     expected_date = DateField(_l("Expected arrival"))
     carrier = TextField(_l("Carrier"), max_length=100)
-    tracking = CodeField(_l("Tracking number"), max_length=100)
+    tracking = PartNumberField(_l("Tracking number"), max_length=100)
 
 
 def shipment_form(prefix: str, line_ids, **kwargs) -> FlaskForm:
@@ -252,7 +193,7 @@ def shipment_form(prefix: str, line_ids, **kwargs) -> FlaskForm:
 
 def receipt_form(prefix: str, line_ids, **kwargs) -> FlaskForm:
     """The receipt form: the quantity received per line of the ASN (0 when nothing of it arrived)."""
-    cls = _with_lines(FlaskForm, prefix, line_ids, lambda: NumberField(_l("Quantity received")))
+    cls = _with_lines(BaseForm, prefix, line_ids, lambda: NumberField(_l("Quantity received")))
     return cls(**kwargs)
 
 

@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from cogrow.catalog import services as catalog
 from cogrow.core.auth import requires
 from cogrow.core.errors import Conflict, PreconditionFailed, ValidationFailed
+from cogrow.core.forms import choices
 from cogrow.core.validation import form_version, parse_id, parse_int
 from cogrow.extensions import db
 from cogrow.orders import forms, schemas, services
@@ -80,7 +81,7 @@ def _htmx() -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-def _put_errors(form: forms._LinesForm | forms.FlaskForm, exc: ValidationFailed) -> str | None:
+def _put_errors(form: forms.BaseForm, exc: ValidationFailed) -> str | None:
     """Attach a service's field errors to the form's fields; returns the message of errors no field shows."""
     leftover = []
     for key, message in (exc.fields or {}).items():
@@ -168,15 +169,19 @@ def _revise_form(po) -> forms.ReviseForm:
     return form
 
 
+def _line_choices(form: forms.ProposeForm, po) -> None:
+    form.line_id.choices = choices((line.id, f"{line.line_no} · {line.item.prime_part_number}") for line in po.lines)
+
+
 def _page_forms(po, posted: dict[str, Any] | None = None) -> dict[str, Any]:
     """The page's forms: the one that was posted (with its errors) and blank ones for the rest."""
     posted = posted or {}
     propose = posted.get("propose") or forms.ProposeForm(formdata=None)
-    propose.line_id.choices = [(line.id, f"{line.line_no} · {line.item.prime_part_number}") for line in po.lines]
+    _line_choices(propose, po)
     return {
         "propose": propose,
         "revise": posted.get("revise") or _revise_form(po),
-        "reject": posted.get("reject") or forms.ReasonForm(formdata=None, prefix="reject"),
+        "reject": posted.get("reject") or forms.RejectForm(formdata=None, prefix="reject"),
         "cancel": posted.get("cancel") or forms.ReasonForm(formdata=None, prefix="cancel"),
         "close": posted.get("close") or forms.ReasonForm(formdata=None, prefix="close"),
         "decide": forms.DecisionForm(formdata=None),
@@ -310,7 +315,7 @@ def acknowledge(relationship_id: int, po_id: int):
 @bp.post("/relationships/<int:relationship_id>/orders/<int:po_id>/reject")
 @requires(*SUPPLIER, kind="supplier")
 def reject(relationship_id: int, po_id: int):
-    form = forms.ReasonForm(prefix="reject")
+    form = forms.RejectForm(prefix="reject")
     return _act(relationship_id, po_id,
                 lambda: services.reject_po(g.actor, relationship_id, po_id, _version(), _reason_of(form, True)),
                 _("Purchase order rejected."), {"reject": form})
@@ -320,6 +325,7 @@ def reject(relationship_id: int, po_id: int):
 @requires(*SUPPLIER, kind="supplier")
 def propose(relationship_id: int, po_id: int):
     form = forms.ProposeForm()
+    _line_choices(form, services.get_po(g.actor, relationship_id, po_id))
 
     def run() -> None:
         version = _version()
