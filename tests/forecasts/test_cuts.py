@@ -28,7 +28,13 @@ def mailbox(app, tmp_path, monkeypatch):
     monkeypatch.setitem(app.config, "MAIL_BACKEND", "file")
     monkeypatch.setitem(app.config, "MAIL_DIR", str(tmp_path / "mail"))
     monkeypatch.setitem(app.config, "MAIL_ENABLED", True)
-    monkeypatch.setattr(tasks.send_notices, "delay", lambda: notify.send_all())
+    sent = []
+
+    def run_now(*args, **options):
+        sent.append(options.get("queue"))
+        return notify.send_all()
+
+    monkeypatch.setattr(tasks.send_notices, "apply_async", run_now)
 
     def read() -> list[email.message.EmailMessage]:
         folder = Path(tmp_path / "mail")
@@ -37,6 +43,7 @@ def mailbox(app, tmp_path, monkeypatch):
         return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
                 for p in sorted(folder.glob("*.eml"))]
 
+    read.queues = sent
     return read
 
 
@@ -100,6 +107,7 @@ def test_an_api_publication_that_cuts_the_firm_zone_needs_a_reason(client, db, t
     assert f"{part} {iso_label(week(1))}: 120 → 60" in text and "Model change at the customer" in text
     assert f"/relationships/{tenant_a.relationship.id}/forecasts/3" in text
     assert notify.send_all() == {}  # sent once
+    assert mailbox.queues == ["notify"]  # with the other mail, not behind reconciliation
 
 
 def test_a_reason_that_is_not_text_is_named(client, db, tenant_a):
@@ -277,3 +285,23 @@ def test_the_pages_and_the_e_mail_render_in_korean(app, db, tenant_a, planner, m
     messages = mailbox()
     assert len(messages) == 2 and "모델 변경" in messages[0].get_content()
     assert f"{item.prime_part_number} {iso_label(week(0))}: 50 → 40" in messages[0].get_content()
+
+
+def test_a_failed_e_mail_is_kept_and_sent_by_the_next_run(app, db, tenant_a, planner, mailbox, monkeypatch,
+                                                          request_ctx):
+    rel_id = tenant_a.relationship.id
+    services.publish(planner, rel_id, horizon([tenant_a.item.id], "50"))
+    real = notify.transport
+
+    def down(message):
+        raise ConnectionRefusedError("mail server down")
+
+    monkeypatch.setattr(notify, "transport", down)
+    services.publish(planner, rel_id, horizon([tenant_a.item.id], "40"), reason="Lower demand")
+    notices = db.session.scalars(select(ForecastNotice)).all()
+    assert {n.email_status for n in notices} == {"failed"} and all("down" in n.last_error for n in notices)
+    assert mailbox() == []
+    monkeypatch.setattr(notify, "transport", real)
+    assert notify.send_all() == {"sent": 2}
+    db.session.expire_all()
+    assert {n.email_status for n in db.session.scalars(select(ForecastNotice))} == {"sent"} and len(mailbox()) == 2

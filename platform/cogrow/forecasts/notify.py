@@ -92,10 +92,12 @@ def commits_below(rel: SupplyRelationship, pub: ForecastPublication, cells: Sequ
 def send_pending() -> None:
     """Hand the pending e-mails to the worker, after the caller's commit; a broker that is down leaves them
     pending for the next run."""
+    from cogrow.celery import NOTIFY_QUEUE
     from cogrow.forecasts import tasks
 
     try:
-        tasks.send_notices.delay()
+        # On the notify queue with the other mail: a mail server that hangs must not hold up reconciliation.
+        tasks.send_notices.apply_async(queue=NOTIFY_QUEUE)
     except Exception:  # noqa: BLE001 - the notices stay in the app and pending; the next run sends them
         logger.warning("could not queue forecast notice e-mails", exc_info=True)
 

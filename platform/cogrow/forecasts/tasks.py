@@ -1,7 +1,8 @@
 """Background tasks of forecasts: a thin wrapper that calls one service.
 
-The task runs on the default queue (the `worker` node serves `reconcile,default`). It is registered when
-cogrow.forecasts.services is imported, which every app (web or worker) does through its blueprints.
+The task is sent to the `notify` queue (forecasts.notify.send_pending names it), served by the `notify` node with
+the other mail, never behind reconciliation. It is registered when cogrow.forecasts.services is imported, which
+every app (web or worker) does through its blueprints.
 """
 from __future__ import annotations
 
