@@ -98,6 +98,21 @@ def _no_sideways(page: Page, where: str) -> None:
     assert page.evaluate(NO_SIDEWAYS), f"{where}: the page is {widths[0]} px wide on a {widths[1]} px screen"
 
 
+@pytest.fixture(scope="module")
+def axe():
+    from axe_playwright_python.sync_playwright import Axe
+
+    return Axe()
+
+
+def _axe_clean(page: Page, axe, where: str) -> None:
+    """axe-core on the page as the phone shows it: no serious or critical violation (the CI scan runs at 1366 px)."""
+    violations = axe.run(page, options={"resultTypes": ["violations"]}).response["violations"]
+    blocking = [f"{v['id']} ({v.get('impact')}): {[n['target'] for n in v['nodes']][:4]}" for v in violations
+                if v.get("impact") in ("serious", "critical")]
+    assert not blocking, f"{where}: {blocking}"
+
+
 def _on_screen(page: Page, selector: str) -> None:
     box = page.locator(selector).first.bounding_box()
     assert box is not None, selector
@@ -105,7 +120,7 @@ def _on_screen(page: Page, selector: str) -> None:
 
 
 @pytest.mark.parametrize("lang", ["ko", "en"])
-def test_the_supplier_acknowledges_a_po_on_a_phone(browser, server, lang: str) -> None:
+def test_the_supplier_acknowledges_a_po_on_a_phone(browser, server, axe, lang: str) -> None:
     base_url, app = server
     po = _issued_po(app, f"phone-{lang}")
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -124,6 +139,7 @@ def test_the_supplier_acknowledges_a_po_on_a_phone(browser, server, lang: str) -
         assert row.evaluate("r => getComputedStyle(r).display") == "block"
         box = row.bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], box
+        _axe_clean(page, axe, "PO list")
         page.screenshot(path=str(SHOTS / f"orders-list-{lang}-390.png"), full_page=True)
 
         number.locator("a").click()
@@ -133,6 +149,7 @@ def test_the_supplier_acknowledges_a_po_on_a_phone(browser, server, lang: str) -
         for control in ("[data-test=acknowledge]", "[data-test=reject]", "[data-test=propose]",
                         "input[name=reject-reason]", "select[name=line_id]", "input[name=quantity]"):
             _on_screen(page, control)
+        _axe_clean(page, axe, "PO page")
         page.screenshot(path=str(SHOTS / f"orders-po-{lang}-390.png"), full_page=True)
 
         page.locator("[data-test=acknowledge]").click()
@@ -152,7 +169,7 @@ def test_the_supplier_acknowledges_a_po_on_a_phone(browser, server, lang: str) -
 
 
 @pytest.mark.parametrize("lang", ["ko", "en"])
-def test_the_planner_adds_lines_and_decides_a_proposal_without_reloading(browser, server, lang: str) -> None:
+def test_the_planner_adds_lines_and_decides_a_proposal_without_reloading(browser, server, axe, lang: str) -> None:
     base_url, app = server
     po = _issued_po(app, f"proposal-{lang}", proposal=True)
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -176,6 +193,7 @@ def test_the_planner_adds_lines_and_decides_a_proposal_without_reloading(browser
         expect(page.locator("input[name=lines-4-quantity]")).to_be_visible()
         expect(page.locator("input[name=lines-0-quantity]")).to_have_value("1,280")
         _no_sideways(page, "new PO form with added lines")
+        _axe_clean(page, axe, "new PO form")
         page.screenshot(path=str(SHOTS / f"orders-new-{lang}-390.png"), full_page=True)
     finally:
         context.close()
@@ -188,6 +206,7 @@ def test_the_planner_adds_lines_and_decides_a_proposal_without_reloading(browser
         version = page.locator("[data-test=version]").inner_text()
         line = page.locator(f"#po-line-{po['line']}")
         expect(line.locator("[data-test=line-quantity]")).to_have_text("1,280")
+        _axe_clean(page, axe, "PO page with an open proposal")
         page.evaluate("() => { window.__same_page = true; }")
         line.locator("[data-test^=accept-proposal-]").click()
         expect(line.locator("[data-test=line-quantity]")).to_have_text("1,000")
