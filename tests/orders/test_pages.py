@@ -266,3 +266,21 @@ def test_the_supplier_must_give_a_reason_to_reject_a_po(client, db, tenant_a):
     assert done.status_code == 302
     db.session.expire_all()
     assert db.session.get(PurchaseOrder, po.id).status_reason == "no tooling"
+
+
+def test_add_a_line_to_a_revision_without_javascript(client, db, tenant_a):
+    po = make_po(tenant_a, "draft")
+    sign_in(client, tenant_a.users["prime:planner"])
+    page = client.get(_detail(tenant_a, po)).get_data(as_text=True)
+    rows = page.count('class="line-row')
+    assert rows == 2 + 2 and "removable=1" in page  # the two lines and two blank rows; added rows can be removed
+    response = client.post(_detail(tenant_a, po) + "/revise", data={
+        "version": str(po.version), "note": "typed", "add_line": "1",
+        "lines-0-line_no": "1", "lines-0-prime_part_number": tenant_a.item.prime_part_number, "lines-0-quantity": "77",
+        "lines-0-due_date": DUE.isoformat(), "lines-1-line_no": "2",
+        "lines-1-prime_part_number": tenant_a.item.prime_part_number, "lines-1-quantity": "100",
+        "lines-1-due_date": DUE.isoformat()})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and html.count('class="line-row') == 3 and 'value="77"' in html
+    db.session.expire_all()
+    assert db.session.get(PurchaseOrder, po.id).lines[0].quantity == Decimal("100")  # nothing saved yet
