@@ -128,7 +128,11 @@ def _register_template_helpers(app: Flask) -> None:
             context["language_form"] = forms.LanguageForm(formdata=None, next=request.full_path)
             context["logout_form"] = forms.CsrfOnlyForm(formdata=None)
             if actor is not None and actor.user_id is not None:
-                context["organisation_form"] = forms.OrganisationSwitchForm.for_actor(actor)
+                from flask_login import current_user
+
+                # Only for people in several organisations (names are read only then: no extra query otherwise).
+                if len(getattr(current_user, "memberships", ())) > 1:
+                    context["organisation_form"] = forms.OrganisationSwitchForm.for_actor(actor)
         return context
 
     # Globals, not context: macros imported without context still see them.

@@ -239,3 +239,18 @@ def test_users_page_labels_each_role_select(client, db, tenant_a):
     for select_id in selects:
         assert f'<label class="visually-hidden" for="{select_id}">' in page
     assert "<th></th>" not in page and "<th scope=\"col\"></th>" not in page
+
+
+@pytest.mark.parametrize("value", ["١٢", "²", "12.0", "-3", ""])
+def test_choice_ids_take_ascii_digits_only(app, value):
+    from cogrow.core.forms import record_id
+
+    with app.test_request_context(), pytest.raises(ValueError):
+        record_id(value)
+
+
+def test_choice_ids_read_plain_and_full_width_digits(app):
+    from cogrow.core.forms import record_id
+
+    with app.test_request_context():
+        assert record_id("12") == 12 and record_id("１２") == 12 and record_id(7) == 7

@@ -30,7 +30,7 @@ from cogrow.core.fields import FieldError
 
 __all__ = ["BaseForm", "Required", "TextField", "PartNumberField", "QuantityField", "IntegerField", "DateField",
            "WeekField", "EmailField", "PasswordField", "SelectField", "HiddenField", "BooleanField", "CsrfOnlyForm",
-           "TextAreaField", "DecimalField", "choices", "LanguageForm", "OrganisationSwitchForm"]
+           "TextAreaField", "DecimalField", "choices", "record_id", "LanguageForm", "OrganisationSwitchForm"]
 
 REQUIRED_MESSAGE = _l("This field is required.")
 
@@ -241,8 +241,18 @@ class LanguageForm(BaseForm):
     next = HiddenField()
 
 
+def record_id(value: Any) -> int:
+    """A row id from a choice's value: ASCII digits only ("١٢" is not 12), through core.fields."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    try:
+        return parse.integer(value, minimum=1, maximum=2**63 - 1)
+    except FieldError as exc:
+        raise ValueError(exc.message) from None
+
+
 class OrganisationSwitchForm(BaseForm):
-    organisation_id = SelectField(_l("Organisation"), coerce=int, required=True)
+    organisation_id = SelectField(_l("Organisation"), coerce=record_id, required=True)
 
     @classmethod
     def for_actor(cls, actor, formdata=None) -> "OrganisationSwitchForm":
