@@ -7,7 +7,8 @@ accepts a proposal in place (the line, the state and the version change; the pag
 
 The module serves its own demo app (it adds POs other browser tests would count). Screenshots go to
 var/screenshots/ (git-ignored): orders-list-<lang>-390.png, orders-po-<lang>-390.png,
-orders-po-acknowledged-<lang>-390.png, orders-new-<lang>-390.png, orders-proposal-accepted-<lang>-1366.png.
+orders-po-acknowledged-<lang>-390.png, orders-new-<lang>-390.png, orders-proposal-accepted-<lang>-1366.png,
+shipments-list-<lang>-390.png.
 Regenerate them with `.venv/bin/python -m pytest -q -p no:cacheprovider -m e2e tests/e2e/test_orders_phone.py`.
 """
 from __future__ import annotations
@@ -215,5 +216,37 @@ def test_the_planner_adds_lines_and_decides_a_proposal_without_reloading(browser
         expect(page.locator("[data-test=version]")).not_to_have_text(version)
         assert page.evaluate("() => window.__same_page === true"), "the decision reloaded the page"
         page.screenshot(path=str(SHOTS / f"orders-proposal-accepted-{lang}-1366.png"), full_page=True)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_asn_pages_fit_a_phone(browser, server, axe, lang: str) -> None:
+    """The shipments list, the new-ASN form and an ASN's page: no sideways scroll, each ASN with its customer."""
+    base_url, app = server
+    po = _issued_po(app, f"asn-{lang}")
+    context = _context(browser, base_url, PHONE)
+    try:
+        page = context.new_page()
+        _sign_in(page, SUPPLIER, lang)
+        page.goto(f"/relationships/{po['rel']}/shipments/new")
+        _no_sideways(page, "new ASN form")
+        _axe_clean(page, axe, "new ASN form")
+        field = page.locator(f"input[name=qty-{po['line']}]")
+        _on_screen(page, f"input[name=qty-{po['line']}]")
+        field.fill("1,000")
+        page.locator("form[action$='/shipments'] button.primary").click()
+        expect(page.locator(".flash-success")).to_be_visible()
+        heading = page.locator("[data-test=asn-heading] .doc-number")
+        expect(heading).to_have_attribute("data-party", po["prime"])
+        _no_sideways(page, "ASN page")
+        _axe_clean(page, axe, "ASN page")
+        number = heading.get_attribute("data-number")
+        page.goto("/shipments")
+        _no_sideways(page, "shipments list")
+        _axe_clean(page, axe, "shipments list")
+        expect(page.locator(f"[data-test=shipments] .doc-number[data-number='{number}']").first).to_have_attribute(
+            "data-party", po["prime"])
+        page.screenshot(path=str(SHOTS / f"shipments-list-{lang}-390.png"), full_page=True)
     finally:
         context.close()
