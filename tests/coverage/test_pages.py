@@ -90,3 +90,22 @@ def test_recompute_of_a_foreign_item_writes_no_outbox_row(client, db, tenant_a, 
     answer = client.post(f"/relationships/{tenant_a.relationship.id}/items/{tenant_b.item.id}/ledger/recompute")
     assert answer.status_code == 404
     assert db.session.scalars(select(OutboxEvent)).all() == []
+
+
+def test_recompute_now_needs_the_csrf_token_of_its_form(client, db, tenant_a, app):
+    import re
+
+    sign_in(client, tenant_a.users["prime:planner"])
+    rel_id, item_id = tenant_a.relationship.id, tenant_a.item.id
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        refused = client.post(f"/relationships/{rel_id}/items/{item_id}/ledger/recompute")
+        assert refused.status_code == 400 and db.session.scalars(select(OutboxEvent)).all() == []
+        page = client.get(f"/relationships/{rel_id}/items/{item_id}/ledger").get_data(as_text=True)
+        form = re.search(r'<form method="post" action="[^"]*/recompute">.*?</form>', page, flags=re.S).group(0)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)
+        answer = client.post(f"/relationships/{rel_id}/items/{item_id}/ledger/recompute", data={"csrf_token": token})
+        assert answer.status_code == 302
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+    assert [e.topic for e in db.session.scalars(select(OutboxEvent))] == ["reconcile"]

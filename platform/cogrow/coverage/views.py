@@ -5,6 +5,7 @@ from flask import Blueprint, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from cogrow.core.auth import requires
+from cogrow.core.forms import CsrfOnlyForm
 from cogrow.coverage import services
 from cogrow.coverage.chart import chart_weeks
 
@@ -19,6 +20,7 @@ def item_ledger(relationship_id: int, item_id: int):
     return render_template("coverage/item_ledger.html", rel=item.supply_relationship, item=item, ledger=ledger,
                            weeks=weeks, chart_weeks=chart_weeks(ledger, weeks),
                            pending=services.is_pending(item.relationship_id, item.id),
+                           recompute_form=CsrfOnlyForm(formdata=None),
                            explanation=services.explanation(ledger) if ledger is not None else None)
 
 
