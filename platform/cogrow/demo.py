@@ -40,8 +40,20 @@ PARTS = [
 ]
 
 
-# (relationship index, item index) -> weeks of forecast kept on hand; 2 elsewhere.
-OVER_PRODUCED = {(0, 0): 12, (4, 1): 8, (4, 0): 6, (1, 1): 7, (3, 0): 7}
+# (relationship index, item index) -> weeks of forecast kept on hand; 2 elsewhere. Every supplier has one item at
+# least with stock no one guaranteed, so every supplier home (production and admin) has an item at risk.
+OVER_PRODUCED = {(0, 0): 12, (4, 1): 8, (4, 0): 6, (1, 1): 7, (3, 0): 7, (2, 0): 6, (5, 0): 6, (6, 0): 5}
+# The item (index within its relationship) whose only production report is STALE_DAYS old, on every relationship:
+# it fills the production home's "last report older than N days" queue (home.queues.STALE_REPORT_DAYS is 3).
+STALE_ITEM, STALE_DAYS = 2, 5
+# Relationships (index) whose supplier proposes a change to a line of its acknowledged first PO (one per prime).
+PROPOSING = (2, 6)
+# The item (index) whose firm-zone week (current week + CUT_WEEK) the second forecast version cuts, and the share
+# it keeps; the first item's planning weeks go up in the same version and the second item's go down a little.
+CUT_ITEM, CUT_WEEK, CUT_KEEPS = 2, 1, Decimal("0.7")
+# Firm and material weeks the supplier commits to on the second version; the first item's COMMIT_SHORT weeks are
+# committed below the forecast (a capacity reason), so the planner's "commits below forecast" queue has work.
+COMMIT_WEEKS, COMMIT_SHORT = 8, (1, 2)
 # Weeks of exposure history written behind the current week (a 13-week trend with the current one).
 HISTORY_WEEKS = 12
 
@@ -147,8 +159,10 @@ def _load_activity(orgs: dict[str, Organisation]) -> None:
             # The showcase: far more on hand than anyone guaranteed; a few more items over-produced so that the
             # homes have a ranking (Seoul Precision's SEO1001 sits with both primes, under two prime part numbers).
             fg = qty * OVER_PRODUCED.get((n, k), 2)
+            # One item per relationship was last reported days ago: the production home lists it as stale.
+            as_of = now - (timedelta(days=STALE_DAYS) if k == STALE_ITEM else timedelta(hours=1))
             reports.append(production_schemas.parse_report({
-                "item_id": item.id, "as_of": (now - timedelta(hours=1)).isoformat(),
+                "item_id": item.id, "as_of": as_of.isoformat(),
                 "good_qty": str(qty), "scrap_qty": "3", "wip_qty": str(qty / 2), "fg_on_hand": str(fg),
                 "plan": [{"week": (week0 + timedelta(weeks=w)).isoformat(), "quantity": str(qty * Decimal("0.6"))}
                          for w in range(4)],
@@ -159,10 +173,74 @@ def _load_activity(orgs: dict[str, Organisation]) -> None:
             shipment = shipment_schemas.parse_shipment({
                 "ship_date": local_today(now).isoformat(), "lines": [{"po_line_id": line.id, "quantity": str(weekly[0])}]})
             shipments.create_shipment(producer, rel.id, shipment)
+        _queue_work(n, rel, items, weekly, po, planner, producer, week0, now)
     from cogrow.coverage import services as coverage
 
     coverage.full_sweep()
     _history(week0, now)
+
+
+def _queue_work(n: int, rel: SupplyRelationship, items: list[Item], weekly: list[Decimal], po, planner, producer,
+                week0, now: datetime) -> None:
+    """Work waiting in every queue of the planner's and the production user's homes, through the real services.
+
+    - a second PO, one line due today (this week, not shipped), issued "days ago" and not acknowledged: past the
+      relationship's po_ack_days on the planner's home, overdue on the supplier's;
+    - on PROPOSING relationships, the supplier proposes a change to a line of its acknowledged first PO;
+    - a second forecast version that cuts a firm-zone week (with its reason), raises some planning weeks and
+      lowers others, so the supplier's "new versions" show changes and the planner's "firm-zone cuts" list it;
+    - the supplier's commits on that version's firm and material weeks, a few of them below the forecast.
+    """
+    from datetime import timedelta
+
+    from cogrow.core.weeks import local_today
+    from cogrow.forecasts import services as forecasts
+    from cogrow.orders import schemas as order_schemas
+    from cogrow.orders import services as orders
+
+    today = local_today(now)
+    due = orders.create_po(planner, rel.id, order_schemas.parse_po({"note": "Demo order, due this week", "lines": [
+        {"item_id": items[1].id, "quantity": str(weekly[1] / 2), "due_date": today.isoformat()}]}))
+    due = orders.issue_po(planner, rel.id, due.id, due.version)
+    # The services stamp the issue with the clock and take no time: back-date the stored issue (and nothing else)
+    # so that the relationship's po_ack_days have run out, as if the PO had been issued a few days ago.
+    due.issued_at = now - timedelta(days=rel.po_ack_days + 2)
+    db.session.commit()
+
+    if n in PROPOSING:
+        line = po.lines[1]
+        orders.propose_change(producer, rel.id, po.id, order_schemas.parse_proposal({
+            "line_id": line.id, "quantity": str((line.quantity * Decimal("0.8")).quantize(Decimal("1"))),
+            "due_date": (line.due_date + timedelta(days=7)).isoformat(),
+            "reason": "Die maintenance: 80% by the due date, the rest a week later"}), po.version)
+
+    changed = []
+    for k, (item, qty) in enumerate(zip(items, weekly)):
+        for w in range(26):
+            week = week0 + timedelta(weeks=w)
+            if k == CUT_ITEM and w == CUT_WEEK:
+                qty_w = (qty * CUT_KEEPS).quantize(Decimal("1"))
+            elif k == 0 and 12 <= w < 18:
+                qty_w = qty + 50
+            elif k == 1 and 14 <= w < 17:
+                qty_w = qty - 20
+            else:
+                qty_w = qty
+            changed.append((item.id, week, qty_w))
+    pub = forecasts.publish(planner, rel.id, changed, note="Demo forecast, revised",
+                            reason="Line changeover moved to next month: less needed next week")
+    forecast_of = {(item_id, week): qty for item_id, week, qty in changed}
+    commits = []
+    for k, item in enumerate(items):
+        for w in range(COMMIT_WEEKS):
+            week = week0 + timedelta(weeks=w)
+            forecast = forecast_of[(item.id, week)]
+            if k == 0 and w in COMMIT_SHORT:
+                commits.append({"item_id": item.id, "week_start": week, "quantity": forecast - 40,
+                                "reason_code": "CAPACITY", "comment": "Second shift not staffed yet"})
+            else:
+                commits.append({"item_id": item.id, "week_start": week, "quantity": forecast})
+    forecasts.commit_buckets(producer, rel.id, pub.id, commits)
 
 
 def _history(week0, now: datetime) -> None:
