@@ -275,6 +275,13 @@ def test_every_page_has_no_serious_violations(browser, axe_server, axe, email, r
             assert page.locator("html").get_attribute("lang") == locale, f"{url} is not in {locale}"
             findings += _scan(page, axe, who, locale, f"{url} ({status})" if status != 200 else url)
             visited += 1
+        # The phone layout: the top bar with its menu open (links, account menu, sign-out on the dark panel).
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.goto("/home")
+        page.locator("[data-test=topmenu] > summary").click()
+        page.locator("[data-test=settings-menu] > summary").click()
+        findings += _scan(page, axe, who, locale, "/home (390 px, menus open)")
+        visited += 1
         _report(findings)
         _fail_on(findings, visited)
     finally:
