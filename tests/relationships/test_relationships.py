@@ -120,6 +120,27 @@ def test_terms_form_shows_field_errors_and_changes_nothing(client, db, tenant_a)
     assert db.session.get(SupplyRelationship, rel.id).material_share == Decimal("0.4")
 
 
+def test_terms_form_takes_numbers_as_the_page_shows_them_and_keeps_what_was_typed(client, db, tenant_a):
+    rel = tenant_a.relationship
+    sign_in(client, tenant_a.users["prime:admin"])
+    terms = {"version": rel.version, "firm_fence_weeks": "3", "material_fence_weeks": "9", "currency": "KRW",
+             "material_share": "0.35", "threshold_krw": "2,500,000", "po_ack_days": "5"}
+    assert client.post(f"/relationships/{rel.id}/terms", data=terms).status_code == 302
+    saved = db.session.get(SupplyRelationship, rel.id)
+    db.session.refresh(saved)
+    assert (saved.firm_fence_weeks, saved.threshold_krw, saved.material_share) == (3, Decimal("2500000"), Decimal("0.35"))
+
+    # Refused: each field names its own problem, the text typed stays in the box, nothing changes.
+    page = client.post(f"/relationships/{rel.id}/terms", data={**terms, "version": saved.version,
+                                                               "threshold_krw": "2,50", "currency": "XXX"})
+    assert page.status_code == 422
+    html = page.get_data(as_text=True)
+    assert 'data-field="threshold_krw"' in html and 'data-field="currency"' in html
+    assert 'value="2,50"' in html and 'aria-invalid="true"' in html
+    db.session.refresh(saved)
+    assert saved.threshold_krw == Decimal("2500000")
+
+
 def test_prime_suspends_and_reactivates(client, db, tenant_a):
     base = f"/api/v1/relationships/{tenant_a.relationship.id}"
     headers = _token(tenant_a, "prime:admin")
