@@ -77,6 +77,32 @@ def test_last_admin_cannot_be_demoted(client, db):
     assert db.session.get(Membership, membership.id).role == "admin"
 
 
+def test_role_and_token_forms_refuse_what_they_do_not_offer(client, db):
+    admin, org = _admin("supplier")
+    other = f.UserFactory()
+    member = f.MembershipFactory(user=other, organisation=org, role="production")
+    sign_in(client, admin)
+    # A supplier has no planners: the role select offers only the supplier's roles and refuses others.
+    page = client.get("/settings/users").get_data(as_text=True)
+    assert 'value="planner"' not in page and 'value="production"' in page
+    response = client.post(f"/settings/users/{member.id}/role", data={"role": "planner"})
+    assert response.status_code == 422
+    assert db.session.get(Membership, member.id).role == "production"
+    assert client.post(f"/settings/users/{member.id}/role", data={"role": "admin"}).status_code == 302
+    assert db.session.get(Membership, member.id).role == "admin"
+
+    # The token form: every field names its problem and keeps what was typed; no token is made.
+    page = client.post("/settings/tokens", data={"name": "Gate\u200bway", "role": "planner", "expires_in_days": "١٢"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 422
+    for name in ("name", "role", "expires_in_days"):
+        assert f'data-field="{name}"' in html, name
+    assert 'value="١٢"' in html
+    assert db.session.scalar(select(ApiToken).where(ApiToken.organisation_id == org.id, ApiToken.name.like("Gate%"))) is None
+    ok = client.post("/settings/tokens", data={"name": "Line 1", "role": "production", "expires_in_days": "1,000"})
+    assert ok.status_code == 200 and 'data-test="raw-token"' in ok.get_data(as_text=True)
+
+
 def test_api_token_is_stored_hashed_and_records_its_use(client, db):
     admin, org = _admin("supplier")
     sign_in(client, admin)
