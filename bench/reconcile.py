@@ -194,8 +194,13 @@ def generate(engine, net: Network) -> dict[str, int]:
         statuses = (["issued"] * 4 + ["acknowledged"] * 3 + ["partially_shipped", "closed", "cancelled"])
         n_pos = (net.po_lines + 3) // 4
         po_rel = [rels[rng.randrange(len(rels))][0] for _ in range(n_pos)]
+        prime_of = {rel_id: prime_id for rel_id, prime_id, _supplier in rels}
+        supplier_of = {rel_id: supplier_id for rel_id, _prime, supplier_id in rels}
+        # Numbers are unique per issuing organisation (the prime for a PO, the supplier for an ASN); the
+        # bulk load fills the issuer columns that the ORM would copy from the relationship.
         counts["purchase_order"] = _load(conn, PurchaseOrder, (
-            {"id": n + 1, "relationship_id": rel_id, "number": f"PO{n + 1:08d}", "status": rng.choice(statuses),
+            {"id": n + 1, "relationship_id": rel_id, "prime_id": prime_of[rel_id], "number": f"PO{n + 1:08d}",
+             "status": rng.choice(statuses),
              "issued_at": NOW - timedelta(days=rng.randrange(1, 60))} for n, rel_id in enumerate(po_rel)))
         lines: list[tuple[int, int, int]] = []
 
@@ -214,7 +219,8 @@ def generate(engine, net: Network) -> dict[str, int]:
         counts["purchase_order_line"] = _load(conn, PurchaseOrderLine, line_rows())
         shipped_lines = [line for line in lines if line[2] > 0]
         counts["shipment"] = _load(conn, Shipment, (
-            {"id": n + 1, "relationship_id": item_rel[line[1]], "number": f"ASN{n + 1:08d}",
+            {"id": n + 1, "relationship_id": item_rel[line[1]], "supplier_id": supplier_of[item_rel[line[1]]],
+             "number": f"ASN{n + 1:08d}",
              "ship_date": NOW.date() - timedelta(days=rng.randrange(0, 150)), "status": rng.choice(["shipped", "received"])}
             for n, line in enumerate(shipped_lines)))
         counts["shipment_line"] = _load(conn, ShipmentLine, (

@@ -41,6 +41,12 @@ def beat_schedule(config: Mapping[str, Any] | None = None) -> dict:
             "schedule": timedelta(seconds=60),
             "options": {"expires": 55},
         },
+        # Forecast notices (firm cuts, commits below forecast) whose e-mail failed are sent again.
+        "forecast-notices": {
+            "task": "cogrow.forecasts.send_notices",
+            "schedule": timedelta(minutes=1),
+            "options": {"expires": 55},
+        },
         # Finished Idempotency-Key records older than a day are forgotten.
         "idempotency-purge": {
             "task": "cogrow.production.purge_idempotency",

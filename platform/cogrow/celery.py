@@ -23,6 +23,7 @@ TASK_ROUTES = {
     "cogrow.alerts.dispatch": {"queue": RECONCILE_QUEUE},
     "cogrow.alerts.*": {"queue": NOTIFY_QUEUE},
     "cogrow.imports.*": {"queue": IMPORTS_QUEUE},
+    "cogrow.forecasts.*": {"queue": NOTIFY_QUEUE},  # notices of firm cuts and commits below forecast: e-mail
 }
 # Periodic bookkeeping whose Celery lines ("received", "succeeded", beat's "Sending due task") say nothing at INFO.
 QUIET_TASKS = frozenset({"cogrow.coverage.relay", "cogrow.heartbeat", "outbox-relay", "heartbeat"})
@@ -61,7 +62,8 @@ def celery_settings(app: Flask) -> dict:
         # A worker started without -Q consumes every queue (the tests' single worker does).
         "task_queues": [Queue(name) for name in QUEUES],
         "task_routes": TASK_ROUTES,
-        "imports": ["cogrow.core.tasks", "cogrow.imports.tasks", "cogrow.production.tasks", "cogrow.coverage.tasks", "cogrow.alerts.tasks"],
+        "imports": ["cogrow.core.tasks", "cogrow.imports.tasks", "cogrow.production.tasks", "cogrow.coverage.tasks", "cogrow.alerts.tasks",
+                    "cogrow.forecasts.tasks"],
     }
     if on_redis:
         settings["broker_transport_options"] = dict(visibility)

@@ -69,6 +69,8 @@ def test_planner_publishes_a_workbook_and_the_supplier_commits(page: Page, brows
     for part in PARTS:
         expect(preview).to_contain_text(part, timeout=TIMEOUT)
     expect(preview).to_contain_text("3120", timeout=TIMEOUT)  # 26 weeks x 120 per item
+    # 120 a week cuts the demo's firm weeks (150 and 200): the confirm form asks why before it publishes.
+    page.locator("[data-test=cut-reason]").fill("Line 2 retooling: volume moved to January")
     page.locator("[data-test=confirm]").click()
     expect(page.locator("[data-test=import-status]")).to_have_attribute("data-status", "applied", timeout=TIMEOUT)
 

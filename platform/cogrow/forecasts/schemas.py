@@ -7,6 +7,7 @@ from typing import Any, Mapping
 
 from flask_babel import gettext as _
 
+from cogrow.core import fields
 from cogrow.core.validation import clean_text, has_control_chars, parse_decimal, parse_id
 from cogrow.core.weeks import parse_iso_label
 from cogrow.forecasts.models import AUTHORIZATION_KINDS
@@ -49,11 +50,13 @@ def parse_date(value: Any) -> date | str:
 
 
 def parse_code(value: Any) -> str | None:
-    """A part number as the catalog stores it (NFKC, trimmed, upper-cased), or None if it cannot be one."""
-    if not isinstance(value, str) or has_control_chars(value):
+    """A part number by the one rule of cogrow.core.fields (NFKC, trimmed, upper-cased, no spaces or invisible
+    characters), or None if it cannot be one."""
+    try:
+        text = fields.part_number(value)
+    except fields.FieldError:
         return None
-    text = clean_text(value).upper()
-    return text if text and len(text) <= 64 else None
+    return text or None
 
 
 def _item(entry: Mapping[str, Any], parts: dict[str, int], item_ids: set[int], prefix: str,

@@ -144,7 +144,7 @@ def commit(relationship_id: int, version_no: int):
         bucket = key[4:]
         if parse_id(bucket, MAX_BIG_ID) is None:  # buckets have BIGINT keys
             continue
-        quantity = parse_decimal(raw, scale=4)
+        quantity = parse_decimal(raw, scale=4, grouping=True)  # a form: "1,280" as the page shows it
         if isinstance(quantity, str) or quantity < 0:
             errors[f"qty-{bucket}"] = quantity if isinstance(quantity, str) else _("Must be at least %(n)s.", n=0)
             continue
