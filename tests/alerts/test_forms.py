@@ -241,3 +241,18 @@ def test_an_action_without_the_csrf_token_is_refused_and_changes_nothing(db, cli
         app.config["WTF_CSRF_ENABLED"] = False
     db.session.expire_all()
     assert db.session.get(AlertSide, (alert.id, "prime")).status == "acknowledged"
+
+
+def test_the_inbox_filters_keep_what_was_chosen_and_name_a_bad_one_beside_it(db, client, tenant_a):
+    _alert(db, tenant_a)
+    sign_in(client, tenant_a.users["prime:procurement"])
+    page = client.get(f"/alerts?severity=critical&sort=exposure&relationship_id={tenant_a.relationship.id}"
+                      ).get_data(as_text=True)
+    assert '<option selected value="critical">' in page and '<option selected value="exposure">' in page
+    assert f'<option selected value="{tenant_a.relationship.id}">' in page
+    assert '<option selected value="live">' in client.get("/alerts").get_data(as_text=True), "the default filter"
+    bad = client.get("/alerts?severity=apocalyptic&relationship_id=x")
+    body = bad.get_data(as_text=True)
+    assert bad.status_code == 422
+    for name in ("severity", "relationship_id"):
+        assert f'id="{name}-error" data-field="{name}"' in body and f'aria-describedby="{name}-error"' in body

@@ -16,8 +16,8 @@ from wtforms import fields as wtf
 from wtforms.validators import StopValidation
 from wtforms.widgets import DateTimeLocalInput
 
-from cogrow.alerts.explain import EMAIL_MODE_LABELS
-from cogrow.alerts.models import EMAIL_MODES
+from cogrow.alerts.explain import EMAIL_MODE_LABELS, alert_status_label, severity_label, type_label
+from cogrow.alerts.models import ALERT_STATUSES, ALERT_TYPES, EMAIL_MODES, SEVERITIES
 from cogrow.core import fields as parse
 from cogrow.core.types import utcnow
 from cogrow.core.forms import BaseForm, HiddenField, SelectField, TextField, choices
@@ -156,3 +156,30 @@ class EmailModeForm(BaseForm):
 class WebhookForm(BaseForm):
     url = TextField(_l("URL"), max_length=2000, required=True, render_kw={"type": "url", "inputmode": "url"})
     description = TextField(_l("Description"), max_length=200)
+
+
+class AlertFilterForm(BaseForm):
+    """The inbox filters (a GET form: no CSRF token). `services.parse_filter` validates them, for the page and the
+    API alike; this form renders them and shows its errors beside each select."""
+
+    class Meta:
+        csrf = False
+
+    status = SelectField(_l("Status"))
+    type = SelectField(_l("Type"))
+    severity = SelectField(_l("Severity"))
+    relationship_id = SelectField(_l("Relationship"))
+    sort = SelectField(_l("Sort by"))
+
+    def __init__(self, relationships, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        every = ("", _l("All"))
+        self.status.choices = choices([("live", _l("Not resolved")),
+                                       ("unresolved", _l("Not resolved, snoozed included")),
+                                       *((s, alert_status_label(s)) for s in ALERT_STATUSES), ("all", _l("All"))])
+        self.type.choices = choices([every, *((t, type_label(t)) for t in ALERT_TYPES)])
+        self.severity.choices = choices([every, *((s, severity_label(s)) for s in SEVERITIES)])
+        self.relationship_id.choices = choices([every, *((r.id, f"{r.prime.name} → {r.supplier.name}")
+                                                         for r in relationships)])
+        self.sort.choices = choices([("severity", _l("Severity")), ("updated", _l("Last updated")),
+                                     ("exposure", _l("Amount"))])

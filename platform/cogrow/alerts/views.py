@@ -11,7 +11,6 @@ from flask_babel import ngettext
 
 from cogrow.alerts import explain, forms, preferences, services
 from cogrow.alerts import webhooks as hooks
-from cogrow.alerts.models import ALERT_STATUSES, ALERT_TYPES, EMAIL_MODES, SEVERITIES
 from cogrow.core.auth import requires
 from cogrow.core import audit
 from cogrow.core.errors import AppError, Forbidden, NotFound, ValidationFailed
@@ -105,19 +104,22 @@ class RowForms:
 
 
 def _render_inbox(errors: dict[str, str] | None = None, status: int = 200, bulk_form: forms.BulkForm | None = None):
-    try:
-        flt = services.parse_filter(request.args)
-    except ValidationFailed as exc:
-        errors, status, flt = {**(errors or {}), **exc.fields}, 422, services.AlertFilter()
-    alerts = services.list_alerts(g.actor, flt)
     rels = relationships.list_relationships(g.actor)
+    filter_form = forms.AlertFilterForm(rels, formdata=request.args)
+    try:
+        flt = services.parse_filter(request.args)  # the filters' rules, shared with the API
+    except ValidationFailed as exc:
+        status, flt = 422, services.AlertFilter()
+        errors = {**(errors or {}), **_put_errors(filter_form, exc.fields)}
+    else:
+        filter_form.process(data={"status": flt.status or "all", "type": flt.type or "", "severity": flt.severity or "",
+                                  "relationship_id": str(flt.relationship_id or ""), "sort": flt.sort})
+    alerts = services.list_alerts(g.actor, flt)
     hidden = services.snoozed_count(g.actor) if flt.status == "live" else 0
     may_act = g.actor.role in services.ACTING_ROLES[g.actor.org_kind]
-    return render_template("alerts/inbox.html", alerts=alerts, flt=flt, relationships=rels, errors=errors or {},
-                           types=ALERT_TYPES, severities=SEVERITIES, statuses=ALERT_STATUSES,
-                           sorts=services.SORTS, filter_args=_filter_args(), hidden_snoozed=hidden,
-                           bulk_form=bulk_form or forms.BulkForm(formdata=None),
-                           row_forms=RowForms(),
+    return render_template("alerts/inbox.html", alerts=alerts, flt=flt, filter_form=filter_form, errors=errors or {},
+                           filter_args=_filter_args(), hidden_snoozed=hidden,
+                           bulk_form=bulk_form or forms.BulkForm(formdata=None), row_forms=RowForms(),
                            may_act=may_act), status
 
 

@@ -45,6 +45,7 @@ def list_page(relationship_id: int):
 @bp.post("")
 @requires("admin", "planner", kind="prime")
 def create(relationship_id: int):
+    relationships.get_relationship(g.actor, relationship_id)  # 404 for another's relationship, before any field
     form = ItemForm()
     if not form.validate():
         return _render_list(relationship_id, form, status=422)
@@ -77,6 +78,7 @@ def detail(relationship_id: int, item_id: int):
 @bp.post("/<int:item_id>")
 @requires("admin", "planner", "production")
 def update(relationship_id: int, item_id: int):
+    services.get_item(g.actor, relationship_id, item_id)  # 404 for another's item, before any field
     form = ItemForm() if g.actor.is_prime else SupplierItemForm()  # the supplier's form has its own part number
     if not form.validate():
         return _render_detail(relationship_id, item_id, form, status=422)
