@@ -144,11 +144,14 @@ def test_marking_read_refuses_bad_ids_and_changes_nothing(db, client, tenant_a):
     db.session.add(entry)
     db.session.commit()
     sign_in(client, user)
-    bad = client.post("/notifications/read", data={"ids": ["x"]})
-    assert bad.status_code == 422 and 'data-field="ids"' in bad.get_data(as_text=True)
-    db.session.expire_all()
-    assert db.session.get(InboxEntry, entry.id).read_at is None
-    assert client.post("/notifications/read", data={"ids": [str(entry.id)]}).status_code == 302
+    for data in ({"ids": ["x"]}, {"ids": ["1", "-2"]}, {"selected": "y"}):  # "Mark selected" with none ticked
+        bad = client.post("/notifications/read", data=data)
+        assert bad.status_code == 422 and 'data-field="ids"' in bad.get_data(as_text=True), data
+        db.session.expire_all()
+        assert db.session.get(InboxEntry, entry.id).read_at is None
+    page = client.get("/notifications").get_data(as_text=True)
+    assert f'<input type="checkbox" name="ids" value="{entry.id}"' in page and 'name="selected" value="y"' in page
+    assert client.post("/notifications/read", data={"ids": [str(entry.id)], "selected": "y"}).status_code == 302
     db.session.expire_all()
     assert db.session.get(InboxEntry, entry.id).read_at is not None
 

@@ -20,7 +20,7 @@ from cogrow.alerts.explain import EMAIL_MODE_LABELS, alert_status_label, severit
 from cogrow.alerts.models import ALERT_STATUSES, ALERT_TYPES, EMAIL_MODES, SEVERITIES
 from cogrow.core import fields as parse
 from cogrow.core.types import utcnow
-from cogrow.core.forms import BaseForm, HiddenField, SelectField, TextField, choices
+from cogrow.core.forms import BaseForm, BooleanField, HiddenField, SelectField, TextField, choices
 from cogrow.core.validation import MAX_BIG_ID, MAX_ID, parse_id
 
 SNOOZE_DAYS = (1, 3, 7, 14)
@@ -140,9 +140,18 @@ class BulkForm(BaseForm):
 
 
 class MarkReadForm(BaseForm):
-    """Notifications to mark as read: the ticked ones, or all of them when none is given."""
+    """Notifications to mark as read: the ticked ones ("Mark selected as read" posts `selected`, and then needs at
+    least one), or all of them when no id is given ("Mark all as read")."""
 
     ids = IdListField(_l("Notifications"), maximum=MAX_BIG_ID)  # inbox entries have BIGINT keys
+    selected = BooleanField()
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        if ok and self.selected.data and not self.ids.data:
+            self.ids.errors = [str(_l("Choose at least one notification."))]
+            ok = False
+        return ok
 
 
 class EmailModeForm(BaseForm):
