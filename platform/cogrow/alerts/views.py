@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, Callable
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -14,10 +13,10 @@ from cogrow.alerts import webhooks as hooks
 from cogrow.core.auth import requires
 from cogrow.core import audit
 from cogrow.core.errors import AppError, Forbidden, NotFound, ValidationFailed
+from cogrow.core.fields import FieldError, moment
 from cogrow.core.forms import BaseForm, CsrfOnlyForm
 from cogrow.extensions import db
 from cogrow.core.validation import form_version
-from cogrow.core.weeks import business_zone
 from cogrow.relationships import services as relationships
 
 bp = Blueprint("alerts", __name__)
@@ -41,20 +40,15 @@ def _alerts_context() -> dict[str, Any]:
     return helpers
 
 
-def _timezone() -> ZoneInfo:
-    return business_zone()
-
-
 def parse_until(raw: Any) -> datetime:
-    """A date-time from a form (local time) or the API (ISO 8601; naive means the business time zone)."""
-    if not isinstance(raw, str) or not raw.strip():
+    """The end of a snooze from the API (ISO 8601; without an offset, the business time zone), read by the same
+    parser as the pages' field (cogrow.core.fields.moment)."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
         raise ValidationFailed(_("Some fields are not valid."), fields={"until": _("This field is required.")})
     try:
-        value = datetime.fromisoformat(raw.strip())
-    except ValueError:
-        raise ValidationFailed(_("Some fields are not valid."),
-                               fields={"until": _("Use a date and time such as 2026-12-01T09:00.")}) from None
-    return value if value.tzinfo else value.replace(tzinfo=_timezone())
+        return moment(raw)
+    except FieldError as exc:
+        raise ValidationFailed(_("Some fields are not valid."), fields={"until": exc.message}) from None
 
 
 def _invalid(form: BaseForm) -> ValidationFailed:
