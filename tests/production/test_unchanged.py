@@ -127,7 +127,7 @@ def test_grid_inputs_take_grouping_in_the_browser_and_have_readable_labels(clien
                       headers={"Accept-Language": "en"}).get_data(as_text=True)
     pn = tenant_a.item.prime_part_number
     assert f'aria-label="{pn} — Good quantity"' in page and f'aria-label="{pn} good_qty"' not in page
-    quantity_inputs = re.findall(r'<input class="qty"[^>]*>', page)
+    quantity_inputs = re.findall(r'<input[^>]*class="qty"[^>]*>', page)
     assert quantity_inputs and all('type="text"' in i and 'inputmode="decimal"' in i for i in quantity_inputs)
     assert re.search(r'<div[^>]*tabindex="0"[^>]*role="region"[^>]*aria-label="[^"]+"[^>]*data-test="grid-region"',
                      page)
