@@ -205,3 +205,15 @@ def test_a_production_post_without_the_csrf_token_is_refused_and_changes_nothing
     # With the page's own token the same grid post is saved.
     assert client.post(_grid(tenant_a), data={**grid, fg: "480"}).status_code == 302
     assert db.session.get(ItemPosition, tenant_a.item.id).fg_on_hand == 480
+
+
+def test_an_item_without_a_report_marks_wip_and_finished_goods_required(client, db, tenant_a):
+    sign_in(client, tenant_a.users["supplier:production"])
+    html = client.get(_item(tenant_a)).get_data(as_text=True)
+    for name in ("wip_qty", "fg_on_hand"):
+        assert re.search(rf'<label class="label" for="{name}">[^<]+ <em aria-hidden="true">\*</em></label>', html), name
+        assert re.search(rf'<input[^>]*name="{name}"[^>]*required', html), name
+    assert not re.search(r'<input[^>]*name="good_qty"[^>]*required', html)
+    _report(tenant_a)
+    html = client.get(_item(tenant_a)).get_data(as_text=True)
+    assert not re.search(r'<input[^>]*name="(wip_qty|fg_on_hand)"[^>]*required', html)

@@ -92,6 +92,8 @@ def _render_item(relationship_id: int, item_id: int, form: BaseForm | None = Non
     if form is None:  # pre-filled with the last report
         data = forms.prefill(position["position"], {p.week_start: p.quantity for p in position["plan"]}, weeks)
         form = forms.item_report_form(weeks, formdata=None, data=data)
+    if position["position"] is None:  # nothing to keep: WIP and finished goods are required (marked, and `required`)
+        form.wip_qty.flags.required = form.fg_on_hand.flags.required = True
     return render_template(
         "production/item.html", rel=rel, item=position["item"], data=position, reports=reports, page=page,
         pages=max(1, -(-total // PAGE_SIZE)), total=total, readings=readings,
