@@ -16,7 +16,8 @@ supplier) it signs in and times ~50 GETs of /home in-process (the server's time:
 and reports p50 and p95 beside the floor: the SQL statements one GET issued, captured with an event listener,
 executed again with the raw DBAPI connection (fetching every row) and timed the same way. Goal: p95 < 100 ms.
 
-The PostgreSQL database `cogrow_bench_home` is dropped and created by the script
+The throwaway PostgreSQL database `cogrow_bench_home` (never the shared `test` one) is dropped and created by the
+script, and dropped again after the run
 (COGROW_BENCH_PG_ADMIN_URL, default postgresql+psycopg://postgres@127.0.0.1:5432/postgres).
 """
 from __future__ import annotations
