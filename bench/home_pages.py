@@ -11,7 +11,8 @@ lines (some issued and unacknowledged past po_ack_days, some with open change pr
 those suppliers also serves two more primes, 25 items each, with the same supplier part numbers (the supplier
 admin's cross-prime view); and `--others` more primes of the same size as background rows, so the queries filter
 as they would at ref-M (each with one forecast version and the same POs). Everything is bulk-inserted (core
-INSERT, executemany), not through the services, so the build takes seconds. Then, for each role (procurement, planner, admin of the prime; production, admin of the
+INSERT, executemany), not through the services, so the build takes seconds.
+Then, for each role (procurement, planner, admin of the prime; production, admin of the
 supplier) it signs in and times ~50 GETs of /home in-process (the server's time: routing, queries, template),
 and reports p50 and p95 beside the floor: the SQL statements one GET issued, captured with an event listener,
 executed again with the raw DBAPI connection (fetching every row) and timed the same way. Goal: p95 < 100 ms.
@@ -112,7 +113,8 @@ def _ledger_row(item_id: int, rel_id: int, week, now, rng: random.Random, price:
             "unit_price": price, "material_share": Decimal("0.4"), "open_po": Decimal(100), "firm_forecast": Decimal(200),
             "firm_uncovered": Decimal(100), "fab_authorized": Decimal(1000) if near else zero, "raw_authorized": zero,
             "cum_start_date": week - timedelta(weeks=8) if near else None,
-            "cum_shipped": Decimal(rng.randint(900, 1000)) if near else zero, "guaranteed": Decimal(200), "fg_on_hand": Decimal(200) + excess, "wip": zero,
+            "cum_shipped": Decimal(rng.randint(900, 1000)) if near else zero, "guaranteed": Decimal(200),
+            "fg_on_hand": Decimal(200) + excess, "wip": zero,
             "produced_since_report": zero, "position_as_of": now, "supply": Decimal(200) + excess, "excess": excess,
             "material_forecast": cover, "material_cover": cover, "exposure_krw": exposure,
             "projected_excess_qty": zero, "projected_excess_week": None, "shortage_qty": shortage,
@@ -289,7 +291,8 @@ def _forecasts(conn, rng: random.Random, now, week, rel_ids, measured: set[int],
                         "week_start": wk if not isinstance(wk, str) else datetime.fromisoformat(wk).date(),
                         "quantity": (qty * Decimal("0.7")).quantize(Decimal(1)) if below else qty,
                         "reason_code": rng.choice(REASON_CODES) if below else None,
-                        "comment": "Bench: short" if below else "", "committed_by_id": users[("supplier", "production")],
+                        "comment": "Bench: short" if below else "",
+                        "committed_by_id": users[("supplier", "production")],
                         "committed_at": now - timedelta(minutes=30)})
     _bulk(conn, ForecastCommit, commits)
     return {"publications": len(pubs), "buckets": len(buckets), "cuts": len(cuts), "commits": len(commits)}
