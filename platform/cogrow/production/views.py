@@ -229,10 +229,8 @@ def _render_lines(relationship_id: int, form: forms.LineForm | None = None, stat
                   edited: forms.LineEditForm | None = None, edit_id: int | None = None,
                   errors: dict[str, str] | None = None):
     rel = relationships.get_relationship(g.actor, relationship_id)
-    from cogrow.catalog import services as catalog
-
     lines = services.list_lines(g.actor, relationship_id)
-    items = catalog.list_items(g.actor, relationship_id)
+    items = _line_items(relationship_id)
     days, output = services.daily_output(g.actor, relationship_id)
     fed = [line for line in lines if any((day, line.id) in output for day in days)]
     totals = {day: sum((output.get((day, line.id), Decimal(0)) for line in fed), Decimal(0)) for day in days}
