@@ -125,6 +125,10 @@ def test_planner_queues_hold_exactly_the_work_waiting_for_the_planner(db, ctx, t
     assert [r["overdue"] for r in waiting.rows] == [True, True, False, False]
     assert {r["number"] for r in waiting.rows if r["overdue"]} == expected["overdue"]
     assert waiting.overdue == 2
+    # The planner's queue: only the POs not acknowledged within po_ack_days.
+    overdue = queues.unacknowledged_pos(actor, overdue_only=True)
+    assert {r["number"] for r in overdue.rows} == expected["overdue"]
+    assert overdue.total == overdue.overdue == 2 and all(r["overdue"] for r in overdue.rows)
 
     below = queues.commits_below_forecast(actor)
     assert {(r["prime_part_number"], r["week_start"]) for r in below.rows} == expected["below"]
@@ -149,7 +153,8 @@ def test_planner_home_page_shows_the_queues_with_links_to_the_work(client, db, c
     page = client.get("/home").get_data(as_text=True)
 
     assert re.findall(r'data-test="proposal-row" data-proposal="\d+" data-po="([^"]+)"', page) == ["PRP-000"]
-    assert re.findall(r'data-test="unacknowledged-row" data-po="([^"]+)"', page) == ["OVD-000", "NEW-000"]
+    # Only the PO past its po_ack_days: NEW-000 (issued a day ago, 3 days agreed) is no work for the planner yet.
+    assert re.findall(r'data-test="unacknowledged-row" data-po="([^"]+)"', page) == ["OVD-000"]
     assert 'data-test="firm-cut-row" data-part="W-000"' in page
     assert 'data-test="below-forecast-row" data-part="W-000"' in page
     assert re.findall(r'data-test="authorization-row" data-part="[^"]+" data-kind="(\w+)"', page) == ["FAB", "RAW"]
@@ -161,6 +166,22 @@ def test_planner_home_page_shows_the_queues_with_links_to_the_work(client, db, c
     assert "BPRP-000" not in page and "BW-000" not in page and tenant_b.supplier.name not in page
     assert 'data-test="chart-open-po-value"' in page and tenant_a.supplier.name in page
     assert expected["proposals"] == {"PRP-000"}
+
+
+def test_planner_unacknowledged_list_holds_the_rows_its_tile_counts(client, db, ctx, tenant_a):
+    """The tile counts POs overdue for acknowledgement; the list under it held every unacknowledged PO, one
+    more row than the tile whenever a PO was still within its po_ack_days (the demo showed 5 rows, tile 4)."""
+    sign_in(client, tenant_a.users["prime:planner"])
+    overdue = [issued_po(tenant_a, f"LATE-{n}", 3 + n + 0.5).number for n in range(3)]  # 3 days agreed
+    issued_po(tenant_a, "INTIME-0", 2.5)  # half a day left
+    issued_po(tenant_a, "INTIME-1", 0.1)
+    page = client.get("/home").get_data(as_text=True)
+
+    tile = re.search(r'data-test="count-unacknowledged">\s*<span class="num">(\d+)</span>', page)
+    rows = re.findall(r'data-test="unacknowledged-row" data-po="([^"]+)"', page)
+    assert tile and int(tile.group(1)) == 3
+    assert rows == list(reversed(overdue)), rows  # the longest overdue first, and nothing still in time
+    assert 'data-test="overdue"' in page and page.count('data-test="overdue"') == 3
 
 
 def _statements(client, url: str) -> int:

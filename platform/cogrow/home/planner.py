@@ -10,7 +10,8 @@ from cogrow.home import queues
 def context(actor) -> dict:
     now = utcnow()
     today = local_today(now)
-    unacknowledged = queues.unacknowledged_pos(actor, now)
+    # The planner's work: POs not acknowledged within po_ack_days (the tile counts the same rows).
+    unacknowledged = queues.unacknowledged_pos(actor, now, overdue_only=True)
     return {"proposals": queues.open_proposals(actor),
             "unacknowledged": unacknowledged,
             "below_forecast": queues.commits_below_forecast(actor, today),

@@ -156,8 +156,11 @@ def _awaiting_ack(actor: Actor):
             .where(_own(actor), PurchaseOrder.status == "issued", PurchaseOrder.issued_at.is_not(None)))
 
 
-def unacknowledged_pos(actor: Actor, now: datetime | None = None) -> Queue:
-    """Issued POs the supplier has not acknowledged, the most overdue first, with their deadline and value."""
+def unacknowledged_pos(actor: Actor, now: datetime | None = None, overdue_only: bool = False) -> Queue:
+    """Issued POs the supplier has not acknowledged, the most overdue first, with their deadline and value.
+
+    overdue_only: only those not acknowledged within the relationship's po_ack_days (the planner's queue: a PO
+    the supplier still has days to answer is no work of the planner's yet)."""
     now = now or utcnow()
     counterpart = aliased(Organisation)
     value = (select(func.sum(PurchaseOrderLine.quantity * PurchaseOrderLine.unit_price))
@@ -173,6 +176,8 @@ def unacknowledged_pos(actor: Actor, now: datetime | None = None) -> Queue:
                           func.sum(case((left < 0, 1), else_=0)).over().label("overdue_total"))
              .join(counterpart, counterpart.id == _counterpart(actor))
              .order_by(left, PurchaseOrder.id))
+    if overdue_only:
+        query = query.where(left < 0)
     queue = _queue(query)
     queue.overdue = int(queue.rows[0]["overdue_total"] or 0) if queue.rows else 0
     for row in queue.rows:
@@ -220,12 +225,15 @@ def commits_below_forecast(actor: Actor, today: date | None = None, until: date 
                                 latest.c.version_no == ForecastPublication.version_no))
              .join(SupplyRelationship, SupplyRelationship.id == ForecastPublication.relationship_id)
              .join(counterpart, counterpart.id == _counterpart(actor))
-             .join(Item, Item.relationship_id == ForecastPublication.relationship_id)
-             # Item by item, the bucket index (publication, item, week) reads only the weeks in range.
-             .join(ForecastBucket, and_(ForecastBucket.publication_id == ForecastPublication.id,
-                                        ForecastBucket.item_id == Item.id, ForecastBucket.week_start >= week,
-                                        ForecastBucket.week_start < until))
-             .join(ForecastCommit, ForecastCommit.bucket_id == ForecastBucket.id)
+             # The latest versions' commits in the week range, through the commit index (publication, week): a
+             # commit is far rarer than a bucket, so reading commits first skips the uncommitted horizon.
+             .join(ForecastCommit, and_(ForecastCommit.publication_id == ForecastPublication.id,
+                                        ForecastCommit.week_start >= week, ForecastCommit.week_start < until))
+             .join(ForecastBucket, and_(ForecastBucket.id == ForecastCommit.bucket_id,
+                                        ForecastBucket.publication_id == ForecastPublication.id,
+                                        ForecastBucket.week_start >= week, ForecastBucket.week_start < until))
+             .join(Item, and_(Item.id == ForecastBucket.item_id,
+                              Item.relationship_id == ForecastPublication.relationship_id))
              .where(ForecastBucket.zone.in_(("firm", "material")), ForecastCommit.quantity < ForecastBucket.quantity)
              .order_by(ForecastBucket.week_start, (gap * Item.unit_price).desc(), Item.prime_part_number))
     return _queue(query)
