@@ -146,13 +146,14 @@ def test_unknown_api_path_answers_json_404(client):
 def _form(app, cls, data, **kwargs):
     from werkzeug.datastructures import MultiDict
 
+    before = app.config["WTF_CSRF_ENABLED"]
     with app.test_request_context(method="POST", data=data):
         app.config["WTF_CSRF_ENABLED"] = False
         try:
             form = cls(formdata=MultiDict(data), **kwargs)
             return form, form.validate()
         finally:
-            app.config["WTF_CSRF_ENABLED"] = True
+            app.config["WTF_CSRF_ENABLED"] = before  # the session's app is shared: leave it as it was
 
 
 def test_form_fields_parse_like_the_api_and_the_importers(app):

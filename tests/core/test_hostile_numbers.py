@@ -280,7 +280,9 @@ def test_digit_like_ids_in_forms_are_refused_or_ignored(app, db, tenant_a, value
     client = app.test_client()
     sign_in(client, tenant_a.users["prime:planner"])
     assert client.post("/alerts/bulk", data={"ids": [value], "action": "acknowledge"}).status_code == 422
-    assert client.post("/notifications/read", data={"ids": [value]}).status_code == 302
+    # Marking read: text that is no id is refused naming `ids` (422); an id past the column's range names no row
+    # and marks nothing (302). Never a 500.
+    assert client.post("/notifications/read", data={"ids": [value]}).status_code in (302, 422)
     assert client.post("/switch-organisation", data={"organisation_id": value}).status_code == 302
 
 

@@ -94,6 +94,11 @@ def list_members(actor: Actor) -> list[Membership]:
     ))
 
 
+def own_membership(actor: Actor, membership_id: int) -> Membership:
+    """A membership of the actor's own organisation; another organisation's is a 404, before any field is read."""
+    return _own_membership(actor, membership_id)
+
+
 def _own_membership(actor: Actor, membership_id: int) -> Membership:
     membership = db.session.scalar(select(Membership).where(
         Membership.id == membership_id, Membership.organisation_id == actor.organisation_id))

@@ -135,6 +135,7 @@ def members():
 @bp.post("/settings/users/<int:membership_id>/role")
 @requires("admin")
 def change_role(membership_id: int):
+    services.own_membership(g.actor, membership_id)  # another organisation's member: 404 before the form's 422
     form = RoleForm(g.actor.org_kind)
     if not form.validate():
         raise ValidationFailed(_("Some fields are not valid."), fields=form.errors_by_name())

@@ -164,7 +164,7 @@ class EmailModeForm(BaseForm):
 
 class WebhookForm(BaseForm):
     url = TextField(_l("URL"), max_length=2000, required=True, render_kw={"type": "url", "inputmode": "url"})
-    description = TextField(_l("Description"), max_length=200)
+    description = TextField(_l("Purpose"), max_length=200)
 
 
 class AlertFilterForm(BaseForm):
