@@ -460,8 +460,13 @@ def report(backend: str, results: list[tuple[str, dict]]) -> None:
     print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
+# --explain prints the plan of each SELECT at least this slow (seconds, bare).
+PLAN_FROM = 0.002
+
+
 def explain(app, user_id: int, organisation_id: int) -> None:
-    """Each statement of one GET with its bare time (ms), slowest first: where a page's time goes."""
+    """Each statement of one GET with its bare time (ms), slowest first: where a page's time goes; the plan of each
+    SELECT of PLAN_FROM or more (EXPLAIN QUERY PLAN on SQLite, EXPLAIN ANALYZE on PostgreSQL)."""
     from cogrow.accounts.models import User
     from cogrow.accounts.services import open_session
     from cogrow.extensions import db
@@ -490,11 +495,20 @@ def explain(app, user_id: int, organisation_id: int) -> None:
         cursor = raw.cursor()
         repeat = 1 if statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")) else 5
         best = min(_time_one(cursor, statement, parameters) for _ in range(repeat))
-        rows.append((best, statement))
+        rows.append((best, statement, parameters))
+    plans = {}
+    for best, statement, parameters in rows:
+        if best >= PLAN_FROM and statement.lstrip().upper().startswith("SELECT"):
+            cursor = raw.cursor()
+            sqlite = engine.dialect.name == "sqlite"
+            cursor.execute(("EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN (ANALYZE, BUFFERS) ") + statement, parameters)
+            plans[statement] = [row[-1] if sqlite else row[0] for row in cursor.fetchall()]
     raw.rollback()
     raw.close()
-    for best, statement in sorted(rows, reverse=True):
+    for best, statement, _ in sorted(rows, key=lambda row: row[0], reverse=True):
         print(f"{best * 1000:7.2f} ms  {' '.join(statement.split())[:400]}")
+        for line in plans.get(statement, ()):
+            print(f"             | {line}")
 
 
 def _time_one(cursor, statement, parameters) -> float:
@@ -511,7 +525,8 @@ def main() -> None:
     parser.add_argument("--gets", type=int, default=50)
     parser.add_argument("--others", type=int, default=4, help="other primes of the same size (background rows)")
     parser.add_argument("--workdir", default=None)
-    parser.add_argument("--explain", action="store_true", help="also list each page's statements by bare time")
+    parser.add_argument("--explain", action="store_true",
+                        help="also list each page's statements by bare time, with the plans of the slow ones")
     args = parser.parse_args()
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="cogrow-bench-home-"))
     workdir.mkdir(parents=True, exist_ok=True)

@@ -225,15 +225,14 @@ def commits_below_forecast(actor: Actor, today: date | None = None, until: date 
                                 latest.c.version_no == ForecastPublication.version_no))
              .join(SupplyRelationship, SupplyRelationship.id == ForecastPublication.relationship_id)
              .join(counterpart, counterpart.id == _counterpart(actor))
-             # The latest versions' commits in the week range, through the commit index (publication, week): a
-             # commit is far rarer than a bucket, so reading commits first skips the uncommitted horizon.
+             # The latest versions' commits in the week range (a commit copies its bucket's publication, item and
+             # week), then each one's bucket by id: commits are far fewer than buckets, so the uncommitted rest of
+             # the horizon is never read. No condition repeated on the bucket: on PostgreSQL the repeats tripled
+             # the planning time and made the join order worse.
              .join(ForecastCommit, and_(ForecastCommit.publication_id == ForecastPublication.id,
                                         ForecastCommit.week_start >= week, ForecastCommit.week_start < until))
-             .join(ForecastBucket, and_(ForecastBucket.id == ForecastCommit.bucket_id,
-                                        ForecastBucket.publication_id == ForecastPublication.id,
-                                        ForecastBucket.week_start >= week, ForecastBucket.week_start < until))
-             .join(Item, and_(Item.id == ForecastBucket.item_id,
-                              Item.relationship_id == ForecastPublication.relationship_id))
+             .join(ForecastBucket, ForecastBucket.id == ForecastCommit.bucket_id)
+             .join(Item, Item.id == ForecastBucket.item_id)
              .where(ForecastBucket.zone.in_(("firm", "material")), ForecastCommit.quantity < ForecastBucket.quantity)
              .order_by(ForecastBucket.week_start, (gap * Item.unit_price).desc(), Item.prime_part_number))
     return _queue(query)
