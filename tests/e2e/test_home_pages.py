@@ -20,7 +20,16 @@ def sign_in(page: Page, email: str, password: str = DEMO_PASSWORD) -> None:
     page.locator("form:has(input[name=password]) button[type=submit]").click()
 
 
-def test_planner_signs_in_and_sees_planning_desk(page: Page) -> None:
+def test_planner_signs_in_and_sees_planning_desk(page: Page, live_app) -> None:
+    from sqlalchemy import select
+
+    from cogrow.accounts import services as accounts
+    from cogrow.accounts.models import User
+    from cogrow.extensions import db
+
+    # Other browser tests switch this demo user's language; the stored choice is what this test is about.
+    with live_app.app_context():
+        accounts.set_locale(db.session.scalar(select(User.id).where(User.email == "planner@hanbit.example.com")), "en")
     sign_in(page, "planner@hanbit.example.com")
 
     expect(page).to_have_url(re.compile(r"/home$"), timeout=TIMEOUT)

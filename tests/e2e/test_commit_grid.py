@@ -8,7 +8,6 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from cogrow.demo import DEMO_PASSWORD
-from tests.e2e.conftest import browser, live_server, page, pytest_runtest_makereport  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.e2e
 
