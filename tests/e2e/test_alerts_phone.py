@@ -23,7 +23,8 @@ SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 PHONE = {"width": 390, "height": 844}
 # Each language on one side of Hanbit ↔ Seoul Precision: both acknowledge the same alert, each on its own view.
 CASES = [("ko", "production@seoul-precision.example.com"), ("en", "procurement@hanbit.example.com")]
-NO_SIDEWAYS = "() => document.documentElement.scrollWidth <= window.innerWidth"
+# Against the phone's width, not innerWidth: a mobile layout viewport widens with content that overflows.
+NO_SIDEWAYS = "w => document.documentElement.scrollWidth <= w"
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +82,7 @@ def test_the_alert_inbox_works_on_a_phone(phone: Page, demo_alerts, lang: str, e
     phone.goto("/alerts?status=unresolved")
     rows = phone.locator("[data-test=alerts] tbody tr[data-alert]")
     expect(rows.first).to_be_visible(timeout=TIMEOUT)
-    assert phone.evaluate(NO_SIDEWAYS), phone.evaluate("document.documentElement.scrollWidth")
+    assert phone.evaluate(NO_SIDEWAYS, phone.viewport_size["width"]), phone.evaluate("document.documentElement.scrollWidth")
     phone.screenshot(path=str(SHOTS / f"alerts-inbox-{lang}-390.png"), full_page=True)
 
     row = phone.locator("[data-test=alerts] tbody tr[data-status=open]").first
@@ -97,13 +98,13 @@ def test_the_alert_inbox_works_on_a_phone(phone: Page, demo_alerts, lang: str, e
     expect(same).to_have_attribute("data-status", "acknowledged", timeout=TIMEOUT)
     expect(same.locator("[data-test=row-message]")).to_be_visible(timeout=TIMEOUT)
     expect(phone).to_have_url(re.compile(r"/alerts\?status=unresolved$"))  # no reload, no redirect
-    assert phone.evaluate(NO_SIDEWAYS), phone.evaluate("document.documentElement.scrollWidth")
+    assert phone.evaluate(NO_SIDEWAYS, phone.viewport_size["width"]), phone.evaluate("document.documentElement.scrollWidth")
     phone.screenshot(path=str(SHOTS / f"alerts-acknowledged-{lang}-390.png"), full_page=True)
 
     # The alert page on the phone: no sideways scrolling either.
     phone.goto(f"/alerts/{alert_id}")
     expect(phone.locator("[data-test=status]")).to_have_attribute("class", re.compile("badge-acknowledged"))
-    assert phone.evaluate(NO_SIDEWAYS), phone.evaluate("document.documentElement.scrollWidth")
+    assert phone.evaluate(NO_SIDEWAYS, phone.viewport_size["width"]), phone.evaluate("document.documentElement.scrollWidth")
     phone.screenshot(path=str(SHOTS / f"alerts-detail-{lang}-390.png"), full_page=True)
     _no_serious_violations(phone)
     phone.goto("/alerts?status=unresolved")
@@ -129,5 +130,5 @@ def test_the_alert_inbox_at_1366(page: Page, demo_alerts, lang: str) -> None:
     _sign_in(page, "procurement@hanbit.example.com", lang)
     page.goto("/alerts?status=unresolved")
     expect(page.locator("[data-test=alerts] tbody tr[data-alert]").first).to_be_visible(timeout=TIMEOUT)
-    assert page.evaluate(NO_SIDEWAYS), page.evaluate("document.documentElement.scrollWidth")
+    assert page.evaluate(NO_SIDEWAYS, page.viewport_size["width"]), page.evaluate("document.documentElement.scrollWidth")
     page.screenshot(path=str(SHOTS / f"alerts-inbox-{lang}-1366.png"), full_page=True)

@@ -33,7 +33,8 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 900}
 SUPPLIER = "production@seoul-precision.example.com"
 PLANNER = "planner@hanbit.example.com"
-NO_SIDEWAYS = "() => document.documentElement.scrollWidth <= window.innerWidth"
+# Against the phone's width, not innerWidth: a mobile layout viewport widens with content that overflows.
+NO_SIDEWAYS = "w => document.documentElement.scrollWidth <= w"
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +97,7 @@ def _sign_in(page: Page, email: str, lang: str) -> None:
 
 def _no_sideways(page: Page, where: str) -> None:
     widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
-    assert page.evaluate(NO_SIDEWAYS), f"{where}: the page is {widths[0]} px wide on a {widths[1]} px screen"
+    assert page.evaluate(NO_SIDEWAYS, page.viewport_size["width"]), f"{where}: the page is {widths[0]} px wide on a {widths[1]} px screen"
 
 
 @pytest.fixture(scope="module")
