@@ -96,6 +96,7 @@ def _sign_in(page: Page, email: str, lang: str) -> None:
 
 
 def _no_sideways(page: Page, where: str) -> None:
+    page.wait_for_load_state("load")  # measure with the stylesheets applied, not a half-styled page
     widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
     assert page.evaluate(NO_SIDEWAYS, page.viewport_size["width"]), f"{where}: the page is {widths[0]} px wide on a {widths[1]} px screen"
 

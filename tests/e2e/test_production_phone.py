@@ -96,6 +96,7 @@ def _sign_in(page: Page, lang: str) -> None:
 
 
 def _no_sideways(page: Page, where: str) -> None:
+    page.wait_for_load_state("load")  # measure with the stylesheets applied, not a half-styled page
     width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
     assert page.evaluate(NO_SIDEWAYS, page.viewport_size["width"]), f"{where}: the page is {width[0]} px wide on a {width[1]} px screen"
 
@@ -138,6 +139,7 @@ def test_production_is_reported_from_a_phone(phone: Page, lang: str, grid_fg: st
     expect(phone.locator("h1")).to_contain_text(part)
     _no_sideways(phone, "item page")
     form = phone.locator("[data-test=report-form]")
+    phone.wait_for_load_state("load")
     boxes = [form.locator(f"input[name={name}]").bounding_box() for name in ("good_qty", "wip_qty", "fg_on_hand")]
     assert len({round(b["x"]) for b in boxes}) == 1 and boxes[0]["y"] < boxes[1]["y"] < boxes[2]["y"], boxes
     assert all(b["x"] >= 0 and b["x"] + b["width"] <= PHONE["width"] for b in boxes), boxes
