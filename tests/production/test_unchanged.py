@@ -202,8 +202,13 @@ def _when(hours_ago: float) -> str:
 def test_import_blank_cells_keep_the_last_report(db, tenant_a, _request):
     _report(tenant_a, plan=90, raw=5, minutes_ago=300)
     actor = actor_of(tenant_a.users["supplier:production"], tenant_a.supplier)
+    # plan_w1 is the week of the row's as_of: keep that inside this ISO week (at Monday 00:30 in Seoul, an hour
+    # ago is last week, whose plan_w2 is this week).
+    seoul = datetime.now(timezone(timedelta(hours=9)))
+    since_monday = seoul - seoul.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=seoul.weekday())
     text = ("part_number,as_of,good_qty,scrap_qty,wip_qty,fg_on_hand,raw_on_hand,plan_w1,plan_w2\n"
-            f"{tenant_a.item.prime_part_number},{_when(1)},\"1,200\",,,650,,,0\n")
+            f"{tenant_a.item.prime_part_number},{_when(min(1.0, since_monday.total_seconds() / 7200))},"
+            "\"1,200\",,,650,,,0\n")
     batch = imports.upload(actor, tenant_a.relationship.id, "production", "p.csv", text.encode())
     assert batch.status == "preview", batch.errors
     imports.confirm(actor, tenant_a.relationship.id, batch.id)
