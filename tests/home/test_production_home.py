@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import event, update
 
 from cogrow.core.types import utcnow
-from cogrow.core.weeks import current_week, local_today
+from cogrow.core.weeks import business_zone, current_week, local_today
 from cogrow.coverage import services as coverage
 from cogrow.forecasts import services as forecasts
 from cogrow.forecasts.models import ForecastPublication
@@ -65,8 +65,12 @@ def build_work(tenant, items: int = 1, tag: str = "") -> dict:
     f.db.session.commit()
     expected: dict[str, object] = {"groups": {}, "changes": set(), "risk": set(), "stale": set(), "due": []}
     for n, item in enumerate(parts):
-        # po_ack_days is 3: issued 4 days ago is overdue, 3 days less 2 hours runs out today, 1 day ago in 2 days.
-        for group, days in (("overdue", 4), ("today", 3 - 2 / 24), ("soon", 1), ("later", 0.01)):
+        # po_ack_days is 3: issued 4 days ago is overdue; one that runs out halfway between now and midnight in Seoul
+        # runs out today (two hours would be tomorrow at 23:30); 1 day ago runs out in 2 days.
+        now_local = datetime.now(business_zone())
+        to_midnight = (datetime.combine(local_today() + timedelta(days=1), time(0), business_zone()) - now_local)
+        runs_out_today = 3 - to_midnight.total_seconds() / 2 / 86400
+        for group, days in (("overdue", 4), ("today", runs_out_today), ("soon", 1), ("later", 0.01)):
             number = f"{tag}{group[:3].upper()}-{n:03d}"
             po(rel, number, item, issued_days_ago=days)
             expected["groups"][number] = group
@@ -105,7 +109,10 @@ def test_production_queues_hold_exactly_the_suppliers_work(db, ctx, tenant_a, te
     # The same supplier serves a second prime: its item short of stock is that customer's risk.
     other = f.RelationshipFactory(supplier=tenant_a.supplier, prime=f.OrganisationFactory(kind="prime", name="Prime C"))
     short = f.ItemFactory(supply_relationship=other, prime_part_number="C-SHORT", lead_time_days=14)
-    po(other, "C-PO-1", short, status="acknowledged", due=local_today() + timedelta(days=2), quantity="50")
+    # Due later this week (on a Saturday or Sunday, today: it must stay inside this ISO week).
+    this_sunday = local_today() + timedelta(days=6 - local_today().weekday())
+    po(other, "C-PO-1", short, status="acknowledged", due=min(local_today() + timedelta(days=2), this_sunday),
+       quantity="50")
     f.db.session.commit()
     report(other, producer_of(tenant_a), short, fg="0")
     coverage.reconcile(other.id, None)
