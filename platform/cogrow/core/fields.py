@@ -202,6 +202,16 @@ def decimal(value: Any, *, minimum: Decimal | int | None = 0, maximum: Decimal |
     return number
 
 
+def decimal_text(value: Decimal | None) -> str | None:
+    """A decimal as the API and the exports write it: plain digits, no exponent, no trailing zeros (0.4000 -> 0.4).
+    The API sends decimals as text so that no client reads them as floats."""
+    if value is None:
+        return None
+    if value == value.to_integral():
+        return format(value.normalize(), "f")
+    return format(value, "f").rstrip("0").rstrip(".")
+
+
 def quantity(value: Any, *, grouping: bool = False, scale: int = 4) -> Decimal:
     """A quantity: a decimal of at least 0."""
     return decimal(value, minimum=0, scale=scale, grouping=grouping)

@@ -157,9 +157,9 @@ class DecimalField(_Parsed, wtf.StringField):
     def _value(self) -> str:
         if self.raw_data or self.data is None:
             return super()._value()
-        from cogrow.core.api import decimal_str  # 0.4000 shown as 0.4
+        from cogrow.core.fields import decimal_text  # 0.4000 shown as 0.4
 
-        return decimal_str(self.data) if isinstance(self.data, Decimal) else str(self.data)
+        return decimal_text(self.data) if isinstance(self.data, Decimal) else str(self.data)
 
 
 class IntegerField(_Parsed, wtf.StringField):

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from cogrow.catalog.models import Item
-from cogrow.core.api import decimal_str
+from cogrow.core.fields import decimal_text
 from cogrow.core.auth import Actor
 from cogrow.core.weeks import current_week, iso_label, local_today
 from cogrow.extensions import db
@@ -96,23 +96,23 @@ def _forecast_preview(actor: Actor, rel: SupplyRelationship, buckets: list[tuple
     lines = []
     for item_id in sorted(set(totals) | set(before), key=lambda i: names.get(i, "")):
         new, old = totals.get(item_id, Decimal(0)), before.get(item_id)
-        lines.append([names.get(item_id, str(item_id)), weeks.get(item_id, 0), decimal_str(new),
-                      decimal_str(old) if old is not None else "", decimal_str(new - (old or Decimal(0)))])
+        lines.append([names.get(item_id, str(item_id)), weeks.get(item_id, 0), decimal_text(new),
+                      decimal_text(old) if old is not None else "", decimal_text(new - (old or Decimal(0)))])
     return {
         "summary": {"version_no": (latest.version_no if latest else 0) + 1,
                     "previous_version_no": latest.version_no if latest else None,
                     "items": len(totals), "buckets": len(buckets),
-                    "total": decimal_str(sum(totals.values(), Decimal(0))),
-                    "firm_cuts": len(cuts), "firm_cut_units": decimal_str(sum((c.units for c in cuts), Decimal(0))),
-                    "firm_cut_amount": decimal_str(cut_amount)},
+                    "total": decimal_text(sum(totals.values(), Decimal(0))),
+                    "firm_cuts": len(cuts), "firm_cut_units": decimal_text(sum((c.units for c in cuts), Decimal(0))),
+                    "firm_cut_amount": decimal_text(cut_amount)},
         "headers": [_("Part number"), _("Weeks"), _("Total"), _("Latest version's total"), _("Change")],
         "lines": lines,
         # Each firm-zone cell the new version lowers: previous -> new, and what it no longer guarantees in money.
-        "cuts": {"count": len(cuts), "amount": decimal_str(cut_amount), "currency": currency,
+        "cuts": {"count": len(cuts), "amount": decimal_text(cut_amount), "currency": currency,
                  "headers": [_("Part number"), _("Week"), _("Previous quantity"), _("New quantity"), _("Cut"),
                              _("Unit price"), _("Value no longer guaranteed")],
-                 "lines": [[c.part_number, iso_label(c.week), decimal_str(c.previous), decimal_str(c.new),
-                            decimal_str(c.units), decimal_str(c.unit_price), decimal_str(c.amount)]
+                 "lines": [[c.part_number, iso_label(c.week), decimal_text(c.previous), decimal_text(c.new),
+                            decimal_text(c.units), decimal_text(c.unit_price), decimal_text(c.amount)]
                            for c in cuts[:MAX_CUT_LINES]]},
     }
 
@@ -184,7 +184,7 @@ def _forecast_template(actor: Actor, rel: SupplyRelationship) -> list[list[Any]]
         known = {(i, w): q for i, w, q in db.session.execute(
             select(ForecastBucket.item_id, ForecastBucket.week_start, ForecastBucket.quantity)
             .where(ForecastBucket.publication_id == latest.id, ForecastBucket.week_start >= base))}
-    return [[part, iso_label(week), decimal_str(known.get((item_id, week), Decimal(0)))]
+    return [[part, iso_label(week), decimal_text(known.get((item_id, week), Decimal(0)))]
             for item_id, part in items for week in weeks]
 
 
@@ -217,8 +217,8 @@ def _auth_preview(actor: Actor, rel: SupplyRelationship, grants: list[tuple[int,
     for item_id, kind, start, quantity in grants:
         current = maxima.get((item_id, kind))
         same_period = current is not None and current[0] == start
-        lines.append([names[item_id], kind, start.isoformat(), decimal_str(quantity),
-                      decimal_str(current[1]) if same_period else "",
+        lines.append([names[item_id], kind, start.isoformat(), decimal_text(quantity),
+                      decimal_text(current[1]) if same_period else "",
                       _("raises the maximum") if same_period and quantity > current[1]  # type: ignore[index]
                       else _("unchanged") if same_period else _("new period")])
     return {"summary": {"grants": len(grants)},
@@ -250,7 +250,7 @@ def _auth_template(actor: Actor, rel: SupplyRelationship) -> list[list[Any]]:
     for item_id, part in items:
         for kind in ("FAB", "RAW"):
             start, maximum = maxima.get((item_id, kind), (default_start, Decimal(0)))
-            out.append([part, kind, start.isoformat(), decimal_str(maximum)])
+            out.append([part, kind, start.isoformat(), decimal_text(maximum)])
     return out
 
 
@@ -294,8 +294,8 @@ def _commit_preview(actor: Actor, rel: SupplyRelationship, prepared: dict[str, A
     for row, forecast in zip(prepared["rows"], prepared["forecasts"]):
         if forecast is not None and row["quantity"] < forecast:
             below += 1
-        lines.append([names[row["item_id"]], iso_label(row["week_start"]), decimal_str(forecast),
-                      decimal_str(row["quantity"]), services.reason_label(row["reason_code"])])
+        lines.append([names[row["item_id"]], iso_label(row["week_start"]), decimal_text(forecast),
+                      decimal_text(row["quantity"]), services.reason_label(row["reason_code"])])
     return {"summary": {"version_no": prepared["version_no"], "commits": len(lines), "below_forecast": below},
             "headers": [_("Part number"), _("Week"), _("Forecast"), _("Commit"), _("Reason code")],
             "lines": lines}
@@ -323,7 +323,7 @@ def _commit_template(actor: Actor, rel: SupplyRelationship) -> list[list[Any]]:
         .outerjoin(ForecastCommit, ForecastCommit.bucket_id == ForecastBucket.id)
         .where(ForecastBucket.publication_id == latest.id)
         .order_by(Item.prime_part_number, ForecastBucket.week_start))
-    return [[part, iso_label(week), decimal_str(committed if committed is not None else forecast), reason or "",
+    return [[part, iso_label(week), decimal_text(committed if committed is not None else forecast), reason or "",
              comment or ""] for part, week, forecast, committed, reason, comment in rows]
 
 

@@ -24,7 +24,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, update
 
 from cogrow.accounts.models import Membership, User
-from cogrow.core.api import decimal_str
+from cogrow.core.fields import decimal_text
 from cogrow.core.types import utcnow
 from cogrow.core.weeks import iso_label
 from cogrow.extensions import db
@@ -71,11 +71,11 @@ def firm_cuts(rel: SupplyRelationship, pub: ForecastPublication, previous: Forec
     total = sum((c.amount for c in cuts), Decimal(0))
     detail = {
         "version_no": pub.version_no, "previous_version_no": previous.version_no if previous else None,
-        "reason": pub.cut_reason or "", "count": len(cuts), "amount": decimal_str(total),
-        "units": decimal_str(sum((c.units for c in cuts), Decimal(0))),
+        "reason": pub.cut_reason or "", "count": len(cuts), "amount": decimal_text(total),
+        "units": decimal_text(sum((c.units for c in cuts), Decimal(0))),
         "currency": cuts[0].currency if cuts else rel.currency,
-        "cells": [{"part": c.part_number, "week": iso_label(c.week), "from": decimal_str(c.previous),
-                   "to": decimal_str(c.new), "amount": decimal_str(c.amount)} for c in cuts[:NOTICE_CELLS]],
+        "cells": [{"part": c.part_number, "week": iso_label(c.week), "from": decimal_text(c.previous),
+                   "to": decimal_text(c.new), "amount": decimal_text(c.amount)} for c in cuts[:NOTICE_CELLS]],
     }
     return _add(rel, pub, rel.supplier_id, SUPPLIER_ROLES, "firm_cut", detail)
 

@@ -684,9 +684,9 @@ def check_grants(relationship_id: int, item_ids: set[int], grants: Sequence[tupl
 
 
 def _fmt(value: Decimal) -> str:
-    from cogrow.core.api import decimal_str
+    from cogrow.core.fields import decimal_text
 
-    return decimal_str(value) or "0"
+    return decimal_text(value) or "0"
 
 
 def grant_authorizations(actor: Actor, relationship_id: int, grants: Sequence[tuple[int, str, date, Decimal]],

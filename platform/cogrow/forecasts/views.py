@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from cogrow.core.api import decimal_str
+from cogrow.core.fields import decimal_text
 from cogrow.core.auth import requires
 from cogrow.core.errors import BadRequest, ValidationFailed
 from cogrow.core.validation import MAX_BIG_ID, parse_decimal, parse_id, parse_int
@@ -133,7 +133,7 @@ def commit(relationship_id: int, version_no: int):
     if request.form.get("action") == "fill":
         # "Commit all as forecast" without script: the page again with every cell filled in, nothing saved.
         grid = services.publication_grid(g.actor, relationship_id, pub, page=_page())
-        filled = {f"qty-{cell.bucket_id}": decimal_str(cell.quantity) for row in grid.rows
+        filled = {f"qty-{cell.bucket_id}": decimal_text(cell.quantity) for row in grid.rows
                   for cell in row.cells.values()}
         flash(_("Every cell now holds its forecast quantity. Check them, then save."), "success")
         return _render_version(relationship_id, pub, {}, 200, form=filled)
@@ -256,6 +256,6 @@ def grant(relationship_id: int):
     except ValidationFailed as exc:
         form.add_errors({"item_id" if name == "part_number" else name: message for name, message in exc.fields.items()})
         return _render_authorizations(relationship_id, form, 422)
-    flash(_("%(kind)s authorization of %(qty)s granted.", kind=row.kind, qty=decimal_str(row.quantity)), "success")
+    flash(_("%(kind)s authorization of %(qty)s granted.", kind=row.kind, qty=decimal_text(row.quantity)), "success")
     return redirect(url_for("forecasts.authorizations", relationship_id=relationship_id))
 
