@@ -10,7 +10,7 @@ from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from cogrow.core import formatting
+from cogrow.core import formatting, labels
 
 TYPE_LABELS = {
     "excess_inventory": _l("Excess inventory"),
@@ -20,8 +20,6 @@ TYPE_LABELS = {
     "asn_overdue": _l("ASN overdue"),
 }
 SEVERITY_LABELS = {"info": _l("Info"), "warning": _l("Warning"), "critical": _l("Critical")}
-STATUS_LABELS = {"open": _l("Open"), "acknowledged": _l("Acknowledged"), "snoozed": _l("Snoozed"),
-                 "resolved": _l("Resolved")}
 EVENT_LABELS = {"raised": _l("Raised"), "updated": _l("Updated"), "escalated": _l("Escalated"),
                 "acknowledged": _l("Acknowledged"), "commented": _l("Comment"), "snoozed": _l("Snoozed"),
                 "resolved": _l("Resolved"), "reopened": _l("Reopened")}
@@ -65,7 +63,7 @@ def severity_label(value: str) -> str:
 
 
 def alert_status_label(value: str) -> str:
-    return str(STATUS_LABELS.get(value, value))
+    return labels.status_label(value, "alert")
 
 
 def event_label(value: str) -> str:
@@ -166,10 +164,15 @@ def _day(value: Any) -> str:
     return formatting.format_day(parsed if parsed.tzinfo else parsed.date(), locale=_reader_locale())
 
 
-def explain(alert_type: str, numbers: dict[str, Any], context: dict[str, Any] | None, currency: str = "KRW") -> str:
-    """One sentence with the numbers, e.g. 'FG 1,540 + WIP 200 against guaranteed 1,200 (...); 540 units, ...'."""
+def explain(alert_type: str, numbers: dict[str, Any], context: dict[str, Any] | None,
+            currency: str | None = None) -> str:
+    """One sentence with the numbers, e.g. 'FG 1,540 + WIP 200 against guaranteed 1,200 (...); 540 units, ...'.
+
+    Amounts are in the currency the numbers carry (the relationship's), else in `currency`.
+    """
     n = numbers or {}
     context = context or {}
+    currency = n.get("currency") or currency or "KRW"
     if alert_type == "excess_inventory":
         demand = _num(n, "open_po") + _num(n, "firm_uncovered")
         authorized = _num(n, "fab_authorized") - _num(n, "cum_shipped")
@@ -182,7 +185,7 @@ def explain(alert_type: str, numbers: dict[str, Any], context: dict[str, Any] | 
         text = _("FG %(fg)s + WIP %(wip)s against guaranteed %(guaranteed)s (%(basis)s); "
                  "%(excess)s units, %(exposure)s uncovered",
                  fg=qty(_num(n, "fg_on_hand")), wip=qty(_num(n, "wip")), guaranteed=qty(_num(n, "guaranteed")),
-                 basis=basis, excess=qty(_num(n, "excess")), exposure=money(_num(n, "exposure_krw"), currency))
+                 basis=basis, excess=qty(_num(n, "excess")), exposure=money(_num(n, "exposure_amount"), currency))
         if _num(n, "material_cover") > 0:
             text += _("; %(units)s of them covered by the material zone", units=qty(_num(n, "material_cover")))
         return text

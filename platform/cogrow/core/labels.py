@@ -1,4 +1,8 @@
-"""Translated labels for stored codes (roles, statuses), used by templates."""
+"""Translated labels for stored codes (roles, statuses), used by templates, pages and messages.
+
+Statuses live in one table, keyed by what the status belongs to: the same code can read differently
+("pending" is an invitation waiting for an answer, but an import whose file is still being checked).
+"""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -10,13 +14,37 @@ ROLE_LABELS = {
     "production": _l("Production"),
 }
 STATUS_LABELS = {
-    "invited": _l("Invited"),
-    "active": _l("Active"),
-    "suspended": _l("Suspended"),
-    "pending": _l("Pending"),
-    "accepted": _l("Accepted"),
-    "revoked": _l("Revoked"),
-    "expired": _l("Expired"),
+    # Relationships, memberships and invitations: the templates' `status_label(code)` without a kind.
+    "general": {
+        "invited": _l("Invited"),
+        "active": _l("Active"),
+        "suspended": _l("Suspended"),
+        "pending": _l("Pending"),
+        "accepted": _l("Accepted"),
+        "revoked": _l("Revoked"),
+        "expired": _l("Expired"),
+    },
+    "import": {
+        "pending": _l("Checking the file"),
+        "preview": _l("Ready to confirm"),
+        "invalid": _l("Has errors"),
+        "queued": _l("Queued"),
+        "running": _l("Running"),
+        "applied": _l("Applied"),
+        "failed": _l("Failed"),
+        "discarded": _l("Discarded"),
+    },
+    "shipment": {
+        "shipped": _l("Shipped"),
+        "received": _l("Received"),
+        "cancelled": _l("Cancelled"),
+    },
+    "alert": {
+        "open": _l("Open"),
+        "acknowledged": _l("Acknowledged"),
+        "snoozed": _l("Snoozed"),
+        "resolved": _l("Resolved"),
+    },
 }
 
 
@@ -24,5 +52,6 @@ def role_label(role: str) -> str:
     return str(ROLE_LABELS.get(role, role))
 
 
-def status_label(status: str) -> str:
-    return str(STATUS_LABELS.get(status, status))
+def status_label(status: str, kind: str = "general") -> str:
+    """The label of a `kind`'s status code (see STATUS_LABELS); an unknown code is shown as it is."""
+    return str(STATUS_LABELS[kind].get(status, status))

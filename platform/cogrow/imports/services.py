@@ -17,11 +17,10 @@ from typing import Any
 from flask import current_app, has_request_context, url_for
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from cogrow.core import audit, outbox
+from cogrow.core import audit, labels, outbox
 from cogrow.core.auth import Actor
 from cogrow.core.errors import AppError, Conflict, Forbidden, NotFound, ValidationFailed
 from cogrow.extensions import db
@@ -47,14 +46,11 @@ DEFAULT_INLINE_PARSE_BYTES = 256 * 1024
 MAX_PREVIEW_LINES = 500
 ACTIVE_STATES = ("queued", "running", "applied")
 PARSE_TOPIC = "import"  # outbox rows that ask the worker to read an uploaded file
-STATUS_LABELS = {
-    "pending": _l("Checking the file"), "preview": _l("Ready to confirm"), "invalid": _l("Has errors"), "queued": _l("Queued"),
-    "running": _l("Running"), "applied": _l("Applied"), "failed": _l("Failed"), "discarded": _l("Discarded"),
-}
+APPLY_TOPIC = "import.apply"  # outbox rows that ask the worker to apply a confirmed (queued) file
 
 
 def status_label(status: str) -> str:
-    return str(STATUS_LABELS.get(status, status))
+    return labels.status_label(status, "import")
 
 
 def setting(name: str, default: int) -> int:
@@ -416,17 +412,17 @@ def _defer_parse(actor: Actor, batch: ImportBatch, data: bytes) -> ImportBatch:
     batch_id = batch.id
     logger.info("import %s (%s) uploaded by %s: %s bytes, to be read by the worker", batch_id, batch.kind, actor,
                 len(data))
-    _publish_parse()
+    _publish(PARSE_TOPIC)
     db.session.expire_all()
     return db.session.get(ImportBatch, batch_id)
 
 
-def _publish_parse() -> None:
-    """Hand pending files to the worker now rather than at the relay's next beat: the relay's own claim and
-    publish, limited to this topic. A broker that is down leaves the rows to the beat's relay."""
+def _publish(topic: str) -> None:
+    """Hand the imports' outbox rows to the worker now rather than at the relay's next beat: the relay's own
+    claim and publish, limited to this topic. A broker that is down leaves the rows to the beat's relay."""
     from cogrow.coverage import services as coverage
 
-    coverage.relay_outbox(topics=(PARSE_TOPIC,))
+    coverage.relay_outbox(topics=(topic,))
 
 
 def run_parse(event_id: int) -> str:
@@ -555,23 +551,20 @@ def _claim(batch: ImportBatch, status: str) -> None:
 
 
 def _queue(actor: Actor, batch: ImportBatch) -> ImportBatch:
-    from cogrow.imports import tasks
+    """Queue the apply with an outbox row in the same transaction, then hand it to the worker at once.
 
+    When the broker is down the batch stays queued and its outbox row unpublished: the relay hands it over
+    later, and a message lost after that is published again once the outbox lease runs out.
+    """
     batch.processed_rows = 0
-    batch.task_id = str(uuid.uuid4())
+    batch.task_id = str(uuid.uuid4())  # the claim a delivery of this apply must present (run_queued)
     _claim(batch, "queued")
+    outbox.enqueue(APPLY_TOPIC, {"import_id": batch.id, "task_id": batch.task_id},
+                   relationship_id=batch.relationship_id)
     audit.record(actor, "import.queued", batch, detail={"rows": batch.total_rows})
-    db.session.commit()  # the task must find the queued batch committed
-    batch_id, task_id = batch.id, batch.task_id
-    try:
-        tasks.apply_import.apply_async(args=[batch_id], task_id=task_id)
-    except Exception:  # the broker is down: undo the queueing so the user can retry
-        logger.exception("could not queue import %s", batch_id)
-        db.session.rollback()
-        db.session.execute(update(ImportBatch).where(ImportBatch.id == batch_id, ImportBatch.status == "queued")
-                           .values(status="preview", task_id=None))
-        db.session.commit()
-        raise AppError(_("The job queue is not reachable. Try again in a minute.")) from None
+    db.session.commit()
+    batch_id = batch.id
+    _publish(APPLY_TOPIC)
     db.session.expire_all()
     return db.session.get(ImportBatch, batch_id)
 
@@ -660,6 +653,23 @@ def discard(actor: Actor, relationship_id: int, import_id: int) -> ImportBatch:
 
 
 # ---------------------------------------------------------------- the background apply
+
+def run_apply(event_id: int) -> str:
+    """Apply the queued batch an outbox row names, with the claim written into it when the batch was queued;
+    the row is done afterwards, whatever the outcome (a second delivery finds the batch no longer queued)."""
+    from cogrow.core.models import OutboxEvent
+
+    event = db.session.get(OutboxEvent, event_id)
+    payload = (event.payload or {}) if event is not None else {}
+    db.session.rollback()
+    if event is None or not payload.get("import_id"):
+        outbox.mark_done([event_id] if event is not None else None)
+        logger.info("outbox row %s names no import to apply", event_id)
+        return "skipped"
+    result = run_queued(int(payload["import_id"]), payload.get("task_id"))
+    outbox.mark_done([event_id])
+    return result
+
 
 def run_queued(batch_id: int, task_id: str | None) -> str:
     """Apply a queued batch: claim it, re-check every row, write it all in one transaction, or mark it failed."""

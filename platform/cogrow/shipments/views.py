@@ -8,6 +8,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from cogrow.core import labels
 from cogrow.core.api import page_args
 from cogrow.core.auth import requires
 from cogrow.core.errors import AppError
@@ -22,7 +23,6 @@ from cogrow.shipments.models import SHIPMENT_STATES
 
 bp = Blueprint("shipments", __name__)
 
-STATUS_LABELS = {"shipped": _l("Shipped"), "received": _l("Received"), "cancelled": _l("Cancelled")}
 QTY_PREFIX = "qty-"
 RECEIVED_PREFIX = "received-"
 _LINE_ERROR = re.compile(r"lines\[(\d+)\]\.(\w+)")
@@ -48,13 +48,13 @@ def list_page():
     shipments = services.list_shipments(g.actor, relationship_id, status, limit=limit, offset=offset)
     return render_template("shipments/list.html", shipments=shipments, totals=services.totals([s.id for s in shipments]),
                            relationships=relationships.list_relationships(g.actor), relationship_id=relationship_id,
-                           status=status, states=SHIPMENT_STATES, status_labels=STATUS_LABELS, limit=limit,
+                           status=status, states=SHIPMENT_STATES, status_labels=labels.STATUS_LABELS["shipment"], limit=limit,
                            offset=offset)
 
 
 def _export_rows(rows):
     for row in rows:
-        yield (*row[:1], str(STATUS_LABELS.get(row[1], row[1])), *row[2:])
+        yield (*row[:1], labels.status_label(row[1], "shipment"), *row[2:])
 
 
 def _render_new(relationship_id: int, form, errors: dict[str, str], status: int = 200):
@@ -139,7 +139,7 @@ def _render_detail(relationship_id: int, shipment_id: int, errors: dict[str, str
     form = form or _receipt_form(shipment)
     errors = {**_field_errors(form), **errors}
     return render_template("shipments/detail.html", shipment=shipment, rel=shipment.supply_relationship,
-                           errors=errors, form=form, status_labels=STATUS_LABELS, prefix=RECEIVED_PREFIX), status
+                           errors=errors, form=form, status_labels=labels.STATUS_LABELS["shipment"], prefix=RECEIVED_PREFIX), status
 
 
 @bp.get("/relationships/<int:relationship_id>/shipments/<int:shipment_id>")
