@@ -124,7 +124,8 @@ def _import(app, actor, rel_id, filename, data, profile: bool):
         uploaded = time.perf_counter()
         if batch.status != "preview":
             raise SystemExit(f"{filename}: import is {batch.status}: {(batch.errors or [])[:3]}")
-        batch = services.confirm(actor, rel_id, batch.id)
+        # The second file moves quantities inside the firm zone: like a planner, the bench gives a reason.
+        batch = services.confirm(actor, rel_id, batch.id, reason="bench: a new forecast")
         done = time.perf_counter()
         if profiler:
             profiler.disable()

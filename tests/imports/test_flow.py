@@ -11,7 +11,7 @@ from sqlalchemy import select
 from cogrow.catalog.models import Item
 from cogrow.core.auth import Actor
 from cogrow.core.errors import Conflict, Forbidden, NotFound
-from cogrow.core.models import AuditLog
+from cogrow.core.models import AuditLog, OutboxEvent
 from cogrow.imports import services, tasks
 from cogrow.imports.models import ImportBatch
 from tests.conftest import actor_of, sign_in
@@ -172,11 +172,17 @@ def test_templates_download_as_csv_and_xlsx_with_the_kinds_headers(db, planner, 
 
 @pytest.fixture
 def queued(app, monkeypatch):
-    """Files over 2 rows go to the background; the task is captured instead of sent to a broker."""
+    """Files over 2 rows go to the background; the task the relay publishes is captured instead of sent to a
+    broker (its args: the outbox id)."""
     monkeypatch.setitem(app.config, "IMPORT_ASYNC_ROWS", 2)
     sent = []
-    monkeypatch.setattr(tasks.apply_import, "apply_async", lambda args, task_id: sent.append((args, task_id)))
+    monkeypatch.setattr(tasks.apply_import, "apply_async", lambda args, **_options: sent.append(args))
     return sent
+
+
+def _apply_outbox(db) -> list[OutboxEvent]:
+    return list(db.session.scalars(select(OutboxEvent).where(OutboxEvent.topic == services.APPLY_TOPIC)
+                                   .order_by(OutboxEvent.id)))
 
 
 def test_a_large_file_is_queued_shows_progress_and_is_applied_by_the_task(db, planner, tenant_a, queued):
@@ -185,7 +191,9 @@ def test_a_large_file_is_queued_shows_progress_and_is_applied_by_the_task(db, pl
     batch = latest(db)
     planner.post(f"/relationships/{rel_id}/imports/{batch.id}/confirm")
     db.session.expire_all()
-    assert batch.status == "queued" and queued == [([batch.id], batch.task_id)]
+    [event] = _apply_outbox(db)  # written with the queued batch, and relayed to the worker at once
+    assert event.payload == {"import_id": batch.id, "task_id": batch.task_id} and event.published_at is not None
+    assert batch.status == "queued" and queued == [[event.id]]
     page = planner.get(f"/relationships/{rel_id}/imports/{batch.id}")
     html = page.get_data(as_text=True)
     status_url = f"/relationships/{rel_id}/imports/{batch.id}/status"
@@ -274,8 +282,38 @@ def test_the_celery_task_applies_a_queued_import_once(db, tenant_a, queued):
     actor = _planner(tenant_a)
     rel_id = tenant_a.relationship.id
     batch = services.confirm(actor, rel_id, services.upload(actor, rel_id, TEST_KIND, "a.csv", GOOD).id)
-    assert tasks.apply_import.name == "cogrow.imports.apply"
-    assert tasks.apply_import.apply(args=[batch.id], task_id=batch.task_id).get() == "applied"
-    assert tasks.apply_import.apply(args=[batch.id], task_id=batch.task_id).get() == "skipped"
+    [event] = _apply_outbox(db)
+    assert tasks.apply_import.name == "cogrow.imports.apply" and queued == [[event.id]]
+    assert tasks.apply_import.apply(args=[event.id]).get() == "applied"
+    db.session.expire_all()
+    assert db.session.get(OutboxEvent, event.id).done_at is not None  # the relay never publishes it again
+    assert tasks.apply_import.apply(args=[event.id]).get() == "skipped"  # a second delivery
     db.session.expire_all()
     assert db.session.get(ImportBatch, batch.id).status == "applied"
+    assert lead_times(db, rel_id)["PN-3"] == 7
+
+
+def test_when_the_broker_is_down_a_confirmed_import_stays_queued_and_the_relay_hands_it_over_later(
+        app, db, planner, tenant_a, queued, monkeypatch):
+    """Confirming writes the queued batch and its outbox row in one transaction: a broker that is down at that
+    moment leaves both as they are (nothing is undone), and the relay publishes the row once it is back."""
+    from cogrow.coverage import services as coverage
+
+    def down(*args, **kwargs):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(tasks.apply_import, "apply_async", down)
+    rel_id = tenant_a.relationship.id
+    upload(planner, rel_id, GOOD)
+    batch = latest(db)
+    assert planner.post(f"/relationships/{rel_id}/imports/{batch.id}/confirm").status_code == 303
+    db.session.expire_all()
+    [event] = _apply_outbox(db)
+    assert batch.status == "queued" and batch.task_id and event.published_at is None  # still the relay's
+    assert lead_times(db, rel_id)["PN-1"] == 0
+    published = []
+    assert coverage.relay_outbox(publish=lambda name, args: published.append((name, args))) == 1
+    assert published == [("cogrow.imports.apply", [event.id])]
+    assert tasks.apply_import.apply(args=[event.id]).get() == "applied"
+    db.session.expire_all()
+    assert batch.status == "applied" and lead_times(db, rel_id)["PN-1"] == 5

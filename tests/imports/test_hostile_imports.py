@@ -168,16 +168,17 @@ def test_the_upload_of_a_large_file_only_stores_it_and_the_worker_makes_the_prev
 def test_a_large_file_read_by_the_worker_is_applied_by_the_worker_too(db, planner, tenant_a, small_inline, app,
                                                                        monkeypatch):
     sent = []
-    monkeypatch.setattr(tasks.apply_import, "apply_async", lambda args, task_id: sent.append((args, task_id)))
+    monkeypatch.setattr(tasks.apply_import, "apply_async", lambda args, **_options: sent.append(args))
     rel_id = tenant_a.relationship.id
     upload(planner, rel_id, csv_bytes([HEADER, *GOOD]))  # read at once by the in-process worker (worker_reads)
     batch = latest(db)
     assert batch.status == "preview"
     planner.post(f"/relationships/{rel_id}/imports/{batch.id}/confirm")
     db.session.expire_all()
-    assert batch.status == "queued" and sent == [([batch.id], batch.task_id)]
+    [event] = db.session.scalars(select(OutboxEvent).where(OutboxEvent.topic == services.APPLY_TOPIC)).all()
+    assert batch.status == "queued" and sent == [[event.id]]
     with app.test_request_context():
-        assert services.run_queued(batch.id, batch.task_id) == "applied"
+        assert services.run_apply(event.id) == "applied"
     assert lead_times(db, rel_id)["PN-3"] == 7
 
 

@@ -75,11 +75,12 @@ logger = logging.getLogger("cogrow.coverage")
 
 SWEEP_JOB = "coverage.sweep"
 RELAY_BATCH = 500
-RELAY_TOPICS = (outbox.RECONCILE, "notify", "import")
+RELAY_TOPICS = (outbox.RECONCILE, "notify", "import", "import.apply")
 # A PO line of these states covers the firm bucket of its week: binding, or closed after shipping.
 COVER_STATES = (*BINDING_STATES, "closed")
 TASK_FOR_TOPIC = {outbox.RECONCILE: "cogrow.coverage.reconcile", "notify": "cogrow.alerts.dispatch",
-                  "import": "cogrow.imports.parse"}  # "import": an uploaded file for the worker to read (imports)
+                  "import": "cogrow.imports.parse",  # "import": an uploaded file for the worker to read (imports)
+                  "import.apply": "cogrow.imports.apply"}  # a confirmed file for the worker to apply (imports)
 
 _item = Item.__table__
 _rel = SupplyRelationship.__table__
