@@ -166,6 +166,7 @@ def idempotent(view: Callable) -> Callable:
         response.headers[HEADER] = key
         return response
 
+    wrapped.cogrow_idempotent = True  # type: ignore[attr-defined]  (the OpenAPI document lists the header)
     return wrapped
 
 
