@@ -1,9 +1,10 @@
-"""What a valid item is, for forms and the API alike."""
+"""What the API accepts and answers for items (the forms in catalog/forms.py read the same fields with the same
+parsers)."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from pydantic import Field
 
-from cogrow.core.validation import Fields
+from cogrow.core.schema import Body, Flag, PartNumber, Quantity, Resource, choice_type, int_type, text_type
 from cogrow.relationships.schemas import CURRENCIES
 
 UOMS = ("EA", "SET", "KG", "G", "M", "MM", "L", "BOX", "PACK", "ROLL", "SHEET")
@@ -12,15 +13,40 @@ PRIME_FIELDS = ("prime_part_number", "supplier_part_number", "description", "uom
                 "lead_time_days", "active")
 SUPPLIER_FIELDS = ("supplier_part_number",)
 
+Uom = choice_type(*UOMS, upper=True)
+Currency = choice_type(*CURRENCIES, upper=True)
+LeadTime = int_type(minimum=0, maximum=3650)
+Description = text_type(max_length=500)
 
-def parse_item(data: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
-    f = Fields(data, partial=partial)
-    f.text("prime_part_number", required=True, max_length=64, code=True, upper=True)
-    f.text("supplier_part_number", max_length=64, code=True, upper=True)
-    f.text("description", max_length=500)
-    f.text("uom", max_length=16, choices=UOMS, upper=True)
-    f.decimal("unit_price", minimum=0, scale=4)
-    f.text("currency", max_length=3, choices=CURRENCIES, upper=True)
-    f.integer("lead_time_days", minimum=0, maximum=3650)
-    f.boolean("active")
-    return f.done()
+
+class ItemChange(Body):
+    """The fields to change; absent ones stay as they are. A supplier may change only `supplier_part_number`."""
+
+    prime_part_number: PartNumber = Field(default=None)
+    supplier_part_number: PartNumber | None = None
+    description: Description | None = None
+    uom: Uom | None = None
+    unit_price: Quantity | None = None
+    currency: Currency | None = None
+    lead_time_days: LeadTime | None = None
+    active: Flag | None = None
+
+
+class ItemCreate(ItemChange):
+    """A new item of the relationship's catalog (the prime's admin or planner)."""
+
+    prime_part_number: PartNumber
+
+
+class Item(Resource):
+    id: int
+    relationship_id: int
+    prime_part_number: str
+    supplier_part_number: str | None
+    description: str | None
+    uom: str
+    unit_price: Quantity | None
+    currency: str
+    lead_time_days: int | None
+    active: bool
+    version: int

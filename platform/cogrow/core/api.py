@@ -231,13 +231,15 @@ def operation(operation_id: str, *, tag: str, response: type[BaseModel] | None =
               etag: bool = False, if_match: bool = False,
               links: dict[str, dict[str, Any]] | None = None) -> Callable:
     """Declare a route: see the module docstring. `etag` says the answer carries an ETag; `if_match` that the
-    request needs one back; `links` are OpenAPI links from the answer to other operations (by operation id)."""
+    request needs one back (the view gets it as `version`); `links` are OpenAPI links from the answer to other operations (by operation id)."""
     op = Operation(operation_id, tag, summary, body, query, response, status, etag, if_match, links or {})
 
     def decorator(view: Callable) -> Callable:
         @functools.wraps(view)
         def wrapped(**kwargs: Any) -> Response:
             path_args = dict(kwargs)
+            if if_match:
+                kwargs["version"] = required_version()
             if query is not None:
                 kwargs["query"] = _read_query(query)
             if body is not None:

@@ -98,7 +98,7 @@ def decimal_type(*, minimum: Decimal | int | None = 0, maximum: Decimal | int | 
                                + (f" At least {minimum}." if minimum is not None else "")}
     return Annotated[Decimal,
                      _reader(fields.decimal, Decimal, minimum=minimum, maximum=maximum, scale=scale, whole=whole),
-                     PlainSerializer(decimal_text, return_type=str),
+                     PlainSerializer(decimal_text, return_type=str, when_used="json"),
                      WithJsonSchema(accepted, mode="validation"),
                      WithJsonSchema({**number, "pattern": _DECIMAL_PATTERN, "description": "A decimal as text."},
                                     mode="serialization")]
@@ -116,8 +116,11 @@ def text_type(*, max_length: int = 200, multiline: bool = False) -> Any:
                      WithJsonSchema({"type": "string", "maxLength": max_length})]
 
 
-def choice_type(*choices: str) -> Any:
+def choice_type(*choices: str, upper: bool = False) -> Any:
+    """One of `choices`; with `upper`, written in any case (uom "ea" is "EA")."""
     def pick(value: Any) -> str:
+        if isinstance(value, str) and upper:
+            value = fields.normalise(value).upper()
         if not isinstance(value, str) or value not in choices:
             raise PydanticCustomError("cogrow", "{reason}", {"reason": "Must be one of: " + ", ".join(choices) + "."})
         return value
@@ -137,14 +140,14 @@ PartNumber = Annotated[str, _reader(fields.part_number, str, max_length=64),
                        WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 64,
                                        "description": "A part number; stored upper-case."})]
 Note = text_type(max_length=500)
-Date = Annotated[date, _reader(fields.date_value, date), PlainSerializer(date.isoformat, return_type=str),
+Date = Annotated[date, _reader(fields.date_value, date), PlainSerializer(date.isoformat, return_type=str, when_used="json"),
                  WithJsonSchema({"type": "string", "format": "date"})]
-Week = Annotated[date, _reader(fields.iso_week, date), PlainSerializer(iso_label, return_type=str),
+Week = Annotated[date, _reader(fields.iso_week, date), PlainSerializer(iso_label, return_type=str, when_used="json"),
                  WithJsonSchema({"type": "string", "pattern": r"^[0-9]{4}-W[0-9]{2}$",
                                  "description": "An ISO week (2026-W49), or a date in it."}, mode="validation"),
                  WithJsonSchema({"type": "string", "pattern": r"^[0-9]{4}-W[0-9]{2}$",
                                  "description": "An ISO week."}, mode="serialization")]
-Moment = Annotated[datetime, _reader(fields.moment, datetime), PlainSerializer(_time_text, return_type=str),
+Moment = Annotated[datetime, _reader(fields.moment, datetime), PlainSerializer(_time_text, return_type=str, when_used="json"),
                    WithJsonSchema({"type": "string", "format": "date-time",
                                    "description": "ISO 8601; without an offset it is read in Seoul time."},
                                   mode="validation"),
