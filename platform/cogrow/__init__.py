@@ -99,9 +99,9 @@ def _register_blueprints(app: Flask) -> None:
 
     # Each domain has views.py (a blueprint named after it) and api.py (routes on the shared API blueprint).
     for domain in ("core", "accounts", "relationships", "catalog", "orders", "forecasts", "imports", "production",
-                   "shipments", "coverage", "alerts", "home"):
+                   "shipments", "coverage", "alerts", "home", "money"):
         app.register_blueprint(importlib.import_module(f"cogrow.{domain}.views").bp)
-        if domain not in ("core", "home"):
+        if domain not in ("core", "home", "money"):
             importlib.import_module(f"cogrow.{domain}.api")
     for domain in ("orders", "forecasts", "production"):
         importlib.import_module(f"cogrow.{domain}.importers")  # registers its import kinds
@@ -173,6 +173,8 @@ def _navigation(actor) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
         settings += [("accounts.members", _("Users")), ("accounts.invitations", _("Invitations")),
                      ("accounts.tokens", _("API tokens")), ("alerts.webhooks", _("Webhooks")),
                      ("accounts.audit_log", _("Audit log"))]
+        if actor.is_prime:
+            settings.append(("money.fx_rates", _("Exchange rates")))
     views = current_app.view_functions
     return ([(endpoint, label) for endpoint, label in main if endpoint in views],
             [(endpoint, label) for endpoint, label in settings if endpoint in views])

@@ -56,6 +56,16 @@ CUT_ITEM, CUT_WEEK, CUT_KEEPS = 2, 1, Decimal("0.7")
 COMMIT_WEEKS, COMMIT_SHORT = 8, (1, 2)
 # Weeks of exposure history written behind the current week (a 13-week trend with the current one).
 HISTORY_WEEKS = 12
+# Hanbit buys its wiring harnesses from Kumho in US dollars: prices, the threshold and exposure are in USD there,
+# and Hanbit's totals convert them with the monthly rates Hanbit keeps (set for the months of the trend).
+USD_LINK = ("hanbit", "kumho-wire")
+DEMO_USD_RATES = (Decimal("1392.40"), Decimal("1384.10"), Decimal("1378.75"), Decimal("1371.20"))  # this month first
+USD_THRESHOLD = Decimal("700")
+
+
+def _price_in(currency: str, krw: Decimal) -> Decimal:
+    """A demo price in the relationship's currency: KRW as listed, USD at about 1,400 won to the dollar."""
+    return krw if currency == "KRW" else (krw / Decimal(1400)).quantize(Decimal("0.01"))
 
 
 def _email(role: str, slug: str) -> str:
@@ -88,10 +98,12 @@ def load_demo() -> bool:
             _member(slug, role, orgs[slug], locale=None)
     now = datetime.now(timezone.utc)
     for n, (prime, supplier) in enumerate(LINKS):
+        currency = "USD" if (prime, supplier) == USD_LINK else "KRW"
         rel = SupplyRelationship(
             prime_id=orgs[prime].id, supplier_id=orgs[supplier].id, status="active", accepted_at=now,
-            firm_fence_weeks=4, material_fence_weeks=8, currency="KRW", material_share=Decimal("0.4"),
-            threshold_units=Decimal("100"), threshold_krw=Decimal("1000000"), threshold_pct=Decimal("0.1"),
+            firm_fence_weeks=4, material_fence_weeks=8, currency=currency, material_share=Decimal("0.4"),
+            threshold_units=Decimal("100"), threshold_pct=Decimal("0.1"),
+            threshold_amount=USD_THRESHOLD if currency == "USD" else Decimal("1000000"),
         )
         db.session.add(rel)
         db.session.flush()
@@ -100,11 +112,26 @@ def load_demo() -> bool:
             db.session.add(Item(
                 relationship_id=rel.id, prime_part_number=f"{prime[:2].upper()}-{part}",
                 supplier_part_number=f"{supplier[:3].upper()}{part[-4:]}", description=description,
-                uom="EA", unit_price=price, currency="KRW", lead_time_days=lead,
+                uom="EA", unit_price=_price_in(currency, price), currency=currency, lead_time_days=lead,
             ))
+    _demo_rates(orgs[USD_LINK[0]], now)
     db.session.commit()
     _load_activity(orgs)
     return True
+
+
+def _demo_rates(prime: Organisation, now: datetime) -> None:
+    """The USD rates the USD relationship's prime keeps for this month and the three before (the trend's months)."""
+    from datetime import timedelta
+
+    from cogrow.core.weeks import local_today
+    from cogrow.money.models import FxRate
+    from cogrow.money.services import month_of
+
+    month = month_of(local_today(now))
+    for rate in DEMO_USD_RATES:
+        db.session.add(FxRate(prime_id=prime.id, month=month, currency="USD", krw_per_unit=rate, updated_at=now))
+        month = month_of(month - timedelta(days=1))  # the month before
 
 
 def _actor(slug: str, role: str, orgs: dict[str, Organisation]):
@@ -262,12 +289,13 @@ def _history(week0, now: datetime) -> None:
         pace = Decimal("0.04") * (1 + n % 3)
         for back in range(1, HISTORY_WEEKS + 1):
             factor = max(Decimal("0"), 1 - pace * back)
-            exposure = (ledger.exposure_krw * factor).quantize(Decimal("1"))
+            exposure = (ledger.exposure_amount * factor).quantize(Decimal("0.01"))
             excess = (ledger.excess * factor).quantize(Decimal("1"))
-            if ledger.exposure_krw == 0 and n == len(ledgers) - 1 and 3 <= back <= 8:
+            if ledger.exposure_amount == 0 and n == len(ledgers) - 1 and 3 <= back <= 8 and ledger.currency == "KRW":
                 exposure, excess = Decimal(1_500_000 - 100_000 * back), Decimal(60)  # exposed once, since resolved
             rows.append({"item_id": ledger.item_id, "relationship_id": ledger.relationship_id,
-                         "week_start": week0 - timedelta(weeks=back), "exposure_krw": exposure, "excess_qty": excess,
+                         "week_start": week0 - timedelta(weeks=back), "exposure_amount": exposure,
+                         "currency": ledger.currency, "excess_qty": excess,
                          "shortage_qty": Decimal("0"), "updated_at": now - timedelta(weeks=back)})
     if rows:
         db.session.execute(insert(ExposureSnapshot), rows)

@@ -8,6 +8,7 @@ from cogrow.core import models as core  # noqa: F401
 from cogrow.coverage import models as coverage  # noqa: F401
 from cogrow.forecasts import models as forecasts  # noqa: F401
 from cogrow.imports import models as imports  # noqa: F401
+from cogrow.money import models as money  # noqa: F401
 from cogrow.orders import models as orders  # noqa: F401
 from cogrow.production import models as production  # noqa: F401
 from cogrow.relationships import models as relationships  # noqa: F401

@@ -19,7 +19,8 @@ def put_ledger(db, item, **numbers):
     from cogrow.coverage.models import CoverageLedger
 
     db.session.execute(delete(CoverageLedger).where(CoverageLedger.item_id == item.id))
-    values = {"item_id": item.id, "relationship_id": item.relationship_id, "unit_price": item.unit_price}
+    values = {"item_id": item.id, "relationship_id": item.relationship_id, "unit_price": item.unit_price,
+              "currency": numbers.pop("currency", item.currency)}
     for col in CoverageLedger.__table__.columns:
         if col.name in values or col.name in numbers:
             continue

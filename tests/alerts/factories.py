@@ -23,7 +23,7 @@ class AlertFactory(_Base):
     severity = "warning"
     exposure = Decimal("1500000")
     numbers = factory.LazyFunction(lambda: {"fg_on_hand": "1000", "wip": "0", "guaranteed": "0", "excess": "1000",
-                                            "exposure_krw": "1500000", "open_po": "0", "firm_uncovered": "0"})
+                                            "exposure_amount": "1500000", "open_po": "0", "firm_uncovered": "0"})
     context = factory.LazyFunction(dict)
     opened_at = factory.LazyFunction(utcnow)
     updated_at = factory.LazyFunction(utcnow)

@@ -9,7 +9,7 @@ from flask_babel import force_locale
 from cogrow.alerts.explain import explain
 
 EXCESS = {"fg_on_hand": "1540", "wip": "200", "guaranteed": "1200", "open_po": "800", "firm_uncovered": "400",
-          "fab_authorized": "0", "cum_shipped": "0", "excess": "540", "exposure_krw": "8100000", "material_cover": "0"}
+          "fab_authorized": "0", "cum_shipped": "0", "excess": "540", "exposure_amount": "8100000", "material_cover": "0"}
 
 
 def _numbers(text: str) -> list[str]:

@@ -36,13 +36,13 @@ def _report(db, tenant, days_ago):
 
 
 def test_a_resolved_alert_shows_todays_numbers_those_at_raising_and_why_it_resolved(db, client, tenant_a):
-    put_ledger(db, tenant_a.item, fg_on_hand=450, supply=450, guaranteed=100, excess=350, exposure_krw=3330000)
+    put_ledger(db, tenant_a.item, fg_on_hand=450, supply=450, guaranteed=100, excess=350, exposure_amount=3330000)
     _sync(db, tenant_a)
     (alert,) = db.session.scalars(select(Alert)).all()
-    put_ledger(db, tenant_a.item, fg_on_hand=300, supply=300, guaranteed=100, excess=200, exposure_krw=1900000)
+    put_ledger(db, tenant_a.item, fg_on_hand=300, supply=300, guaranteed=100, excess=200, exposure_amount=1900000)
     _sync(db, tenant_a)
     report = _report(db, tenant_a, days_ago=1)
-    put_ledger(db, tenant_a.item, fg_on_hand=100, supply=100, guaranteed=100, excess=0, exposure_krw=0)
+    put_ledger(db, tenant_a.item, fg_on_hand=100, supply=100, guaranteed=100, excess=0, exposure_amount=0)
     _sync(db, tenant_a)
 
     events = _events(db, alert)
@@ -68,9 +68,9 @@ def test_a_resolved_alert_shows_todays_numbers_those_at_raising_and_why_it_resol
 
 def test_an_alert_covered_by_a_new_po_says_so(db, client, tenant_a):
     put_ledger(db, tenant_a.item, fg_on_hand=450, supply=450, guaranteed=100, open_po=100, excess=350,
-               exposure_krw=3330000)
+               exposure_amount=3330000)
     _sync(db, tenant_a)
-    put_ledger(db, tenant_a.item, fg_on_hand=450, supply=450, guaranteed=450, open_po=450, excess=0, exposure_krw=0)
+    put_ledger(db, tenant_a.item, fg_on_hand=450, supply=450, guaranteed=450, open_po=450, excess=0, exposure_amount=0)
     _sync(db, tenant_a)
     (alert,) = db.session.scalars(select(Alert)).all()
     resolved = _events(db, alert)[-1]
@@ -83,7 +83,7 @@ def test_an_alert_covered_by_a_new_po_says_so(db, client, tenant_a):
 def test_a_shortage_is_measured_in_revenue_at_risk_everywhere_it_is_labelled(db, client, tenant_a, receiver):
     week = local_today() + timedelta(days=14)
     # 60 units short at 1,500 a unit: 90,000 of revenue at risk; the ledger's exposure (about excess) is 0.
-    put_ledger(db, tenant_a.item, supply=100, guaranteed=160, shortage_qty=60, shortage_week=week, exposure_krw=0)
+    put_ledger(db, tenant_a.item, supply=100, guaranteed=160, shortage_qty=60, shortage_week=week, exposure_amount=0)
     _sync(db, tenant_a)
     (alert,) = db.session.scalars(select(Alert).where(Alert.type == "shortage_risk")).all()
     assert alert.exposure == Decimal("90000") and alert.numbers["revenue_at_risk"] == "90000"

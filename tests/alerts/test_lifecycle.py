@@ -41,7 +41,7 @@ def _notify_rows(db):
 
 
 def test_excess_alert_is_raised_updated_escalated_and_resolves_itself(db, tenant_a):
-    put_ledger(db, tenant_a.item, fg_on_hand=300, supply=300, guaranteed=200, excess=100, exposure_krw=150000)
+    put_ledger(db, tenant_a.item, fg_on_hand=300, supply=300, guaranteed=200, excess=100, exposure_amount=150000)
     _sync(db, tenant_a)
     (alert,) = _alerts(db)
     assert (alert.type, alert.status, alert.severity) == ("excess_inventory", "open", "info")
@@ -50,18 +50,18 @@ def test_excess_alert_is_raised_updated_escalated_and_resolves_itself(db, tenant
     raised = db.session.scalar(select(AlertEvent).where(AlertEvent.alert_id == alert.id))
     assert len(rows) == 1 and rows[0].payload["event_id"] == raised.uuid and raised.kind == "raised"
 
-    put_ledger(db, tenant_a.item, fg_on_hand=320, supply=320, guaranteed=200, excess=120, exposure_krw=180000)
+    put_ledger(db, tenant_a.item, fg_on_hand=320, supply=320, guaranteed=200, excess=120, exposure_amount=180000)
     _sync(db, tenant_a)
     assert [a.id for a in _alerts(db)] == [alert.id]
     assert alert.numbers["excess"] == "120" and _events(db, alert) == ["raised", "updated"]
     assert len(_notify_rows(db)) == 1, "an update that does not escalate notifies nobody"
 
-    put_ledger(db, tenant_a.item, fg_on_hand=1000, supply=1000, guaranteed=200, excess=800, exposure_krw=1200000)
+    put_ledger(db, tenant_a.item, fg_on_hand=1000, supply=1000, guaranteed=200, excess=800, exposure_amount=1200000)
     _sync(db, tenant_a)
     assert alert.severity == "warning" and _events(db, alert)[-1] == "escalated"
     assert len(_notify_rows(db)) == 2
 
-    put_ledger(db, tenant_a.item, fg_on_hand=100, supply=100, guaranteed=200, excess=0, exposure_krw=0)
+    put_ledger(db, tenant_a.item, fg_on_hand=100, supply=100, guaranteed=200, excess=0, exposure_amount=0)
     _sync(db, tenant_a)
     assert alert.status == "resolved" and alert.resolved_at is not None and alert.resolved_by_id is None
     last = db.session.scalars(select(AlertEvent).where(AlertEvent.alert_id == alert.id).order_by(AlertEvent.id.desc())).first()
@@ -70,7 +70,7 @@ def test_excess_alert_is_raised_updated_escalated_and_resolves_itself(db, tenant
 
 
 def test_running_sync_twice_with_the_same_numbers_changes_nothing(db, tenant_a):
-    put_ledger(db, tenant_a.item, supply=300, guaranteed=200, excess=100, exposure_krw=150000)
+    put_ledger(db, tenant_a.item, supply=300, guaranteed=200, excess=100, exposure_amount=150000)
     _sync(db, tenant_a)
     _sync(db, tenant_a)
     (alert,) = _alerts(db)
@@ -88,11 +88,11 @@ def test_the_database_refuses_a_second_live_alert_for_the_same_item_and_type(db,
 
 
 def test_raising_again_after_resolution_opens_a_new_alert(db, tenant_a):
-    put_ledger(db, tenant_a.item, supply=300, guaranteed=200, excess=100, exposure_krw=150000)
+    put_ledger(db, tenant_a.item, supply=300, guaranteed=200, excess=100, exposure_amount=150000)
     _sync(db, tenant_a)
-    put_ledger(db, tenant_a.item, supply=100, guaranteed=200, excess=0, exposure_krw=0)
+    put_ledger(db, tenant_a.item, supply=100, guaranteed=200, excess=0, exposure_amount=0)
     _sync(db, tenant_a)
-    put_ledger(db, tenant_a.item, supply=400, guaranteed=200, excess=200, exposure_krw=300000)
+    put_ledger(db, tenant_a.item, supply=400, guaranteed=200, excess=200, exposure_amount=300000)
     _sync(db, tenant_a)
     first, second = _alerts(db)
     assert (first.status, second.status) == ("resolved", "open") and second.numbers["excess"] == "200"
@@ -100,8 +100,8 @@ def test_raising_again_after_resolution_opens_a_new_alert(db, tenant_a):
 
 def test_sync_leaves_items_outside_its_scope_alone(db, tenant_a):
     other = f.ItemFactory(supply_relationship=tenant_a.relationship)
-    put_ledger(db, tenant_a.item, supply=300, guaranteed=200, excess=100, exposure_krw=150000)
-    put_ledger(db, other, supply=300, guaranteed=200, excess=100, exposure_krw=150000)
+    put_ledger(db, tenant_a.item, supply=300, guaranteed=200, excess=100, exposure_amount=150000)
+    put_ledger(db, other, supply=300, guaranteed=200, excess=100, exposure_amount=150000)
     _sync(db, tenant_a)
     assert [a.item_id for a in _alerts(db)] == [tenant_a.item.id]
     _sync(db, tenant_a, item_ids=None)
@@ -179,21 +179,21 @@ def test_asn_overdue_resolves_when_the_asn_covers_the_line(db, tenant_a):
 
 
 def test_escalation_wakes_an_acknowledged_alert(db, tenant_a):
-    put_ledger(db, tenant_a.item, supply=300, guaranteed=200, excess=100, exposure_krw=150000)
+    put_ledger(db, tenant_a.item, supply=300, guaranteed=200, excess=100, exposure_amount=150000)
     _sync(db, tenant_a)
     (alert,) = _alerts(db)
     db.session.add(AlertSide(alert_id=alert.id, side="prime", status="acknowledged"))
     db.session.add(AlertSide(alert_id=alert.id, side="supplier", status="snoozed",
                              snoozed_until=utcnow() + timedelta(days=3)))
     db.session.commit()
-    put_ledger(db, tenant_a.item, supply=3300, guaranteed=200, excess=3100, exposure_krw=4650000)
+    put_ledger(db, tenant_a.item, supply=3300, guaranteed=200, excess=3100, exposure_amount=4650000)
     _sync(db, tenant_a)
     assert (alert.status, alert.severity) == ("open", "critical")
     assert db.session.scalars(select(AlertSide)).all() == [], "both sides see it open again"
 
 
 def test_each_notified_event_writes_exactly_one_outbox_row(db, tenant_a):
-    put_ledger(db, tenant_a.item, supply=300, guaranteed=200, excess=100, exposure_krw=150000)
+    put_ledger(db, tenant_a.item, supply=300, guaranteed=200, excess=100, exposure_amount=150000)
     _sync(db, tenant_a)
     notified = db.session.scalar(select(func.count()).select_from(AlertEvent)
                                  .where(AlertEvent.kind.in_(("raised", "escalated", "resolved"))))

@@ -15,7 +15,7 @@ from tests.alerts.factories import WebhookEndpointFactory
 
 def _raise_alert(db, tenant):
     put_ledger(db, tenant.item, fg_on_hand=1540, wip=200, supply=1740, guaranteed=1200, open_po=800,
-               firm_uncovered=400, excess=540, exposure_krw=8100000)
+               firm_uncovered=400, excess=540, exposure_amount=8100000)
     services.sync_alerts(tenant.relationship.id, [tenant.item.id], utcnow())
     db.session.commit()
     return db.session.scalars(select(OutboxEvent).where(OutboxEvent.topic == "notify")

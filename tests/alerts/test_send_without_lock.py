@@ -18,7 +18,7 @@ from tests.alerts.factories import WebhookEndpointFactory
 
 
 def _fan_out(db, tenant):
-    put_ledger(db, tenant.item, supply=300, guaranteed=200, excess=100, exposure_krw=150000)
+    put_ledger(db, tenant.item, supply=300, guaranteed=200, excess=100, exposure_amount=150000)
     services.sync_alerts(tenant.relationship.id, [tenant.item.id], utcnow())
     db.session.commit()
     row = db.session.scalar(select(OutboxEvent).where(OutboxEvent.topic == "notify"))

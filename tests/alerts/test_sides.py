@@ -81,7 +81,7 @@ def test_a_bulk_resolve_skips_the_other_sides_alerts_and_says_why(db, client, te
 
 
 def test_a_manual_resolution_whose_condition_still_holds_is_reopened_with_its_history(db, tenant_a):
-    put_ledger(db, tenant_a.item, fg_on_hand=450, supply=450, guaranteed=100, excess=350, exposure_krw=3330000)
+    put_ledger(db, tenant_a.item, fg_on_hand=450, supply=450, guaranteed=100, excess=350, exposure_amount=3330000)
     services.sync_alerts(tenant_a.relationship.id, [tenant_a.item.id])
     db.session.commit()
     (alert,) = db.session.scalars(select(Alert)).all()
@@ -100,11 +100,11 @@ def test_a_manual_resolution_whose_condition_still_holds_is_reopened_with_its_hi
 
     # A resolution the reconcile finds cleared stands; the condition coming back later is a new alert.
     services.resolve(procurement, alert.id, alert.version)
-    put_ledger(db, tenant_a.item, fg_on_hand=100, supply=100, guaranteed=100, excess=0, exposure_krw=0)
+    put_ledger(db, tenant_a.item, fg_on_hand=100, supply=100, guaranteed=100, excess=0, exposure_amount=0)
     services.sync_alerts(tenant_a.relationship.id, [tenant_a.item.id])
     db.session.commit()
     assert (alert.status, alert.recheck) == ("resolved", False)
-    put_ledger(db, tenant_a.item, fg_on_hand=450, supply=450, guaranteed=100, excess=350, exposure_krw=3330000)
+    put_ledger(db, tenant_a.item, fg_on_hand=450, supply=450, guaranteed=100, excess=350, exposure_amount=3330000)
     services.sync_alerts(tenant_a.relationship.id, [tenant_a.item.id])
     db.session.commit()
     first, second = db.session.scalars(select(Alert).order_by(Alert.id)).all()

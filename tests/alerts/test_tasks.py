@@ -13,7 +13,7 @@ from tests.alerts.conftest import put_ledger
 
 
 def test_dispatch_task_hands_every_row_to_its_sender(db, tenant_a, monkeypatch):
-    put_ledger(db, tenant_a.item, supply=300, guaranteed=200, excess=100, exposure_krw=150000)
+    put_ledger(db, tenant_a.item, supply=300, guaranteed=200, excess=100, exposure_amount=150000)
     services.sync_alerts(tenant_a.relationship.id, [tenant_a.item.id], utcnow())
     db.session.commit()
     row = db.session.scalar(select(OutboxEvent).where(OutboxEvent.topic == "notify"))
@@ -26,7 +26,7 @@ def test_dispatch_task_hands_every_row_to_its_sender(db, tenant_a, monkeypatch):
 
 def test_a_failed_send_schedules_its_retry_with_a_countdown(db, tenant_a, monkeypatch, config):
     config(MAIL_SERVER="127.0.0.1", MAIL_PORT=1)
-    put_ledger(db, tenant_a.item, supply=300, guaranteed=200, excess=100, exposure_krw=150000)
+    put_ledger(db, tenant_a.item, supply=300, guaranteed=200, excess=100, exposure_amount=150000)
     services.sync_alerts(tenant_a.relationship.id, [tenant_a.item.id], utcnow())
     db.session.commit()
     row = db.session.scalar(select(OutboxEvent).where(OutboxEvent.topic == "notify"))
@@ -49,7 +49,7 @@ def test_two_senders_at_once_send_one_email(app, smtp):
         tenant = build_tenant("CONCURRENT")
         made = {"orgs": [tenant.prime.id, tenant.supplier.id], "rel": tenant.relationship.id,
                 "users": [u.id for u in tenant.users.values()]}
-        put_ledger(db, tenant.item, supply=300, guaranteed=200, excess=100, exposure_krw=150000)
+        put_ledger(db, tenant.item, supply=300, guaranteed=200, excess=100, exposure_amount=150000)
         services.sync_alerts(tenant.relationship.id, [tenant.item.id], utcnow())
         db.session.commit()
         row = db.session.scalar(select(OutboxEvent).where(OutboxEvent.topic == "notify",

@@ -35,29 +35,29 @@ def test_severity_follows_exposure_against_the_krw_threshold(exposure, threshold
     ({}, "0", "0", "100", False),
     ({"threshold_units": D("100")}, "100", "150000", "100", False),  # must exceed, not equal
     ({"threshold_units": D("100")}, "101", "151500", "100", True),
-    ({"threshold_krw": D("1000000")}, "500", "750000", "100", False),
-    ({"threshold_krw": D("1000000")}, "700", "1050000", "100", True),
+    ({"threshold_amount": D("1000000")}, "500", "750000", "100", False),
+    ({"threshold_amount": D("1000000")}, "700", "1050000", "100", True),
     ({"threshold_pct": D("0.1")}, "10", "15000", "100", False),
     ({"threshold_pct": D("0.1")}, "11", "16500", "100", True),
     ({"threshold_pct": D("0.1")}, "5", "7500", "0", True),  # nothing guaranteed: any excess is over
     # several thresholds: any one exceeded is enough
-    ({"threshold_units": D("1000"), "threshold_krw": D("10000")}, "20", "30000", "100", True),
-    ({"threshold_units": D("1000"), "threshold_krw": D("1000000"), "threshold_pct": D("0.5")}, "20", "30000", "100", False),
+    ({"threshold_units": D("1000"), "threshold_amount": D("10000")}, "20", "30000", "100", True),
+    ({"threshold_units": D("1000"), "threshold_amount": D("1000000"), "threshold_pct": D("0.5")}, "20", "30000", "100", False),
 ])
 def test_excess_alert_is_raised_only_past_a_threshold(db, tenant_a, terms, excess, exposure, guaranteed, raised):
     rel = tenant_a.relationship
     for key, value in terms.items():
         setattr(rel, key, value)
     db.session.commit()
-    put_ledger(db, tenant_a.item, excess=excess, exposure_krw=exposure, guaranteed=guaranteed)
+    put_ledger(db, tenant_a.item, excess=excess, exposure_amount=exposure, guaranteed=guaranteed)
     services.sync_alerts(rel.id, [tenant_a.item.id], utcnow())
     alerts = list(db.session.scalars(select(Alert).where(Alert.type == "excess_inventory")))
     assert bool(alerts) is raised
 
 
 def test_alert_severity_uses_the_relationships_krw_threshold(db, tenant_a):
-    tenant_a.relationship.threshold_krw = D("100000")
+    tenant_a.relationship.threshold_amount = D("100000")
     db.session.commit()
-    put_ledger(db, tenant_a.item, excess=300, exposure_krw=450000, guaranteed=100)
+    put_ledger(db, tenant_a.item, excess=300, exposure_amount=450000, guaranteed=100)
     services.sync_alerts(tenant_a.relationship.id, [tenant_a.item.id], utcnow())
     assert db.session.scalar(select(Alert.severity)) == "critical"

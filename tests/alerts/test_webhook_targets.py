@@ -182,7 +182,7 @@ def network(monkeypatch):
 
 def _delivery(db, tenant, url):
     WebhookEndpointFactory(organisation_id=tenant.prime.id, url=url)
-    put_ledger(db, tenant.item, supply=300, guaranteed=200, excess=100, exposure_krw=150000)
+    put_ledger(db, tenant.item, supply=300, guaranteed=200, excess=100, exposure_amount=150000)
     services.sync_alerts(tenant.relationship.id, [tenant.item.id], utcnow())
     db.session.commit()
     row = db.session.scalars(select(OutboxEvent).where(OutboxEvent.topic == "notify")).first()

@@ -21,7 +21,7 @@ from tests.alerts.factories import WebhookEndpointFactory
 
 def _delivery(db, tenant, url):
     endpoint = WebhookEndpointFactory(organisation_id=tenant.prime.id, url=url)
-    put_ledger(db, tenant.item, supply=300, guaranteed=200, excess=100, exposure_krw=150000)
+    put_ledger(db, tenant.item, supply=300, guaranteed=200, excess=100, exposure_amount=150000)
     services.sync_alerts(tenant.relationship.id, [tenant.item.id], utcnow())
     db.session.commit()
     row = db.session.scalars(select(OutboxEvent).where(OutboxEvent.topic == "notify")).first()
@@ -60,7 +60,7 @@ def test_a_410_disables_the_endpoint(db, tenant_a, receiver):
     db.session.refresh(endpoint)
     assert endpoint.active is False and "410" in endpoint.disabled_reason
     # Later events do not go to a disabled endpoint at all.
-    put_ledger(db, tenant_a.item, supply=100, guaranteed=200, excess=0, exposure_krw=0)
+    put_ledger(db, tenant_a.item, supply=100, guaranteed=200, excess=0, exposure_amount=0)
     services.sync_alerts(tenant_a.relationship.id, [tenant_a.item.id], utcnow())
     db.session.commit()
     row = db.session.scalars(select(OutboxEvent).where(OutboxEvent.topic == "notify").order_by(OutboxEvent.id.desc())).first()

@@ -60,7 +60,7 @@ def test_the_exposure_follows_a_price_change_as_soon_as_the_relay_runs(client, d
     rel, it = tenant_a.relationship, tenant_a.item
     b.report(it, fg=100)
     coverage.reconcile(rel.id, [it.id])
-    assert db.session.get(CoverageLedger, it.id).exposure_krw == Decimal(100) * it.unit_price
+    assert db.session.get(CoverageLedger, it.id).exposure_amount == Decimal(100) * it.unit_price
     assert _patch(client, tenant_a, {"unit_price": "2000"}).status_code == 200
 
     def run_now(task_name, args):  # what the worker does with the relayed message
@@ -69,7 +69,7 @@ def test_the_exposure_follows_a_price_change_as_soon_as_the_relay_runs(client, d
 
     assert coverage.relay_outbox(publish=run_now) == 1
     db.session.expire_all()
-    assert db.session.get(CoverageLedger, it.id).exposure_krw == Decimal(200000)
+    assert db.session.get(CoverageLedger, it.id).exposure_amount == Decimal(200000)
 
 
 def test_a_new_item_has_its_empty_ledger_at_once(client, db, tenant_a):
@@ -82,7 +82,7 @@ def test_a_new_item_has_its_empty_ledger_at_once(client, db, tenant_a):
     body = answer.get_json()
     assert body["ledger"] is not None and body["pending"] is False and body["computed_at"]
     ledger = body["ledger"]
-    assert (ledger["guaranteed"], ledger["supply"], ledger["excess"], ledger["exposure_krw"]) == ("0", "0", "0", "0")
+    assert (ledger["guaranteed"], ledger["supply"], ledger["excess"], ledger["exposure_amount"]) == ("0", "0", "0", "0")
     assert ledger["unit_price"] == "10"
     listed = client.get(f"/api/v1/relationships/{tenant_a.relationship.id}/ledger",
                         headers=_h(tenant_a, "prime:procurement")).get_json()

@@ -137,7 +137,7 @@ def ledger(session, item_id: int, now: datetime) -> tuple[dict, dict[date, dict]
         "fab_authorized": fab, "raw_authorized": raw, "cum_start_date": start, "cum_shipped": cum_shipped,
         "guaranteed": guaranteed, "fg_on_hand": fg, "wip": wip, "produced_since_report": produced,
         "supply": supply, "excess": excess, "material_forecast": material_total, "material_cover": material_cover,
-        "exposure_krw": exposure, "projected_excess_qty": projected_excess,
+        "exposure_amount": exposure, "projected_excess_qty": projected_excess,
         "projected_excess_week": first_excess_week if projected_excess > 0 else None,
         "shortage_qty": shortage_qty, "shortage_week": shortage_week,
     }

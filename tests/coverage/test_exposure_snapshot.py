@@ -37,8 +37,8 @@ def test_a_reconcile_writes_this_weeks_snapshot_from_the_ledger_row(db):
     rows = snapshots(db, it)
     assert list(rows) == [CW]
     snap = rows[CW]
-    assert (snap.exposure_krw, snap.excess_qty, snap.shortage_qty) == (D(250_000), D(250), D(0))
-    assert snap.exposure_krw == ledger.exposure_krw and snap.relationship_id == rel.id
+    assert (snap.exposure_amount, snap.excess_qty, snap.shortage_qty) == (D(250_000), D(250), D(0))
+    assert snap.exposure_amount == ledger.exposure_amount and snap.relationship_id == rel.id
 
 
 def test_a_recompute_in_the_same_week_overwrites_it_and_a_later_week_adds_a_row(db):
@@ -47,13 +47,13 @@ def test_a_recompute_in_the_same_week_overwrites_it_and_a_later_week_adds_a_row(
     b.report(it, fg=400, as_of=NOW + timedelta(hours=1))
     later_same_week = NOW + timedelta(hours=2)
     services.reconcile(rel.id, [it.id], later_same_week)
-    assert {w: r.exposure_krw for w, r in snapshots(db, it).items()} == {CW: D(400_000)}
+    assert {w: r.exposure_amount for w, r in snapshots(db, it).items()} == {CW: D(400_000)}
 
     next_week = NOW + timedelta(weeks=1)
     b.report(it, fg=100, as_of=next_week - timedelta(hours=1))
     services.reconcile(rel.id, [it.id], next_week)
     rows = snapshots(db, it)
-    assert {w: r.exposure_krw for w, r in rows.items()} == {CW: D(400_000), CW + timedelta(weeks=1): D(100_000)}
+    assert {w: r.exposure_amount for w, r in rows.items()} == {CW: D(400_000), CW + timedelta(weeks=1): D(100_000)}
     assert rows[CW + timedelta(weeks=1)].updated_at == next_week
 
 
@@ -85,7 +85,7 @@ def test_a_sweep_snapshots_active_relationships_only_in_one_statement(db):
     assert snapshots(db, other) == {}
     assert len([s for s in statements if s.lstrip().upper().startswith("INSERT INTO EXPOSURE_SNAPSHOT")]) == 1
     assert len([s for s in statements if s.lstrip().upper().startswith("INSERT INTO EXPOSURE_WEEK")]) == 1
-    assert week_sum(db, rel, CW).exposure_krw == D(30_000)
+    assert week_sum(db, rel, CW).exposure_amount == D(30_000)
     assert week_sum(db, idle, CW) is None
 
 
@@ -96,12 +96,12 @@ def test_the_relationships_weekly_sum_counts_every_item_not_only_the_recomputed_
     b.report(second, fg=10)
     services.reconcile(rel.id, None, NOW)
     total = week_sum(db, rel, CW)
-    assert (total.exposure_krw, total.excess_qty, total.items_exposed) == (D(120_000), D(110), 2)
+    assert (total.exposure_amount, total.excess_qty, total.items_exposed) == (D(120_000), D(110), 2)
 
     b.report(first, fg=0, as_of=NOW + timedelta(hours=1))
     services.reconcile(rel.id, [first.id], NOW + timedelta(hours=2))  # one item: the sum keeps the other's share
     total = week_sum(db, rel, CW)
-    assert (total.exposure_krw, total.excess_qty, total.items_exposed) == (D(20_000), D(10), 1)
+    assert (total.exposure_amount, total.excess_qty, total.items_exposed) == (D(20_000), D(10), 1)
     assert week_sum(db, rel, CW - timedelta(weeks=1)) is None
 
 
@@ -109,8 +109,8 @@ def test_rebuilding_the_weekly_sums_from_snapshots_written_directly(db):
     rel, it = over_produced(1)
     for back, exposure in ((1, 500), (2, 700)):
         db.session.add(ExposureSnapshot(item_id=it.id, relationship_id=rel.id, week_start=CW - timedelta(weeks=back),
-                                        exposure_krw=D(exposure), excess_qty=D(1), shortage_qty=D(0), updated_at=NOW))
+                                        exposure_amount=D(exposure), excess_qty=D(1), shortage_qty=D(0), updated_at=NOW))
     db.session.flush()
     services.rebuild_exposure_weeks()
-    assert week_sum(db, rel, CW - timedelta(weeks=1)).exposure_krw == D(500)
-    assert week_sum(db, rel, CW - timedelta(weeks=2)).exposure_krw == D(700)
+    assert week_sum(db, rel, CW - timedelta(weeks=1)).exposure_amount == D(500)
+    assert week_sum(db, rel, CW - timedelta(weeks=2)).exposure_amount == D(700)

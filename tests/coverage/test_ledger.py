@@ -168,7 +168,7 @@ def test_material_cover_and_exposure(db, raw, material, cover, exposure):
         b.authorization(it, "RAW", raw, PERIOD_START)
     b.report(it, fg=250, wip=50)
     reconcile(it)
-    check(db, it, guaranteed=100, supply=300, excess=200, material_cover=cover, exposure_krw=exposure)
+    check(db, it, guaranteed=100, supply=300, excess=200, material_cover=cover, exposure_amount=exposure)
 
 
 def test_no_excess_without_supply_beyond_guaranteed(db):
@@ -177,7 +177,7 @@ def test_no_excess_without_supply_beyond_guaranteed(db):
     b.po_line(it, 300, week(1))
     b.report(it, fg=200, wip=50)
     reconcile(it)
-    check(db, it, excess=0, material_cover=0, exposure_krw=0)
+    check(db, it, excess=0, material_cover=0, exposure_amount=0)
 
 
 def test_projected_weeks_shortage_and_projected_excess(db):
@@ -216,7 +216,7 @@ def test_an_item_with_no_inputs_has_a_zero_ledger(db):
     rel = b.relationship()
     it = b.item(rel)
     reconcile(it)
-    check(db, it, open_po=0, guaranteed=0, supply=0, excess=0, exposure_krw=0, projected_excess_qty=0,
+    check(db, it, open_po=0, guaranteed=0, supply=0, excess=0, exposure_amount=0, projected_excess_qty=0,
           projected_excess_week=None, shortage_qty=0, shortage_week=None, cum_start_date=None)
     assert ledger_of(db, it).computed_at == NOW
 

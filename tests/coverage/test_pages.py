@@ -51,7 +51,7 @@ def test_the_api_gives_the_item_ledger_with_decimal_strings(client, tenant_a):
     assert answer.status_code == 200
     body = answer.get_json()
     assert body["ledger"]["excess"] == "160" and body["ledger"]["supply"] == "260"
-    assert body["ledger"]["exposure_krw"] == "240000"  # 160 × ₩1,500, no material cover
+    assert body["ledger"]["exposure_amount"] == "240000"  # 160 × ₩1,500, no material cover
     first = body["weeks"][0]
     assert first["week_start"] == week(0).isoformat() and first["projected"] == "260"
     assert body["weeks"][1] == {"week_start": week(1).isoformat(), "po_due": "100", "firm_forecast": "0",

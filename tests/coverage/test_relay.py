@@ -123,7 +123,7 @@ def test_the_reconcile_task_twice_gives_the_same_rows(db):
     b.report(it, fg=30, plan={week(1): 5})
     db.session.commit()
     tasks.reconcile(rel.id, [it.id])
-    first = {c: getattr(db.session.get(CoverageLedger, it.id), c) for c in ("guaranteed", "excess", "exposure_krw")}
+    first = {c: getattr(db.session.get(CoverageLedger, it.id), c) for c in ("guaranteed", "excess", "exposure_amount")}
     tasks.reconcile(rel.id, [it.id])
     db.session.expire_all()
     assert {c: getattr(db.session.get(CoverageLedger, it.id), c) for c in first} == first

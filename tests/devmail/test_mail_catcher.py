@@ -61,7 +61,7 @@ def test_an_unknown_mail_backend_is_refused(monkeypatch, tmp_path):
 
 def test_an_alert_email_lands_in_the_mail_folder_as_a_readable_message(db, tenant_a, mail_dir):
     put_ledger(db, tenant_a.item, fg_on_hand=1540, wip=200, supply=1740, guaranteed=1200, open_po=800,
-               firm_uncovered=400, excess=540, exposure_krw=8100000)
+               firm_uncovered=400, excess=540, exposure_amount=8100000)
     services.sync_alerts(tenant_a.relationship.id, [tenant_a.item.id], utcnow())
     db.session.commit()
     row = db.session.scalars(select(OutboxEvent).where(OutboxEvent.topic == "notify")

@@ -71,9 +71,9 @@ def test_terms_change_needs_the_current_version(client, db, tenant_a):
     headers = _token(tenant_a, "prime:admin")
     assert client.patch(url, json={"firm_fence_weeks": 5}, headers=headers).status_code == 428
     current = client.get(url, headers=headers).headers["ETag"]
-    ok = client.patch(url, json={"firm_fence_weeks": 5, "threshold_krw": "2500000"}, headers={**headers, "If-Match": current})
+    ok = client.patch(url, json={"firm_fence_weeks": 5, "threshold_amount": "2500000"}, headers={**headers, "If-Match": current})
     assert ok.status_code == 200
-    assert ok.get_json()["firm_fence_weeks"] == 5 and ok.get_json()["threshold_krw"] == "2500000"
+    assert ok.get_json()["firm_fence_weeks"] == 5 and ok.get_json()["threshold_amount"] == "2500000"
     assert ok.headers["ETag"] != current
     stale = client.patch(url, json={"firm_fence_weeks": 6}, headers={**headers, "If-Match": current})
     assert stale.status_code == 412
@@ -124,21 +124,21 @@ def test_terms_form_takes_numbers_as_the_page_shows_them_and_keeps_what_was_type
     rel = tenant_a.relationship
     sign_in(client, tenant_a.users["prime:admin"])
     terms = {"version": rel.version, "firm_fence_weeks": "3", "material_fence_weeks": "9", "currency": "KRW",
-             "material_share": "0.35", "threshold_krw": "2,500,000", "po_ack_days": "5"}
+             "material_share": "0.35", "threshold_amount": "2,500,000", "po_ack_days": "5"}
     assert client.post(f"/relationships/{rel.id}/terms", data=terms).status_code == 302
     saved = db.session.get(SupplyRelationship, rel.id)
     db.session.refresh(saved)
-    assert (saved.firm_fence_weeks, saved.threshold_krw, saved.material_share) == (3, Decimal("2500000"), Decimal("0.35"))
+    assert (saved.firm_fence_weeks, saved.threshold_amount, saved.material_share) == (3, Decimal("2500000"), Decimal("0.35"))
 
     # Refused: each field names its own problem, the text typed stays in the box, nothing changes.
     page = client.post(f"/relationships/{rel.id}/terms", data={**terms, "version": saved.version,
-                                                               "threshold_krw": "2,50", "currency": "XXX"})
+                                                               "threshold_amount": "2,50", "currency": "XXX"})
     assert page.status_code == 422
     html = page.get_data(as_text=True)
-    assert 'data-field="threshold_krw"' in html and 'data-field="currency"' in html
+    assert 'data-field="threshold_amount"' in html and 'data-field="currency"' in html
     assert 'value="2,50"' in html and 'aria-invalid="true"' in html
     db.session.refresh(saved)
-    assert saved.threshold_krw == Decimal("2500000")
+    assert saved.threshold_amount == Decimal("2500000")
 
 
 def test_prime_suspends_and_reactivates(client, db, tenant_a):

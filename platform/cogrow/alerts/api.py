@@ -47,6 +47,7 @@ def event_json(event: AlertEvent) -> dict[str, Any]:
             "automatic": event.automatic, "comment": event.comment, "snoozed_until": _iso(event.snoozed_until),
             "qty": decimal_str(event.qty) if event.qty is not None else None,
             "amount": decimal_str(event.amount) if event.amount is not None else None,
+            "currency": event.alert.supply_relationship.currency,  # of amount
             "reason": event.reason, "side": event.side, "numbers": event.numbers}
 
 

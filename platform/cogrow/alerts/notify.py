@@ -324,6 +324,7 @@ def webhook_body(event: AlertEvent) -> bytes:
             # The alert's figures at this event; `measure` names what the amount is (a shortage's is
             # revenue_at_risk, not exposure).
             "qty": decimal_str(qty), "amount": decimal_str(amount), "measure": MEASURES.get(alert.type),
+            "currency": alert.supply_relationship.currency,  # of amount and of numbers' amounts
             "reason": event.reason,
         },
     }

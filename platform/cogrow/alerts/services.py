@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any, Iterable
 
 from flask_babel import gettext as _
-from sqlalchemy import Date, Integer, Numeric, and_, case, column, delete, func, or_, select, table, update
+from sqlalchemy import Date, Integer, Numeric, String, and_, case, column, delete, func, or_, select, table, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
@@ -38,11 +38,14 @@ NOTIFY = "notify"
 # Who acts on alerts, per side of the relationship; the same sets receive them (plus planners may act).
 ACTING_ROLES = {"prime": ("admin", "planner", "procurement"), "supplier": ("admin", "production")}
 RECIPIENT_ROLES = {"prime": ("admin", "procurement"), "supplier": ("admin", "production")}
-# Severity ladder: exposure below 1x the relationship's KRW threshold is info, from 1x warning, from 3x critical.
+# Severity ladder: an amount below 1x the relationship's threshold_amount is info, from 1x warning, from 3x critical.
+# Amounts and thresholds are both in the relationship's currency; nothing is converted.
 WARNING_FACTOR = Decimal("1")
 CRITICAL_FACTOR = Decimal("3")
-# The reference amount when the relationship sets no KRW threshold.
-DEFAULT_SEVERITY_KRW = Decimal("1000000")
+# The reference amount when the relationship sets no threshold_amount, per currency: round figures of about a
+# million won, so that a USD relationship is not measured against a million dollars.
+DEFAULT_SEVERITY_REFERENCE = {"KRW": Decimal("1000000"), "USD": Decimal("1000"), "EUR": Decimal("1000"),
+                              "JPY": Decimal("100000"), "CNY": Decimal("5000")}
 MAX_SNOOZE = timedelta(days=90)
 SORTS = ("severity", "updated", "exposure")
 
@@ -55,13 +58,14 @@ LEDGER = table(
     column("unit_price", _Q), column("open_po", _Q), column("firm_forecast", _Q), column("firm_uncovered", _Q),
     column("fab_authorized", _Q), column("raw_authorized", _Q), column("cum_shipped", _Q), column("guaranteed", _Q),
     column("fg_on_hand", _Q), column("wip", _Q), column("supply", _Q), column("excess", _Q),
-    column("material_forecast", _Q), column("material_cover", _Q), column("exposure_krw", _Q),
+    column("material_forecast", _Q), column("material_cover", _Q), column("exposure_amount", _Q),
+    column("currency", String),
     column("projected_excess_qty", _Q), column("projected_excess_week", Date), column("shortage_qty", _Q),
     column("shortage_week", Date),
 )
 LEDGER_NUMBERS = ("unit_price", "open_po", "firm_forecast", "firm_uncovered", "fab_authorized", "raw_authorized",
                   "cum_shipped", "guaranteed", "fg_on_hand", "wip", "supply", "excess", "material_forecast",
-                  "material_cover", "exposure_krw", "projected_excess_qty", "projected_excess_week",
+                  "material_cover", "exposure_amount", "currency", "projected_excess_qty", "projected_excess_week",
                   "shortage_qty", "shortage_week")
 ZERO = Decimal("0")
 
@@ -92,9 +96,13 @@ def _dec(value: Any) -> Decimal:
     return Decimal(value) if value is not None else ZERO
 
 
-def severity_for(exposure: Decimal, threshold_krw: Decimal | None) -> str:
-    """info below 1x the KRW threshold, warning from 1x, critical from 3x (a default reference when unset)."""
-    reference = threshold_krw if threshold_krw is not None and threshold_krw > 0 else DEFAULT_SEVERITY_KRW
+def severity_for(exposure: Decimal, threshold_amount: Decimal | None, currency: str = "KRW") -> str:
+    """info below 1x the threshold, warning from 1x, critical from 3x (a default reference when unset).
+
+    `exposure` and `threshold_amount` are both in `currency`, the relationship's.
+    """
+    default = DEFAULT_SEVERITY_REFERENCE.get(currency, DEFAULT_SEVERITY_REFERENCE["KRW"])
+    reference = threshold_amount if threshold_amount is not None and threshold_amount > 0 else default
     if exposure >= reference * CRITICAL_FACTOR:
         return "critical"
     if exposure >= reference * WARNING_FACTOR:
@@ -102,15 +110,20 @@ def severity_for(exposure: Decimal, threshold_krw: Decimal | None) -> str:
     return "info"
 
 
-def excess_exceeds_threshold(rel: SupplyRelationship, excess: Decimal, exposure: Decimal, guaranteed: Decimal) -> bool:
-    """Any threshold that is set and exceeded raises the alert; with none set, any excess does."""
+def excess_exceeds_threshold(rel: SupplyRelationship, excess: Decimal, exposure: Decimal, guaranteed: Decimal,
+                             currency: str | None = None) -> bool:
+    """Any threshold that is set and exceeded raises the alert; with none set, any excess does.
+
+    The amount threshold is in the relationship's currency and is compared only with an exposure in that currency
+    (`currency`, the ledger's; None means the relationship's): amounts of two currencies are never compared.
+    """
     if excess <= 0:
         return False
     checks = []
     if rel.threshold_units is not None:
         checks.append(excess > rel.threshold_units)
-    if rel.threshold_krw is not None:
-        checks.append(exposure > rel.threshold_krw)
+    if rel.threshold_amount is not None and (currency is None or currency == rel.currency):
+        checks.append(exposure > rel.threshold_amount)
     if rel.threshold_pct is not None:
         checks.append(guaranteed <= 0 or excess / guaranteed > rel.threshold_pct)
     return any(checks) if checks else True
@@ -133,8 +146,8 @@ def _ledger_findings(rel: SupplyRelationship, item_ids: list[int] | None,
         if current is not None:
             current[row["item_id"]] = numbers
         price = _dec(row["unit_price"])
-        excess, exposure = _dec(row["excess"]), _dec(row["exposure_krw"])
-        if excess_exceeds_threshold(rel, excess, exposure, _dec(row["guaranteed"])):
+        excess, exposure = _dec(row["excess"]), _dec(row["exposure_amount"])
+        if excess_exceeds_threshold(rel, excess, exposure, _dec(row["guaranteed"]), row["currency"]):
             findings.append(Finding("excess_inventory", row["item_id"], exposure, numbers))
         projected = _dec(row["projected_excess_qty"])
         if projected > 0:
@@ -143,7 +156,7 @@ def _ledger_findings(rel: SupplyRelationship, item_ids: list[int] | None,
         shortage = _dec(row["shortage_qty"])
         if shortage > 0:
             # A shortage is measured in revenue at risk (units short x price), not in exposure: the ledger's
-            # exposure_krw is about excess stock and is 0 when stock is short.
+            # exposure_amount is about excess stock and is 0 when stock is short.
             at_risk = decimal_str(shortage * price)
             findings.append(Finding("shortage_risk", row["item_id"], shortage * price,
                                     {**numbers, "value": at_risk, "revenue_at_risk": at_risk}))
@@ -183,7 +196,8 @@ def _po_findings(rel: SupplyRelationship, item_ids: list[int] | None, now: datet
             entry["first"] = min(entry["first"] or mark, mark)
         for item_id, entry in grouped.items():
             numbers = {"qty": decimal_str(entry["qty"]), "value": decimal_str(entry["value"]),
-                       "lines": entry["lines"], "since": entry["first"], "ack_days": rel.po_ack_days}
+                       "lines": entry["lines"], "since": entry["first"], "ack_days": rel.po_ack_days,
+                       "currency": rel.currency}
             findings.append(Finding(alert_type, item_id, entry["value"], numbers,
                                     {"po_numbers": entry["pos"][:20], "po_ids": entry["po_ids"][:20]}))
     return findings
@@ -204,7 +218,7 @@ def headline(alert_type: str, numbers: dict[str, Any] | None) -> tuple[Decimal, 
 
 # Which numbers are an alert's quantity and amount, per type.
 HEADLINE = {
-    "excess_inventory": ("excess", "exposure_krw"),
+    "excess_inventory": ("excess", "exposure_amount"),
     "projected_excess": ("projected_excess_qty", "value"),
     "shortage_risk": ("shortage_qty", "value"),
     "po_unacknowledged": ("qty", "value"),
@@ -238,7 +252,7 @@ def _add_event(alert: Alert, kind: str, now: datetime, actor: Actor | None = Non
 def _open(rel: SupplyRelationship, finding: Finding, now: datetime) -> Alert | None:
     """Insert a new live alert; None when a concurrent sync opened the same one first."""
     alert = Alert(type=finding.type, relationship_id=rel.id, item_id=finding.item_id, status="open",
-                  severity=severity_for(finding.exposure, rel.threshold_krw), exposure=finding.exposure,
+                  severity=severity_for(finding.exposure, rel.threshold_amount, rel.currency), exposure=finding.exposure,
                   numbers=finding.numbers, context=finding.context, opened_at=now, updated_at=now)
     try:
         with db.session.begin_nested():
@@ -258,7 +272,7 @@ def _reset_sides(alert_ids: list[int]) -> None:
 
 def _refresh(alert: Alert, rel: SupplyRelationship, finding: Finding, now: datetime) -> None:
     """The condition still holds: new numbers, a new severity, and an escalation when it rose."""
-    severity = severity_for(finding.exposure, rel.threshold_krw)
+    severity = severity_for(finding.exposure, rel.threshold_amount, rel.currency)
     escalated = SEVERITY_RANK[severity] > SEVERITY_RANK[alert.severity]
     changed = alert.numbers != finding.numbers or alert.severity != severity or alert.context != finding.context
     if not changed:
@@ -277,7 +291,7 @@ def _reopen(alert: Alert, rel: SupplyRelationship, finding: Finding, now: dateti
         with db.session.begin_nested():
             alert.status, alert.resolved_at, alert.resolved_by_id, alert.recheck = "open", None, None, False
             alert.numbers, alert.context, alert.exposure = finding.numbers, finding.context, finding.exposure
-            alert.severity = severity_for(finding.exposure, rel.threshold_krw)
+            alert.severity = severity_for(finding.exposure, rel.threshold_amount, rel.currency)
             alert.updated_at = now
             db.session.flush()
     except IntegrityError:  # another live alert of the same key exists: this resolution stands
@@ -343,7 +357,7 @@ def _cleared_numbers(alert: Alert, now_numbers: dict[str, Any] | None) -> tuple[
         return dict(alert.numbers or {}), ZERO
     price = _dec(now_numbers.get("unit_price"))
     if alert.type == "excess_inventory":
-        return dict(now_numbers), _dec(now_numbers.get("exposure_krw"))
+        return dict(now_numbers), _dec(now_numbers.get("exposure_amount"))
     qty = _dec(now_numbers.get(HEADLINE[alert.type][0]))
     numbers = {**now_numbers, "value": decimal_str(qty * price)}
     if alert.type == "shortage_risk":
@@ -619,7 +633,7 @@ def current_figures(alert: Alert, ledger: dict[str, Any] | None) -> tuple[Decima
     if ledger is None or alert.type not in ("excess_inventory", "projected_excess", "shortage_risk"):
         return headline(alert.type, alert.numbers)
     if alert.type == "excess_inventory":
-        return _dec(ledger["excess"]), _dec(ledger["exposure_krw"])
+        return _dec(ledger["excess"]), _dec(ledger["exposure_amount"])
     qty = _dec(ledger["projected_excess_qty" if alert.type == "projected_excess" else "shortage_qty"])
     return qty, qty * _dec(ledger["unit_price"])
 

@@ -8,7 +8,9 @@ One format per locale, used everywhere (the Jinja filters below; Python code cal
   user's time zone, so a UTC instant at 15:30 on day D shows as day D+1 in Seoul.
 - `|week`: an ISO week with its Monday: "2026-W49 (Dec 1)", ko "2026-W49 (12월 1일)". The label comes from
   cogrow.core.weeks.iso_label, whose digits stay ASCII whatever the locale.
-- `|money`: an amount in a currency (KRW unless named), with the currency's own decimals: "₩1,234,000".
+- `|money`: an amount in a currency (KRW unless named), with the currency's own decimals: "₩1,234,000";
+  `|money(currency)` names it (an amount is in its relationship's currency), `|money(currency, code=True)` shows
+  the ISO code ("USD 1,234.50") where several currencies stand side by side.
 - `|qty` (registered by create_app) stays: a grouped quantity without trailing zeros.
 The machine-readable forms (CSV, JSON, data-* attributes, <time datetime>) stay ISO 8601; these are for people.
 """
@@ -118,11 +120,19 @@ def format_week(value: date | datetime | str | None, locale: str | Locale | None
     return f"{iso_label(monday)} ({format_week_monday(monday, locale)})"
 
 
-def format_money(value: Any, currency: str | None = None, locale: str | Locale | None = None) -> str:
-    """₩1,234,000: grouped, with the currency's own number of decimals (none for KRW)."""
+def format_money(value: Any, currency: str | None = None, locale: str | Locale | None = None,
+                 code: bool = False) -> str:
+    """₩1,234,000: grouped, with the currency's own number of decimals (none for KRW).
+
+    `code=True` names the currency by its ISO code instead of its symbol ("USD 1,234.50", "KRW 1,234,000"), for
+    lists where amounts of several currencies stand side by side and "$" or "¥" could be read two ways.
+    """
     if value is None or value == "":
         return EMPTY
     amount = value if isinstance(value, Decimal) else Decimal(str(value))
+    if code:
+        return format_currency(amount, currency or DEFAULT_CURRENCY, format="¤¤\u00a0#,##0.00",
+                               locale=_locale(locale), currency_digits=True)
     return format_currency(amount, currency or DEFAULT_CURRENCY, locale=_locale(locale))
 
 
@@ -141,7 +151,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["date"] = lambda value, tz=None: format_day(value, tz=tz)
     app.jinja_env.filters["week"] = lambda value: format_week(value)
     app.jinja_env.filters["week_monday"] = lambda value: format_week_monday(value) if value else EMPTY
-    app.jinja_env.filters["money"] = lambda value, currency=None: format_money(value, currency)
+    app.jinja_env.filters["money"] = lambda value, currency=None, code=False: format_money(value, currency, code=code)
     # `|time_tag` wraps an already formatted moment: {{ at|time_tag(at|datetime) }} -> <time datetime=...>...</time>
     app.jinja_env.filters["time_tag"] = lambda value, text: _time_element(value, text)
     app.jinja_env.globals.update(week_label=lambda value: iso_label(_monday(value, None)))

@@ -15,12 +15,13 @@ MAX_ID = 2**63 - 1  # the largest id a BIGINT column stores
 
 NUMBERS = ("unit_price", "material_share", "open_po", "firm_forecast", "firm_uncovered", "fab_authorized",
            "raw_authorized", "cum_shipped", "guaranteed", "fg_on_hand", "wip", "produced_since_report", "supply",
-           "excess", "material_forecast", "material_cover", "exposure_krw", "projected_excess_qty", "shortage_qty")
+           "excess", "material_forecast", "material_cover", "exposure_amount", "projected_excess_qty", "shortage_qty")
 DATES = ("current_week", "cum_start_date", "projected_excess_week", "shortage_week")
 
 
 def ledger_json(ledger: CoverageLedger) -> dict:
     out: dict = {"item_id": ledger.item_id, "relationship_id": ledger.relationship_id,
+                 "currency": ledger.currency,  # of unit_price and exposure_amount
                  "computed_at": ledger.computed_at.isoformat(),
                  "position_as_of": ledger.position_as_of.isoformat() if ledger.position_as_of else None}
     out.update({name: decimal_str(getattr(ledger, name)) for name in NUMBERS})

@@ -15,7 +15,7 @@ class CoverageLedger(db.Model):
     """The coverage ledger of one item as of `computed_at` (formulas in coverage.services)."""
 
     __tablename__ = "coverage_ledger"
-    __table_args__ = (Index("ix_coverage_ledger_rel_exposure", "relationship_id", "exposure_krw"),)
+    __table_args__ = (Index("ix_coverage_ledger_rel_exposure", "relationship_id", "exposure_amount"),)
 
     item_id: Mapped[int] = mapped_column(ForeignKey("item.id", ondelete="CASCADE"), primary_key=True)
     relationship_id: Mapped[int] = mapped_column(ForeignKey("supply_relationship.id", ondelete="CASCADE"))
@@ -40,7 +40,9 @@ class CoverageLedger(db.Model):
     excess: Mapped[Decimal] = mapped_column(Quantity)
     material_forecast: Mapped[Decimal] = mapped_column(Quantity)
     material_cover: Mapped[Decimal] = mapped_column(Quantity)
-    exposure_krw: Mapped[Decimal] = mapped_column(Money)
+    # In `currency`: the item's price currency (its relationship's), never converted.
+    exposure_amount: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3), default="KRW", server_default="KRW")
     projected_excess_qty: Mapped[Decimal] = mapped_column(Quantity)
     projected_excess_week: Mapped[date | None] = mapped_column(Date)
     shortage_qty: Mapped[Decimal] = mapped_column(Quantity)
@@ -80,12 +82,14 @@ class ExposureSnapshot(db.Model):
 
     __tablename__ = "exposure_snapshot"
     # Covering the trend's read (a prime's relationships × 13 weeks, summed) so it never visits the table.
-    __table_args__ = (Index("ix_exposure_snapshot_rel_week", "relationship_id", "week_start", "exposure_krw"),)
+    __table_args__ = (Index("ix_exposure_snapshot_rel_week", "relationship_id", "week_start", "exposure_amount"),)
 
     item_id: Mapped[int] = mapped_column(ForeignKey("item.id", ondelete="CASCADE"), primary_key=True)
     week_start: Mapped[date] = mapped_column(Date, primary_key=True)
     relationship_id: Mapped[int] = mapped_column(ForeignKey("supply_relationship.id", ondelete="CASCADE"))
-    exposure_krw: Mapped[Decimal] = mapped_column(Money)
+    # In `currency`: the item's price currency (its relationship's), never converted.
+    exposure_amount: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3), default="KRW", server_default="KRW")
     excess_qty: Mapped[Decimal] = mapped_column(Quantity)
     shortage_qty: Mapped[Decimal] = mapped_column(Quantity)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -103,7 +107,9 @@ class ExposureWeek(db.Model):
     relationship_id: Mapped[int] = mapped_column(ForeignKey("supply_relationship.id", ondelete="CASCADE"),
                                                  primary_key=True)
     week_start: Mapped[date] = mapped_column(Date, primary_key=True)
-    exposure_krw: Mapped[Decimal] = mapped_column(Money)
+    # In `currency`: the item's price currency (its relationship's), never converted.
+    exposure_amount: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3), default="KRW", server_default="KRW")
     excess_qty: Mapped[Decimal] = mapped_column(Quantity)
     shortage_qty: Mapped[Decimal] = mapped_column(Quantity)
     items_exposed: Mapped[int] = mapped_column()

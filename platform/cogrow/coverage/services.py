@@ -24,7 +24,9 @@ Asia/Seoul, `today` its local date). Every term is computed by SQL over the inpu
   the machine production read after the position's `as_of`.
 - **excess** = max(0, supply − guaranteed).
 - **material_cover** = min(excess, max(material_forecast, raw_authorized − cum_shipped − guaranteed, 0)).
-- **exposure_krw** = (excess − material_cover) × unit_price + material_cover × (1 − material_share) × unit_price.
+- **exposure_amount** = (excess − material_cover) × unit_price + material_cover × (1 − material_share) × unit_price,
+  in the item's price currency (`currency`, its relationship's); never converted here. Totals across
+  relationships convert with the prime's monthly rates (cogrow.money.services.convert_totals).
 - **weeks**: a `coverage_week` row for every week w >= cw in which something is due or planned (weeks
   between change nothing). guaranteed_due[w] = po_due[w] + max(0, firm[w] − po_cover[w]);
   planned[w] = the planned output of the position's report for w.
@@ -55,7 +57,7 @@ from sqlalchemy.exc import IntegrityError
 
 from cogrow.catalog import services as catalog
 from cogrow.catalog.models import Item
-from cogrow.core import audit, outbox
+from cogrow.core import audit, formatting, outbox
 from cogrow.core.auth import Actor
 from cogrow.core.errors import NotFound
 from cogrow.core.models import OutboxEvent
@@ -161,7 +163,7 @@ class _Clock:
 def _scope_items(scope: _Scope):
     """The items to compute, with the terms their formulas need."""
     query = (select(_item.c.id.label("item_id"), _item.c.relationship_id, _item.c.unit_price, _item.c.lead_time_days,
-                    _rel.c.firm_fence_weeks, _rel.c.material_fence_weeks, _rel.c.material_share)
+                    _item.c.currency, _rel.c.firm_fence_weeks, _rel.c.material_fence_weeks, _rel.c.material_share)
              .join(_rel, _rel.c.id == _item.c.relationship_id))
     if scope.relationship_id is None:
         query = query.where(_rel.c.status == "active")
@@ -302,7 +304,7 @@ def _ledger_statement(scope: _Scope):
     def zero(col):
         return func.coalesce(col, ZERO)
 
-    base = (select(items.c.item_id, items.c.relationship_id, items.c.unit_price, items.c.material_share,
+    base = (select(items.c.item_id, items.c.relationship_id, items.c.unit_price, items.c.currency, items.c.material_share,
                    zero(demand.c.open_po).label("open_po"), zero(demand.c.firm).label("firm"),
                    zero(demand.c.firm_uncovered).label("firm_uncovered"), zero(demand.c.material).label("material"),
                    zero(demand.c.fence_planned).label("fence_planned"), zero(demand.c.shortage_qty).label("shortage_qty"),
@@ -335,13 +337,14 @@ def _ledger_statement(scope: _Scope):
         _q(m.cum_shipped), m.guaranteed, _q(m.fg), _q(m.wip), _q(m.produced), m.as_of, _q(m.supply), m.excess,
         _q(m.material), m.material_cover,
         _q((m.excess - m.material_cover) * m.unit_price + m.material_cover * (1 - m.material_share) * m.unit_price),
-        projected_excess, case((projected_excess > 0, first_excess_week), else_=None), _q(m.shortage_qty),
+        m.currency, projected_excess, case((projected_excess > 0, first_excess_week), else_=None), _q(m.shortage_qty),
         m.shortage_week)
     return insert(_ledger).from_select(
         ["item_id", "relationship_id", "computed_at", "current_week", "unit_price", "material_share", "open_po",
          "firm_forecast", "firm_uncovered", "fab_authorized", "raw_authorized", "cum_start_date", "cum_shipped",
          "guaranteed", "fg_on_hand", "wip", "produced_since_report", "position_as_of", "supply", "excess",
-         "material_forecast", "material_cover", "exposure_krw", "projected_excess_qty", "projected_excess_week",
+         "material_forecast", "material_cover", "exposure_amount", "currency", "projected_excess_qty",
+         "projected_excess_week",
          "shortage_qty", "shortage_week"], rows)
 
 
@@ -376,17 +379,19 @@ def _snapshot_statement(shape: str, dialect: str):
     scope = {"all": _Scope(None, None), "relationship": _Scope(0, None), "items": _Scope(0, (0,))}[shape]
     ledger = _ledger.c
     # The WHERE also settles SQLite's parse of INSERT … SELECT … ON CONFLICT (it needs one after the SELECT).
-    rows = scope.narrow(select(ledger.item_id, CW.label("week_start"), ledger.relationship_id, ledger.exposure_krw,
-                               ledger.excess, ledger.shortage_qty, NOW.label("updated_at"))
+    rows = scope.narrow(select(ledger.item_id, CW.label("week_start"), ledger.relationship_id, ledger.exposure_amount,
+                               ledger.currency, ledger.excess, ledger.shortage_qty, NOW.label("updated_at"))
                         .where(ledger.current_week == CW), _ledger)
     if scope.relationship_id is None:
         rows = rows.where(ledger.relationship_id.in_(select(_rel.c.id).where(_rel.c.status == "active")))
     statement = _upsert(dialect)(_snapshot).from_select(
-        ["item_id", "week_start", "relationship_id", "exposure_krw", "excess_qty", "shortage_qty", "updated_at"], rows)
+        ["item_id", "week_start", "relationship_id", "exposure_amount", "currency", "excess_qty", "shortage_qty",
+         "updated_at"], rows)
     return statement.on_conflict_do_update(
         index_elements=["item_id", "week_start"],
         set_={name: statement.excluded[name]
-              for name in ("relationship_id", "exposure_krw", "excess_qty", "shortage_qty", "updated_at")})
+              for name in ("relationship_id", "exposure_amount", "currency", "excess_qty", "shortage_qty",
+                           "updated_at")})
 
 
 def _upsert(dialect: str):
@@ -399,19 +404,21 @@ def _upsert(dialect: str):
 
 def _exposure_week_upsert(dialect: str, rows):
     statement = _upsert(dialect)(_exposure_week).from_select(
-        ["relationship_id", "week_start", "exposure_krw", "excess_qty", "shortage_qty", "items_exposed", "updated_at"],
-        rows)
+        ["relationship_id", "week_start", "exposure_amount", "currency", "excess_qty", "shortage_qty", "items_exposed",
+         "updated_at"], rows)
     return statement.on_conflict_do_update(
         index_elements=["relationship_id", "week_start"],
         set_={name: statement.excluded[name]
-              for name in ("exposure_krw", "excess_qty", "shortage_qty", "items_exposed", "updated_at")})
+              for name in ("exposure_amount", "currency", "excess_qty", "shortage_qty", "items_exposed",
+                           "updated_at")})
 
 
 def _week_sums(*where, week=None, updated=None):
     s = _snapshot.c
-    return (select(s.relationship_id, week if week is not None else s.week_start, func.sum(s.exposure_krw),
-                   func.sum(s.excess_qty), func.sum(s.shortage_qty),
-                   func.count(case((s.exposure_krw > 0, 1))), updated if updated is not None else func.max(s.updated_at))
+    # A relationship's items are priced in its one currency (the catalog keeps them so): max() only names it.
+    return (select(s.relationship_id, week if week is not None else s.week_start, func.sum(s.exposure_amount),
+                   func.max(s.currency), func.sum(s.excess_qty), func.sum(s.shortage_qty),
+                   func.count(case((s.exposure_amount > 0, 1))), updated if updated is not None else func.max(s.updated_at))
             .where(*where))
 
 
@@ -686,7 +693,7 @@ def relationship_ledger(actor: Actor, relationship_id: int, limit: int = 100,
     rows = db.session.execute(
         select(CoverageLedger, Item).join(Item, Item.id == CoverageLedger.item_id)
         .where(CoverageLedger.relationship_id == relationship_id)
-        .order_by(CoverageLedger.exposure_krw.desc(), CoverageLedger.item_id).limit(limit).offset(offset))
+        .order_by(CoverageLedger.exposure_amount.desc(), CoverageLedger.item_id).limit(limit).offset(offset))
     return [(ledger, item) for ledger, item in rows]
 
 
@@ -767,8 +774,8 @@ def explanation(ledger: CoverageLedger) -> str:
     text = _("%(supply)s against guaranteed %(guaranteed)s (%(basis)s)", supply=supply,
              guaranteed=_n(ledger.guaranteed), basis=basis)
     if ledger.excess > 0:
-        text += "; " + _("%(qty)s units, ₩%(krw)s uncovered", qty=_n(ledger.excess),
-                         krw=_n(ledger.exposure_krw.quantize(Decimal("1"))))
+        text += "; " + _("%(qty)s units, %(amount)s uncovered", qty=_n(ledger.excess),
+                         amount=formatting.format_money(ledger.exposure_amount, ledger.currency))
         if ledger.material_cover > 0:
             text += " " + _("(%(qty)s of them material-covered)", qty=_n(ledger.material_cover))
     return text

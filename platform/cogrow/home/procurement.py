@@ -4,6 +4,9 @@ What the prime's money is exposed to (the ledger's open exposure, its 13-week tr
 by supplier), the open alerts to act on, and the items whose exposure grew most since last week. Every figure
 comes from one grouped query, so the page runs the same number of statements whatever the number of suppliers,
 items or alerts.
+
+Each relationship's amounts are in its own currency. Totals across suppliers are converted to KRW with the rates
+the prime set for the month (cogrow.money); a total with a currency that has no rate is shown per currency.
 """
 from __future__ import annotations
 
@@ -19,9 +22,11 @@ from cogrow.accounts.models import Organisation
 from cogrow.alerts.explain import severity_label, type_label
 from cogrow.alerts.models import ALERT_TYPES, SEVERITIES, Alert
 from cogrow.catalog.models import Item
+from cogrow.core import formatting
 from cogrow.core.weeks import current_week, iso_label
 from cogrow.coverage.models import CoverageLedger, ExposureSnapshot, ExposureWeek
 from cogrow.extensions import db
+from cogrow.money import services as money
 from cogrow.relationships import services as relationships
 from cogrow.relationships.models import SupplyRelationship
 
@@ -36,16 +41,19 @@ ZERO = Decimal("0")
 class WeekPoint:
     week_start: date
     label: str  # 2026-W47
-    exposure: Decimal | None  # None: no figure recorded that week
+    exposure: Decimal | None  # in KRW; None: no figure recorded that week, or one without a rate
+    per_currency: dict[str, Decimal] | None = None  # the week's sums in their own currencies (None: no figure)
 
 
 @dataclass(frozen=True)
 class SupplierExposure:
     relationship_id: int
     supplier: str
-    exposure: Decimal
+    currency: str
+    exposure: Decimal  # in `currency`
     items_exposed: int
     excess: Decimal
+    exposure_krw: Decimal | None = None  # converted with the month's rate; None when the currency has none
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,7 @@ class AlertRow:
     item_id: int
     part_number: str
     supplier: str
+    currency: str
 
 
 @dataclass(frozen=True)
@@ -70,6 +79,7 @@ class Growth:
     supplier: str
     before: Decimal
     now: Decimal
+    currency: str
 
     @property
     def change(self) -> Decimal:
@@ -80,37 +90,56 @@ def _prime_relationships(organisation_id: int):
     return select(SupplyRelationship.id).where(SupplyRelationship.prime_id == organisation_id)
 
 
-def exposure_by_supplier(organisation_id: int) -> list[SupplierExposure]:
-    """Open exposure per relationship of the prime, largest first (relationships without any ledger row too)."""
+def exposure_by_supplier(organisation_id: int, rates: dict[str, Decimal] | None = None) -> list[SupplierExposure]:
+    """Open exposure per relationship of the prime, in its currency, largest first in KRW (those without a rate
+    after the others); relationships without any ledger row too. `rates`: the month's (money.rates_for)."""
     led = CoverageLedger
     rows = db.session.execute(
-        select(SupplyRelationship.id, Organisation.name,
-               func.coalesce(func.sum(led.exposure_krw), 0),
-               func.count(case((led.exposure_krw > 0, 1))),
+        select(SupplyRelationship.id, Organisation.name, SupplyRelationship.currency,
+               func.coalesce(func.sum(led.exposure_amount), 0),
+               func.count(case((led.exposure_amount > 0, 1))),
                func.coalesce(func.sum(led.excess), 0))
         .join(Organisation, Organisation.id == SupplyRelationship.supplier_id)
         .outerjoin(led, led.relationship_id == SupplyRelationship.id)
         .where(SupplyRelationship.prime_id == organisation_id)
-        .group_by(SupplyRelationship.id, Organisation.name)).all()
-    out = [SupplierExposure(rid, name, Decimal(exp), int(n), Decimal(excess)) for rid, name, exp, n, excess in rows]
-    return sorted(out, key=lambda s: (-s.exposure, s.supplier, s.relationship_id))
+        .group_by(SupplyRelationship.id, Organisation.name, SupplyRelationship.currency)).all()
+    rates = rates if rates is not None else {money.BASE: Decimal(1)}
+    out = []
+    for rid, name, currency, exp, n, excess in rows:
+        amount = Decimal(exp)
+        krw = amount * rates[currency] if currency in rates else (ZERO if amount == 0 else None)
+        out.append(SupplierExposure(rid, name, currency, amount, int(n), Decimal(excess), krw))
+    return sorted(out, key=lambda s: (s.exposure_krw is None, -(s.exposure_krw or ZERO), -s.exposure, s.supplier,
+                                      s.relationship_id))
 
 
-def exposure_trend(organisation_id: int, total_now: Decimal, week: date) -> list[WeekPoint]:
+def exposure_trend(organisation_id: int, now_per_currency: dict[str, Decimal], week: date) -> list[WeekPoint]:
     """Total exposure per ISO week over the last 13 weeks: the weekly sums per relationship (one row per
-    relationship and week, whatever the number of items), and this week the live ledger."""
+    relationship and week, whatever the number of items), and this week the live ledger.
+
+    Each week converts to KRW with the rates of its Monday's month; a week with an amount in a currency without a
+    rate that month has no KRW figure (its sums per currency are kept for the table)."""
     first = week - timedelta(weeks=TREND_WEEKS - 1)
     rows = db.session.execute(
-        select(ExposureWeek.week_start, func.sum(ExposureWeek.exposure_krw))
+        select(ExposureWeek.week_start, ExposureWeek.currency, func.sum(ExposureWeek.exposure_amount))
         .where(ExposureWeek.relationship_id.in_(_prime_relationships(organisation_id)),
                ExposureWeek.week_start >= first, ExposureWeek.week_start < week)
-        .group_by(ExposureWeek.week_start)).all()
-    by_week = {w: Decimal(total) for w, total in rows}
+        .group_by(ExposureWeek.week_start, ExposureWeek.currency)).all()
+    by_week: dict[date, dict[str, Decimal]] = {}
+    for monday, currency, total in rows:
+        by_week.setdefault(monday, {})[currency] = Decimal(total)
+    by_week[week] = dict(now_per_currency)
+    mondays = [first + timedelta(weeks=n) for n in range(TREND_WEEKS)]
+    foreign = any(c != money.BASE for sums in by_week.values() for c in sums)
+    rates = money.rates_by_month(organisation_id, mondays) if foreign else {}
     points = []
-    for n in range(TREND_WEEKS):
-        monday = first + timedelta(weeks=n)
-        value = total_now if monday == week else by_week.get(monday)
-        points.append(WeekPoint(monday, iso_label(monday), value))
+    for monday in mondays:
+        sums = by_week.get(monday)
+        if sums is None:
+            points.append(WeekPoint(monday, iso_label(monday), None))
+            continue
+        krw, per_currency = money.convert(sums, rates.get(money.month_of(monday), {money.BASE: Decimal(1)}))
+        points.append(WeekPoint(monday, iso_label(monday), krw, per_currency))
     return points
 
 
@@ -126,7 +155,7 @@ def open_alert_counts(organisation_id: int) -> dict[tuple[str, str], int]:
 def latest_open_alerts(organisation_id: int, limit: int = LATEST_ALERTS) -> list[AlertRow]:
     rows = db.session.execute(
         select(Alert.id, Alert.type, Alert.severity, Alert.exposure, Alert.opened_at, Alert.relationship_id,
-               Alert.item_id, Item.prime_part_number, Organisation.name)
+               Alert.item_id, Item.prime_part_number, Organisation.name, SupplyRelationship.currency)
         .join(Item, Item.id == Alert.item_id)
         .join(SupplyRelationship, SupplyRelationship.id == Alert.relationship_id)
         .join(Organisation, Organisation.id == SupplyRelationship.supplier_id)
@@ -136,20 +165,26 @@ def latest_open_alerts(organisation_id: int, limit: int = LATEST_ALERTS) -> list
 
 
 def exposure_growth(organisation_id: int, week: date, limit: int = GROWTH_ROWS) -> list[Growth]:
-    """The items whose exposure grew most since last week's snapshot (items without one are not compared)."""
+    """The items whose exposure grew most since last week's snapshot (items without one are not compared).
+
+    Growths in several currencies are ranked by their value in KRW at this month's rates; one in a currency
+    without a rate comes after those, by its own amount (never ranked as if it were KRW)."""
     led, snap = CoverageLedger, ExposureSnapshot
-    change = led.exposure_krw - snap.exposure_krw
+    change = led.exposure_amount - snap.exposure_amount
+    rate, on, change_krw, _missing = money.krw_value_sql(change, led.currency, SupplyRelationship.prime_id,
+                                                         money.current_month())
     rows = db.session.execute(
         select(led.relationship_id, led.item_id, Item.prime_part_number, Item.description, Organisation.name,
-               snap.exposure_krw, led.exposure_krw)
+               snap.exposure_amount, led.exposure_amount, led.currency)
         .join(snap, and_(snap.item_id == led.item_id, snap.week_start == week - timedelta(weeks=1)))
         .join(Item, Item.id == led.item_id)
         .join(SupplyRelationship, SupplyRelationship.id == led.relationship_id)
         .join(Organisation, Organisation.id == SupplyRelationship.supplier_id)
+        .outerjoin(rate, on)
         .where(SupplyRelationship.prime_id == organisation_id, change > 0)
-        .order_by(change.desc(), led.item_id).limit(limit)).all()
-    return [Growth(rid, iid, pn, desc or "", supplier, Decimal(before), Decimal(now))
-            for rid, iid, pn, desc, supplier, before, now in rows]
+        .order_by(change_krw.desc().nulls_last(), change.desc(), led.item_id).limit(limit)).all()
+    return [Growth(rid, iid, pn, desc or "", supplier, Decimal(before), Decimal(now), currency)
+            for rid, iid, pn, desc, supplier, before, now, currency in rows]
 
 
 def show_week(monday: date) -> str:
@@ -165,8 +200,25 @@ def show_datetime(moment: datetime) -> str:
 
 
 def won(value: Decimal) -> str:
-    """₩1,234,567: money in whole won (plain functions, not Jinja macros: a page calls them hundreds of times)."""
+    """₩1,234,567: money in whole won (plain functions, not Jinja macros: a page calls them hundreds of times).
+    Only for amounts that are KRW (a KRW relationship's, or a total converted with the month's rates)."""
     return f"₩{value:,.0f}"
+
+
+def amount(value: Decimal | None, currency: str) -> str:
+    """An amount in its own currency: ₩ in whole won for KRW, else the ISO code and the currency's decimals."""
+    if value is None:
+        return "—"
+    if currency == money.BASE:
+        return won(value)
+    return formatting.format_money(value, currency, code=True)
+
+
+def per_currency_text(sums: dict[str, Decimal] | None) -> str:
+    """'₩1,200,000 + USD 3,400.00': a total that has no KRW figure, each currency on its own."""
+    if not sums:
+        return won(ZERO)
+    return " + ".join(amount(v, c) for c, v in sums.items())
 
 
 def raw(value: Decimal | None) -> str:
@@ -176,23 +228,30 @@ def raw(value: Decimal | None) -> str:
 
 def labels() -> dict:
     return {"type_label": type_label, "severity_label": severity_label, "show_week": show_week,
-            "show_datetime": show_datetime, "won": won, "raw": raw}
+            "show_datetime": show_datetime, "won": won, "raw": raw, "amount": amount,
+            "per_currency_text": per_currency_text}
 
 
 def context(actor) -> dict:
     week = current_week()
-    suppliers = exposure_by_supplier(actor.organisation_id)
-    total = sum((s.exposure for s in suppliers), ZERO)
-    trend = exposure_trend(actor.organisation_id, total, week)
+    month = money.current_month()
+    rates = money.rates_for(actor.organisation_id, month)
+    suppliers = exposure_by_supplier(actor.organisation_id, rates)
+    totals = money.convert([(s.currency, s.exposure) for s in suppliers], rates)
+    total = totals.krw_total
+    trend = exposure_trend(actor.organisation_id, totals.per_currency, week)
     counts = open_alert_counts(actor.organisation_id)
     previous = trend[-2].exposure if len(trend) > 1 else None
     return {
         "relationships": relationships.list_relationships(actor),
         "week": week,
-        "total_exposure": total,
-        "exposure_change": None if previous is None else total - previous,
+        "total_exposure": total,  # KRW, or None when a currency in it has no rate this month
+        "exposure_totals": money.total_view(totals, rates, month),
+        "exposure_change": None if previous is None or total is None else total - previous,
+        "trend_gaps": any(p.exposure is None and p.per_currency for p in trend),
         "suppliers": suppliers,
-        "chart_suppliers": [s for s in suppliers if s.exposure > 0][:CHART_SUPPLIERS],
+        "chart_suppliers": [s for s in suppliers if s.exposure_krw is not None and s.exposure_krw > 0][:CHART_SUPPLIERS],
+        "unconverted_suppliers": [s for s in suppliers if s.exposure_krw is None],
         "trend": trend,
         "alert_counts": counts,
         "alert_total": sum(counts.values()),

@@ -413,7 +413,7 @@ def items_at_risk(actor: Actor) -> tuple[Queue, list[dict[str, Any]]]:
     ledger = CoverageLedger
     shortage_value = ledger.shortage_qty * ledger.unit_price
     at_risk = or_(ledger.excess > 0, ledger.shortage_qty > 0)
-    query = (select(ledger.item_id, ledger.excess, ledger.exposure_krw, ledger.shortage_qty, ledger.shortage_week,
+    query = (select(ledger.item_id, ledger.excess, ledger.exposure_amount, ledger.shortage_qty, ledger.shortage_week,
                     ledger.guaranteed, ledger.supply, shortage_value.label("shortage_value"), ledger.computed_at,
                     Item.prime_part_number, Item.supplier_part_number, Item.currency,
                     SupplyRelationship.id.label("relationship_id"), counterpart.name.label("counterpart"))
@@ -421,9 +421,11 @@ def items_at_risk(actor: Actor) -> tuple[Queue, list[dict[str, Any]]]:
              .join(SupplyRelationship, SupplyRelationship.id == ledger.relationship_id)
              .join(counterpart, counterpart.id == _counterpart(actor))
              .where(_own(actor), at_risk)
-             .order_by((ledger.exposure_krw + shortage_value).desc(), Item.prime_part_number))
+             # Each row's own currency: the order is a work order within a relationship's currency, not a total.
+             .order_by((ledger.exposure_amount + shortage_value).desc(), Item.prime_part_number))
     per_customer = (select(SupplyRelationship.id.label("relationship_id"), counterpart.name.label("counterpart"),
-                           func.sum(ledger.exposure_krw).label("exposure"),
+                           SupplyRelationship.currency,  # of exposure and shortage_value
+                           func.sum(ledger.exposure_amount).label("exposure"),
                            func.sum(shortage_value).label("shortage_value"),
                            func.sum(case((ledger.excess > 0, 1), else_=0)).label("excess_items"),
                            func.sum(case((ledger.shortage_qty > 0, 1), else_=0)).label("shortage_items"))
@@ -431,7 +433,7 @@ def items_at_risk(actor: Actor) -> tuple[Queue, list[dict[str, Any]]]:
                     .join(SupplyRelationship, SupplyRelationship.id == ledger.relationship_id)
                     .join(counterpart, counterpart.id == _counterpart(actor))
                     .where(_own(actor), at_risk)
-                    .group_by(SupplyRelationship.id, counterpart.name)
+                    .group_by(SupplyRelationship.id, counterpart.name, SupplyRelationship.currency)
                     .order_by(counterpart.name, SupplyRelationship.id))
     return _queue(query), _rows(per_customer)
 

@@ -21,7 +21,7 @@ def relationship_json(rel: SupplyRelationship) -> dict:
         "currency": rel.currency,
         "material_share": decimal_str(rel.material_share),
         "threshold_units": decimal_str(rel.threshold_units),
-        "threshold_krw": decimal_str(rel.threshold_krw),
+        "threshold_amount": decimal_str(rel.threshold_amount),  # in "currency"
         "threshold_pct": decimal_str(rel.threshold_pct),
         "over_delivery_pct": decimal_str(rel.over_delivery_pct),
         "po_ack_days": rel.po_ack_days,

@@ -15,7 +15,7 @@ from cogrow.core.forms import (
 from cogrow.relationships.schemas import CURRENCIES
 
 TERMS = ("firm_fence_weeks", "material_fence_weeks", "currency", "material_share", "threshold_units",
-         "threshold_krw", "threshold_pct", "over_delivery_pct", "po_ack_days")
+         "threshold_amount", "threshold_pct", "over_delivery_pct", "po_ack_days")
 NEW_TERMS = {"firm_fence_weeks": 4, "material_fence_weeks": 8, "currency": "KRW", "material_share": Decimal("0.5")}
 
 
@@ -25,7 +25,8 @@ class TermsForm(BaseForm):
     currency = SelectField(_l("Currency"), choices=choices((c, c) for c in CURRENCIES), default="KRW")
     material_share = DecimalField(_l("Material share (0–1)"), minimum=0, maximum=1, scale=4)
     threshold_units = DecimalField(_l("Alert threshold (units)"), minimum=0)
-    threshold_krw = DecimalField(_l("Alert threshold (KRW)"), minimum=0, scale=2)
+    # In the relationship's currency (the field above): the page labels it with that currency.
+    threshold_amount = DecimalField(_l("Alert threshold (amount)"), minimum=0, scale=2)
     threshold_pct = DecimalField(_l("Alert threshold (fraction of guaranteed)"), minimum=0, maximum=Decimal("10"))
     over_delivery_pct = DecimalField(_l("Over-delivery tolerance (fraction of ordered)"), minimum=0, maximum=1)
     po_ack_days = IntegerField(_l("Days to acknowledge a PO"), minimum=0, maximum=365)

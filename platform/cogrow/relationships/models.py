@@ -33,9 +33,9 @@ class SupplyRelationship(db.Model):
     material_fence_weeks: Mapped[int] = mapped_column(default=8)
     currency: Mapped[str] = mapped_column(String(3), default="KRW")
     material_share: Mapped[Decimal] = mapped_column(Ratio, default=Decimal("0.5"))
-    # Alert thresholds; an unset one is not checked.
+    # Alert thresholds; an unset one is not checked. threshold_amount is in the relationship's own currency.
     threshold_units: Mapped[Decimal | None] = mapped_column(Quantity)
-    threshold_krw: Mapped[Decimal | None] = mapped_column(Money)
+    threshold_amount: Mapped[Decimal | None] = mapped_column(Money)
     threshold_pct: Mapped[Decimal | None] = mapped_column(Ratio)
     # A shipment may exceed its PO line's open quantity by at most this fraction of the ordered quantity.
     over_delivery_pct: Mapped[Decimal] = mapped_column(Ratio, default=Decimal("0"), server_default="0")

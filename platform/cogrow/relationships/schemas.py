@@ -16,7 +16,7 @@ def terms_fields(data: Mapping[str, Any], fields: Fields | None = None, *, parti
     f.text("currency", max_length=3, choices=CURRENCIES, upper=True)
     f.decimal("material_share", minimum=0, maximum=1, scale=4)
     f.decimal("threshold_units", minimum=0)
-    f.decimal("threshold_krw", minimum=0, scale=2)
+    f.decimal("threshold_amount", minimum=0, scale=2)  # in the relationship's currency
     f.decimal("threshold_pct", minimum=0, maximum=Decimal("10"), scale=4)
     f.decimal("over_delivery_pct", minimum=0, maximum=1, scale=4)
     f.integer("po_ack_days", minimum=0, maximum=365)

@@ -57,9 +57,23 @@ def _check_fences(values: dict[str, Any], rel: SupplyRelationship | None = None)
                                fields={"material_fence_weeks": _("Must be at least the firm fence.")})
 
 
+def _check_currency(values: dict[str, Any], rel: SupplyRelationship) -> None:
+    """A relationship's currency is its items' price currency and its threshold's: once it has items, prices,
+    POs and exposure history are in that currency, and changing the label would not convert them."""
+    currency = values.get("currency")
+    if currency is None or currency == rel.currency:
+        return
+    from cogrow.catalog.models import Item  # catalog depends on relationships, not the other way round
+
+    if db.session.scalar(select(Item.id).where(Item.relationship_id == rel.id).limit(1)) is not None:
+        raise ValidationFailed("The currency cannot change once the relationship has items.",
+                               fields={"currency": _("Items are priced in %(currency)s; the currency cannot change "
+                                                     "once there are items.", currency=rel.currency)})
+
+
 def _terms(values: dict[str, Any]) -> dict[str, Any]:
     keys = ("firm_fence_weeks", "material_fence_weeks", "currency", "material_share",
-            "threshold_units", "threshold_krw", "threshold_pct", "over_delivery_pct", "po_ack_days")
+            "threshold_units", "threshold_amount", "threshold_pct", "over_delivery_pct", "po_ack_days")
     out = {k: values[k] for k in keys if k in values}
     for key in ("currency", "material_share", "over_delivery_pct", "po_ack_days"):
         if out.get(key) is None:
@@ -136,6 +150,7 @@ def update_terms(actor: Actor, relationship_id: int, values: dict[str, Any], exp
     if rel.version != expected_version:
         raise PreconditionFailed("The terms changed since you read them.", current_version=rel.version)
     _check_fences(values, rel)
+    _check_currency(values, rel)
     changes = audit.apply_changes(rel, _terms(values))
     if changes:
         audit.record(actor, "relationship.terms_changed", rel, detail=changes)
