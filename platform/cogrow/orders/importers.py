@@ -26,8 +26,8 @@ from cogrow.core.errors import Conflict
 from cogrow.extensions import db
 from cogrow.imports.cells import choice_cell, code_cell, date_cell, decimal_cell, text_cell
 from cogrow.imports.registry import Column, ImportKind, ParsedRow, RowError, register
-from cogrow.orders import services
-from cogrow.orders.models import ACTIONS, ChangeProposal, PurchaseOrder, PurchaseOrderLine
+from cogrow.orders import services, states
+from cogrow.orders.models import ChangeProposal, PurchaseOrder, PurchaseOrderLine
 from cogrow.relationships.models import SupplyRelationship
 
 CHUNK = 500  # ids per IN (...) query: well under every database's parameter limit
@@ -289,7 +289,7 @@ def validate_po_responses(actor: Actor, rel: SupplyRelationship, rows: list[Pars
         if po is None or po.status == "draft":  # a draft is the prime's own: to the supplier it does not exist
             errors.append(RowError(r.row, "PO number", _("No such purchase order: %(number)s.", number=number)))
             continue
-        if po.status not in ACTIONS[action][1]:
+        if not states.can_act(action, po.status):
             errors.append(RowError(r.row, "Action", _("PO %(number)s is %(state)s: it cannot be answered with %(action)s.",
                                                       number=number, state=po.status, action=action)))
             continue

@@ -20,46 +20,7 @@ PROPOSAL_STATES = ("open", "accepted", "rejected", "withdrawn")
 # Lines of POs in these states can still be revised, cancelled or answered by the supplier.
 OPEN_STATES = ("draft", "issued", "acknowledged", "change_proposed", "rejected")
 
-# What each side may do to a PO, and where it takes it: action -> (side, {from state: to state}).
-# A proposal decision may leave the PO in change_proposed while other proposals are still open;
-# the table gives the state reached when the last open proposal is decided.
-ACTIONS: dict[str, tuple[str, dict[str, str]]] = {
-    "issue": ("prime", {"draft": "issued", "rejected": "issued"}),
-    # A revision of lines the supplier has seen sends the PO back to issued: the supplier answers it anew.
-    "revise": ("prime", {"draft": "draft", "issued": "issued", "acknowledged": "issued",
-                         "change_proposed": "issued", "rejected": "issued"}),
-    "cancel": ("prime", {state: "cancelled" for state in OPEN_STATES}),
-    # Short-closing the rest of a partly shipped PO; an unshipped PO is cancelled instead.
-    "close": ("prime", {"partially_shipped": "closed"}),
-    "acknowledge": ("supplier", {"issued": "acknowledged", "change_proposed": "acknowledged"}),
-    "reject": ("supplier", {"issued": "rejected", "change_proposed": "rejected"}),
-    "propose": ("supplier", {"issued": "change_proposed", "acknowledged": "change_proposed",
-                             "change_proposed": "change_proposed"}),
-    "accept_proposal": ("prime", {"change_proposed": "acknowledged"}),
-    "reject_proposal": ("prime", {"change_proposed": "issued"}),
-}
-
-# The state machine of domain.md: state -> states it may move to. Anything else is a 409 with the current state.
-# partially_shipped and closed are reached through shipments (first ASN; every line fully shipped).
-TRANSITIONS: dict[str, tuple[str, ...]] = {
-    "draft": ("issued", "cancelled"),
-    "issued": ("acknowledged", "rejected", "change_proposed", "partially_shipped", "closed", "cancelled"),
-    "change_proposed": ("acknowledged", "issued", "rejected", "cancelled"),
-    "acknowledged": ("issued", "change_proposed", "partially_shipped", "closed", "cancelled"),
-    "partially_shipped": ("closed",),
-    "rejected": ("issued", "cancelled"),
-    "closed": (),
-    "cancelled": (),
-}
-
-
-def can_move(current: str, target: str) -> bool:
-    return target in TRANSITIONS.get(current, ())
-
-
-def can_act(action: str, current: str) -> bool:
-    """Whether `action` is allowed on a PO in state `current` (a revision in place counts)."""
-    return current in ACTIONS[action][1]
+# The state machine that moves a PO between these states is the table in orders.states.
 
 
 class DocumentCounter(db.Model):
@@ -143,7 +104,7 @@ class PurchaseOrderLine(db.Model):
     quantity: Mapped[Decimal] = mapped_column(Quantity)
     due_date: Mapped[date] = mapped_column(Date)
     unit_price: Mapped[Decimal] = mapped_column(Money)
-    # Counters kept by shipments, always updated atomically (shipped_qty = shipped_qty + :q).
+    # Counters moved by shipments through orders.fulfilment, always atomically (shipped_qty = shipped_qty + :q).
     shipped_qty: Mapped[Decimal] = mapped_column(Quantity, default=Decimal("0"), server_default="0")
     received_qty: Mapped[Decimal] = mapped_column(Quantity, default=Decimal("0"), server_default="0")
 

@@ -1,6 +1,7 @@
 """Purchase order use cases: the prime creates, issues, revises, cancels and closes; the supplier answers.
 
-The state machine is `ACTIONS`/`TRANSITIONS` in orders.models. Rules decided here:
+The state machine is the table in orders.states: every status change here goes through `states.move`, which
+refuses a move the table does not hold. What shipments do to POs is in orders.fulfilment. Rules decided here:
 - A draft is the prime's own: the supplier never sees it, and changing it touches no binding demand.
 - Every action takes the version the actor last saw (If-Match, or the form's hidden field): stale is 412,
   and every action bumps the version, so two people acting on the same PO cannot both win.
@@ -37,9 +38,8 @@ from cogrow.core.errors import Conflict, Forbidden, NotFound, PreconditionFailed
 from cogrow.core.types import utcnow
 from cogrow.core.weeks import local_today
 from cogrow.extensions import db
-from cogrow.orders import numbers
-from cogrow.orders.models import (ACTIONS, BINDING_STATES, PO_STATES, ChangeProposal, PurchaseOrder,
-                                  PurchaseOrderLine)
+from cogrow.orders import numbers, states
+from cogrow.orders.models import BINDING_STATES, PO_STATES, ChangeProposal, PurchaseOrder, PurchaseOrderLine
 from cogrow.relationships import services as relationships
 from cogrow.relationships.models import SupplyRelationship
 
@@ -166,9 +166,7 @@ def allowed_actions(actor: Actor, po: PurchaseOrder, proposals: Sequence[ChangeP
     shipped = any(line.shipped_qty > 0 for line in po.lines)
     has_open = any(p.status == "open" for p in (proposals if proposals is not None else list_proposals(po)))
     out = []
-    for action, (action_side, moves) in ACTIONS.items():
-        if action_side != side or po.status not in moves:
-            continue
+    for action in states.actions_for(side, po.status):
         if action in ("revise", "cancel") and shipped:
             continue
         if action in ("accept_proposal", "reject_proposal") and not has_open:
@@ -296,14 +294,13 @@ def _check_version(po: PurchaseOrder, expected_version: int) -> None:
 def check_action(actor: Actor, po: PurchaseOrder, action: str, expected_version: int | None) -> SupplyRelationship:
     """Check side, version, state and relationship for `action`; raise the matching 403/412/409."""
     rel = po.supply_relationship
-    side, moves = ACTIONS[action]
-    if rel.side_of(actor.organisation_id) != side or actor.role not in ROLES_BY_SIDE[side]:
+    side = states.who(action)
+    if rel.side_of(actor.organisation_id) != side or actor.role not in ROLES_BY_SIDE.get(side, ()):
         raise Forbidden(_("Your side of the relationship cannot do this."))
     if expected_version is not None:
         _check_version(po, expected_version)
-    if po.status not in moves:
-        raise Conflict(_("A purchase order that is %(state)s cannot be changed this way (%(action)s).",
-                         state=po.status, action=action), state=po.status)
+    if not states.can_act(action, po.status):
+        raise states.refusal(action, po.status)
     if rel.status != "active" and action not in ("cancel", "close"):
         raise Conflict(_("The relationship is %(state)s: its purchase orders cannot change.", state=rel.status),
                        state=po.status, relationship_state=rel.status)
@@ -422,8 +419,9 @@ def revise_lines(actor: Actor, po: PurchaseOrder, lines: list[dict[str, Any]] | 
     before = po.status
     if "lines" in detail and po.status != "draft":
         detail["withdrawn_proposals"] = _withdraw_open_proposals(po, actor, _("Superseded by a revision."))
-        po.status, po.issued_at, po.acknowledged_at, po.status_reason = "issued", utcnow(), None, None
-        detail["status"] = {"from": before, "to": "issued"}
+        states.move(po, "revise")
+        po.issued_at, po.acknowledged_at, po.status_reason = utcnow(), None, None
+        detail["status"] = {"from": before, "to": po.status}
         _reconcile(po, "po.revised", item_ids)
     _bump(po)
     audit.record(actor, "po.revised", po, detail=detail)
@@ -444,11 +442,11 @@ def revise_po(actor: Actor, relationship_id: int, po_id: int, values: dict[str, 
 def transition(actor: Actor, po: PurchaseOrder, action: str, reason: str | None = None) -> None:
     """Move a checked PO by `action` in the session (no commit): timestamps, proposals, audit and outbox."""
     before = po.status
-    target = ACTIONS[action][1][po.status]
-    now = utcnow()
-    detail: dict[str, Any] = {"from": before, "to": target}
     if action == "cancel":
         _refuse_if_shipped(po, _("cancelled"))
+    target = states.move(po, action).to_state
+    now = utcnow()
+    detail: dict[str, Any] = {"from": before, "to": target}
     if action in ("cancel", "close"):
         po.closed_at = now
     if action == "issue":
@@ -462,7 +460,6 @@ def transition(actor: Actor, po: PurchaseOrder, action: str, reason: str | None 
         po.status_reason = reason
     if reason:
         detail["reason"] = reason
-    po.status = target
     if not (before == "draft" and target == "cancelled"):  # a cancelled draft never bound anything
         _reconcile(po, f"po.{action}")
     audit.record(actor, f"po.{action}", po, detail=detail)
@@ -531,7 +528,7 @@ def add_proposal(actor: Actor, po: PurchaseOrder, values: dict[str, Any]) -> Cha
                               proposed_by_id=actor.user_id, status="open")
     db.session.add(proposal)
     before = po.status
-    po.status = "change_proposed"
+    states.move(po, "propose")
     _bump(po)
     db.session.flush()
     audit.record(actor, "po.change_proposed", po, detail={
@@ -588,14 +585,18 @@ def _decide(actor: Actor, relationship_id: int, po_id: int, proposal_id: int, ex
     still_open = db.session.scalar(select(exists().where(ChangeProposal.purchase_order_id == po.id,
                                                          ChangeProposal.status == "open")))
     before = po.status
-    if not still_open:
+    if still_open:
+        states.move(po, action, "change_proposed")
+    else:
         rejected = db.session.scalar(select(exists().where(
             ChangeProposal.purchase_order_id == po.id, ChangeProposal.status == "rejected",
             ChangeProposal.created_at >= _round_start(po))))
         if rejected:
-            po.status, po.issued_at, po.acknowledged_at = "issued", now, None
+            states.move(po, action, "issued")
+            po.issued_at, po.acknowledged_at = now, None
         else:
-            po.status, po.acknowledged_at = "acknowledged", now
+            states.move(po, action, "acknowledged")
+            po.acknowledged_at = now
     detail.update({"from": before, "to": po.status})
     if note:
         detail["note"] = note

@@ -13,7 +13,7 @@ from cogrow.core.errors import Conflict, PreconditionFailed, ValidationFailed
 from cogrow.core.forms import choices
 from cogrow.core.validation import form_version, parse_id, parse_int
 from cogrow.extensions import db
-from cogrow.orders import forms, schemas, services
+from cogrow.orders import forms, schemas, services, states
 from cogrow.orders.models import PO_STATES
 from cogrow.relationships import services as relationships
 
@@ -22,7 +22,7 @@ bp = Blueprint("orders", __name__)
 
 @bp.context_processor
 def _labels() -> dict[str, Any]:
-    return {"po_state_label": lambda state: str(STATE_LABELS.get(state, state))}
+    return {"po_state_label": lambda state: str(STATE_LABELS.get(state, state)), "po_action_label": states.label}
 
 PAGE_SIZE = 100
 PRIME = ("admin", "planner")

@@ -1,10 +1,10 @@
 """Shipment (ASN) use cases: a supplier ships against PO lines, the prime confirms receipt, the supplier cancels.
 
-The PO line counters are only ever moved by single conditional UPDATE statements, so two ASNs that
-together would over-ship cannot both pass (ASVS 2.3.4): under PostgreSQL's READ COMMITTED the second
-UPDATE waits for the first's row lock and re-checks its WHERE clause on the committed row; SQLite has
-one writer at a time. An ASN also locks its POs (in id order) before anything else, so the check that
-closes a fully shipped PO sees every other ASN on it.
+Shipments never write the orders' tables: what an ASN, its cancellation or its receipt does to PO lines and to
+the PO's status is orders.fulfilment's (`record_shipment`, `release_shipment`, `record_receipt`), through the
+orders' state machine and audit. That module also holds the concurrency rules: an ASN locks its POs in id order
+before it touches a line (so ASNs on one PO queue there), and the line counters move by conditional UPDATEs, so two
+ASNs that together would over-ship cannot both pass. A shipment's own status moves by one conditional UPDATE too.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, func, literal, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
@@ -25,26 +25,18 @@ from cogrow.catalog.models import Item
 from cogrow.core import audit, outbox
 from cogrow.core.auth import Actor
 from cogrow.core.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
-from cogrow.core.types import Quantity, utcnow
+from cogrow.core.types import utcnow
 from cogrow.extensions import db
-from cogrow.orders import numbers
-from cogrow.orders.models import TRANSITIONS, PurchaseOrder, PurchaseOrderLine, can_move
+from cogrow.orders import fulfilment, numbers
+from cogrow.orders.models import PurchaseOrder, PurchaseOrderLine
 from cogrow.relationships import services as relationships
 from cogrow.relationships.models import SupplyRelationship
 from cogrow.shipments.models import SHIPMENT_STATES, Shipment, ShipmentLine
 
 logger = logging.getLogger("cogrow.shipments")
 
-# A PO can take an ASN in the states from which the state machine reaches partially_shipped, and in that state.
-SHIPPABLE_STATES = tuple(s for s in TRANSITIONS if s == "partially_shipped" or can_move(s, "partially_shipped"))
-ZERO = Decimal("0")
 SCALE = Decimal("0.0001")
 NUMBER_ATTEMPTS = 20
-
-
-def _slack() -> Decimal:
-    """SQLite keeps numerics as floats: allow half of the smallest quantity step there; PostgreSQL is exact."""
-    return Decimal("0.00005") if db.session.get_bind().dialect.name == "sqlite" else ZERO
 
 
 def _q(value: Any) -> Decimal:
@@ -128,7 +120,7 @@ def open_po_lines(actor: Actor, relationship_id: int, limit: int = 500) -> list[
     relationships.get_relationship(actor, relationship_id)
     return list(db.session.scalars(
         select(PurchaseOrderLine).join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.purchase_order_id)
-        .where(PurchaseOrderLine.relationship_id == relationship_id, PurchaseOrder.status.in_(SHIPPABLE_STATES),
+        .where(PurchaseOrderLine.relationship_id == relationship_id, PurchaseOrder.status.in_(fulfilment.shippable_states()),
                PurchaseOrderLine.shipped_qty < PurchaseOrderLine.quantity)
         .options(joinedload(PurchaseOrderLine.purchase_order), joinedload(PurchaseOrderLine.item))
         .order_by(PurchaseOrderLine.due_date, PurchaseOrder.number, PurchaseOrderLine.line_no).limit(limit)))
@@ -216,41 +208,19 @@ def create_shipment(actor: Actor, relationship_id: int, values: dict[str, Any]) 
     if rel.status != "active":
         raise Conflict(_("Only an active relationship takes shipments."), state=rel.status)
     lines: list[tuple[int, Decimal]] = values["lines"]
-    index = {line_id: i for i, (line_id, _qty) in enumerate(lines)}
-    found = {pl.id: pl for pl in db.session.scalars(
-        select(PurchaseOrderLine).where(PurchaseOrderLine.id.in_(list(index)),
-                                        PurchaseOrderLine.relationship_id == rel.id)
-        .options(joinedload(PurchaseOrderLine.purchase_order)))}
-    missing = {f"lines[{i}].po_line_id": _("No such PO line in this relationship.")
-               for line_id, i in index.items() if line_id not in found}
-    if missing:
-        raise NotFound(_("A PO line of this ASN is not in this relationship."), fields=missing)
-    for line_id, i in index.items():
-        status = found[line_id].purchase_order.status
-        if status not in SHIPPABLE_STATES:
-            raise Conflict(_("PO %(number)s is %(state)s: it takes no shipments.",
-                             number=found[line_id].purchase_order.number, state=status),
-                           fields={f"lines[{i}].po_line_id": _("The PO of this line is %(state)s.", state=status)},
-                           state=status)
-
-    po_ids = sorted({found[line_id].purchase_order_id for line_id in index})
     try:
-        # The POs first: that locks them, so ASNs on one PO queue here and never race for the same ASN number.
-        _lock_shippable(actor, rel, po_ids, found, index)
         shipment = _insert_header(actor, rel, values)
-        _reserve(rel, lines, index)
+        # The orders' side (their lock, the over-shipment cap, the PO's status and audit); any refusal rolls the
+        # whole ASN back, its number included.
+        shipped = fulfilment.record_shipment(actor, rel, lines, reference={"shipment": shipment.number})
         for line_id, quantity in lines:
             db.session.add(ShipmentLine(shipment_id=shipment.id, relationship_id=rel.id, po_line_id=line_id,
-                                        item_id=found[line_id].item_id, ship_date=shipment.ship_date,
+                                        item_id=shipped.po_lines[line_id].item_id, ship_date=shipment.ship_date,
                                         quantity_shipped=quantity))
-        closed = _close_fully_shipped(actor, po_ids)
-        item_ids = {found[line_id].item_id for line_id in index}
-        if closed:  # a closed PO stops counting as open demand for every item on it, not only the shipped ones
-            item_ids |= set(db.session.scalars(select(PurchaseOrderLine.item_id)
-                                               .where(PurchaseOrderLine.purchase_order_id.in_(closed))))
         audit.record(actor, "shipment.created", shipment, detail={
-            "number": shipment.number, "lines": [[line_id, str(q)] for line_id, q in lines], "closed_pos": closed})
-        outbox.enqueue_reconcile(rel.id, sorted(item_ids), "shipment.created")
+            "number": shipment.number, "lines": [[line_id, str(q)] for line_id, q in lines],
+            "closed_pos": shipped.closed})
+        outbox.enqueue_reconcile(rel.id, sorted(shipped.item_ids), "shipment.created")
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -260,91 +230,11 @@ def create_shipment(actor: Actor, relationship_id: int, values: dict[str, Any]) 
     return get_shipment(actor, rel.id, shipment.id)
 
 
-def _lock_shippable(actor: Actor, rel: SupplyRelationship, po_ids: list[int], found: dict[int, PurchaseOrderLine],
-                    index: dict[int, int]) -> None:
-    """Lock each PO, moving it to partially_shipped on its first ASN, with conditional UPDATEs; or refuse the ASN."""
-    first_states = tuple(s for s in SHIPPABLE_STATES if s != "partially_shipped")
-    for po_id in po_ids:  # always in id order, so two ASNs never wait on each other in a cycle
-        moved = db.session.execute(
-            update(PurchaseOrder)
-            .where(PurchaseOrder.id == po_id, PurchaseOrder.relationship_id == rel.id,
-                   PurchaseOrder.status.in_(first_states))
-            .values(status="partially_shipped", version=PurchaseOrder.version + 1)
-            .execution_options(synchronize_session=False))
-        if moved.rowcount == 1:
-            audit.record(actor, "purchase_order.partially_shipped", object_type="purchase_order", object_id=po_id)
-            continue
-        # Not a first ASN: the PO must be partially shipped already, and stays locked until this ASN commits.
-        state = db.session.scalar(select(PurchaseOrder.status).where(PurchaseOrder.id == po_id).with_for_update())
-        if state != "partially_shipped":
-            db.session.rollback()
-            line_id = next(lid for lid in index if found[lid].purchase_order_id == po_id)
-            raise Conflict(_("The PO of line %(line)s is %(state)s: it takes no shipments.", line=line_id, state=state),
-                           fields={f"lines[{index[line_id]}].po_line_id": _("The PO of this line is %(state)s.", state=state)},
-                           state=state)
-
-
-def _reserve(rel: SupplyRelationship, lines: list[tuple[int, Decimal]], index: dict[int, int]) -> None:
-    """Add each quantity to its PO line under the line's cap, in one conditional UPDATE per line, or refuse all."""
-    tolerance = literal(rel.over_delivery_pct, Quantity)
-    slack = literal(_slack(), Quantity)
-    for line_id, quantity in sorted(lines):
-        qty = literal(quantity, Quantity)
-        result = db.session.execute(
-            update(PurchaseOrderLine)
-            .where(PurchaseOrderLine.id == line_id, PurchaseOrderLine.relationship_id == rel.id,
-                   PurchaseOrderLine.shipped_qty + qty <= PurchaseOrderLine.quantity * (1 + tolerance) + slack)
-            .values(shipped_qty=PurchaseOrderLine.shipped_qty + qty)
-            .execution_options(synchronize_session=False))
-        if result.rowcount != 1:
-            _refuse_over_shipment(rel, line_id, index[line_id], quantity)
-
-
-def _refuse_over_shipment(rel: SupplyRelationship, line_id: int, i: int, quantity: Decimal):
-    """Undo the whole ASN, then say how much the line can still take (read after the fact, for the message only)."""
-    db.session.rollback()
-    ordered, shipped = db.session.execute(select(PurchaseOrderLine.quantity, PurchaseOrderLine.shipped_qty)
-                                          .where(PurchaseOrderLine.id == line_id)).one()
-    ordered, shipped = _q(ordered), _q(shipped)
-    open_qty = max(ordered - shipped, ZERO)
-    allowed = max((ordered * (1 + rel.over_delivery_pct)).quantize(SCALE) - shipped, ZERO)
-    raise Conflict(_("PO line %(line)s can ship at most %(allowed)s more (open quantity %(open)s); %(qty)s is too much.",
-                     line=line_id, allowed=_plain(allowed), open=_plain(open_qty), qty=_plain(quantity)),
-                   fields={f"lines[{i}].quantity": _("At most %(allowed)s can still ship (open quantity %(open)s).",
-                                                     allowed=_plain(allowed), open=_plain(open_qty))},
-                   po_line_id=line_id, open_quantity=_plain(open_qty), max_quantity=_plain(allowed))
-
-
 STATUS_TEXT = {"shipped": _l("shipped"), "received": _l("received"), "cancelled": _l("cancelled")}
 
 
 def status_text(status: str) -> str:
     return str(STATUS_TEXT.get(status, status))
-
-
-def _plain(value: Decimal) -> str:
-    from cogrow.core.api import decimal_str
-
-    return decimal_str(value) or "0"
-
-
-def _close_fully_shipped(actor: Actor, po_ids: list[int]) -> list[int]:
-    """Close the POs (already locked by this transaction) whose every line has shipped in full."""
-    slack = literal(_slack(), Quantity)
-    closed = []
-    for po_id in po_ids:
-        open_line = exists().where(PurchaseOrderLine.purchase_order_id == po_id,
-                                   PurchaseOrderLine.shipped_qty + slack < PurchaseOrderLine.quantity)
-        result = db.session.execute(
-            update(PurchaseOrder)
-            .where(PurchaseOrder.id == po_id, PurchaseOrder.status == "partially_shipped", ~open_line)
-            .values(status="closed", closed_at=utcnow(), version=PurchaseOrder.version + 1)
-            .execution_options(synchronize_session=False))
-        if result.rowcount:
-            closed.append(po_id)
-            audit.record(actor, "purchase_order.closed", object_type="purchase_order", object_id=po_id,
-                         detail={"reason": "fully shipped"})
-    return closed
 
 
 # --- receipt and cancellation ----------------------------------------------------------------------------------
@@ -399,11 +289,7 @@ def receive_shipment(actor: Actor, relationship_id: int, shipment_id: int,
             db.session.execute(update(ShipmentLine).where(ShipmentLine.id == line.id)
                                .values(quantity_received=quantities[po_line_id])
                                .execution_options(synchronize_session=False))
-            db.session.execute(
-                update(PurchaseOrderLine)
-                .where(PurchaseOrderLine.id == po_line_id, PurchaseOrderLine.relationship_id == rel.id)
-                .values(received_qty=PurchaseOrderLine.received_qty + literal(quantities[po_line_id], Quantity))
-                .execution_options(synchronize_session=False))
+        fulfilment.record_receipt(actor, rel, sorted(quantities.items()))
         short = {str(pl): str(quantities[pl]) for pl, line in by_po_line.items() if quantities[pl] != line.quantity_shipped}
         audit.record(actor, "shipment.received", shipment, detail={
             "number": shipment.number, "lines": {str(pl): str(q) for pl, q in quantities.items()}, "differs": short})
@@ -420,42 +306,20 @@ def receive_shipment(actor: Actor, relationship_id: int, shipment_id: int,
 def cancel_shipment(actor: Actor, relationship_id: int, shipment_id: int, expected_version: int | None = None) -> Shipment:
     """The supplier withdraws an ASN not yet received; its quantities go back to the PO lines.
 
-    A PO that the ASN moved to partially_shipped stays there (the state machine has no way back; its open
-    quantity is right again). A closed PO is final, so an ASN on one cannot be cancelled: the prime records
-    the quantity that really arrived through the receipt instead.
+    orders.fulfilment.release_shipment gives them back and moves each PO by the state machine's `release`: it stays
+    partially_shipped while another ASN holds quantities on it, else it returns to acknowledged or issued. A closed
+    PO is final, so an ASN on one cannot be cancelled: the prime records what really arrived through the receipt.
     """
     shipment = get_shipment(actor, relationship_id, shipment_id)
     rel = shipment.supply_relationship
     _supplier_side(actor, rel)
-    po_ids = sorted({line.po_line.purchase_order_id for line in shipment.lines})
     try:
         _move(shipment, expected_version, "cancelled")
-        # Lock the POs as an ASN does, so that a concurrent ASN cannot close one while quantities go back.
-        states = dict(db.session.execute(select(PurchaseOrder.id, PurchaseOrder.status)
-                                         .where(PurchaseOrder.id.in_(po_ids)).order_by(PurchaseOrder.id)
-                                         .with_for_update()).all())
-        final = sorted(po_id for po_id, state in states.items() if state in ("closed", "cancelled"))
-        if final:
-            number = db.session.scalar(select(PurchaseOrder.number).where(PurchaseOrder.id == final[0]))
-            raise Conflict(_("PO %(number)s is %(state)s: its shipments can no longer be cancelled; "
-                             "the prime records what arrived instead.", number=number, state=states[final[0]]),
-                           state=states[final[0]])
-        slack = literal(_slack(), Quantity)
-        for line in sorted(shipment.lines, key=lambda ln: ln.po_line_id):
-            qty = literal(line.quantity_shipped, Quantity)
-            remaining = PurchaseOrderLine.shipped_qty - qty
-            if slack.value:  # SQLite's float arithmetic may leave -1e-16 where 0 is meant
-                remaining = func.max(remaining, 0)
-            result = db.session.execute(
-                update(PurchaseOrderLine)
-                .where(PurchaseOrderLine.id == line.po_line_id, PurchaseOrderLine.relationship_id == rel.id,
-                       PurchaseOrderLine.shipped_qty + slack >= qty)
-                .values(shipped_qty=remaining)
-                .execution_options(synchronize_session=False))
-            if result.rowcount != 1:  # the counter no longer holds this ASN: refuse rather than go negative
-                raise Conflict(_("PO line %(line)s does not hold this shipment's quantity.", line=line.po_line_id))
+        released = fulfilment.release_shipment(
+            actor, rel, [(line.po_line_id, line.quantity_shipped) for line in shipment.lines],
+            reference={"shipment": shipment.number})
         audit.record(actor, "shipment.cancelled", shipment, detail={"number": shipment.number})
-        outbox.enqueue_reconcile(rel.id, sorted({line.item_id for line in shipment.lines}), "shipment.cancelled")
+        outbox.enqueue_reconcile(rel.id, sorted(released.item_ids), "shipment.cancelled")
         db.session.commit()
     except Exception:
         db.session.rollback()
