@@ -20,7 +20,7 @@ from tests.conftest import actor_of, sign_in
 
 # Routes reachable without signing in. Adding one here is a decision, not a default.
 PUBLIC_ENDPOINTS = {"core.index", "core.set_language", "core.health", "accounts.login", "accounts.accept_invitation",
-                    "api.accept_invitation"}
+                    "api.accept_invitation", "api.openapi_document", "apidocs.index"}
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
 
 
