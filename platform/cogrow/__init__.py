@@ -107,6 +107,7 @@ def _register_blueprints(app: Flask) -> None:
         importlib.import_module(f"cogrow.{domain}.importers")  # registers its import kinds
     app.register_blueprint(core_api.bp)
     app.register_blueprint(importlib.import_module("cogrow.core.devmail").bp)  # 404 outside development/testing
+    app.register_blueprint(importlib.import_module("cogrow.apidocs").bp)  # /api/docs: the API's reference page
 
 
 def _register_template_helpers(app: Flask) -> None:
