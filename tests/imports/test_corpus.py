@@ -183,7 +183,7 @@ REJECTED = {
     "billion-laughs": ("laughs.xlsx", support.billion_laughs_xlsx(), 422, "entities"),
     "billion-laughs-after-a-long-comment": ("laughs.xlsx", support.rezip(
         xlsx_bytes([H, ["PN-1", 1, ""]]), replace={"xl/worksheets/sheet1.xml": support.BILLION_LAUGHS.replace(
-            b"?>\n", b"?>\n<!--" + b"x" * 20_000 + b"-->\n", 1)}), 422, "cannot be read"),
+            b"?>\n", b"?>\n<!--" + b"x" * 20_000 + b"-->\n", 1)}), 422, "entities"),
     "zip-bomb": ("bomb.xlsx", support.zip_bomb_xlsx(), 422, "zip bomb"),
     "damaged-zip": ("broken.xlsx", b"PK\x03\x04" + b"\x00" * 200, 422, "damaged"),
     "zip-but-not-workbook": ("a.xlsx", support.rezip(xlsx_bytes([H]), replace={}), 0, ""),  # placeholder, see below
@@ -207,15 +207,28 @@ def test_hostile_or_unreadable_files_get_a_clear_4xx_and_no_batch(case, db, plan
     assert db.session.scalar(select(func.count()).select_from(ImportBatch)) == before
 
 
-def test_entity_expansion_is_refused_by_openpyxl_itself_too(app):
-    """Even without our prolog check, openpyxl parses with defusedxml and refuses entity declarations."""
-    from openpyxl.xml import DEFUSEDXML
-    from openpyxl.xml.functions import fromstring
+def test_entity_expansion_is_refused_by_calamine_itself_too(app):
+    """Even without our prolog check, calamine expands no entity: the sheet is unreadable, not a billion laughs."""
+    from python_calamine import CalamineWorkbook, XmlError
 
-    assert DEFUSEDXML
-    with pytest.raises(Exception) as caught:
-        fromstring(support.BILLION_LAUGHS)
-    assert "Entities" in type(caught.value).__name__ or "entit" in str(caught.value).lower()
+    with pytest.raises(XmlError, match="entity"):
+        CalamineWorkbook.from_filelike(io.BytesIO(support.billion_laughs_xlsx())).get_sheet_by_index(0)
+
+
+def test_a_doctype_hidden_behind_a_long_comment_is_refused_before_calamine_reads_the_sheet(app, monkeypatch):
+    """The prolog check parses up to the root element with defusedxml, however far that is from the start."""
+    import python_calamine
+
+    from cogrow.imports import reader
+
+    def never(*args, **kwargs):
+        raise AssertionError("calamine opened a workbook that declares entities")
+
+    monkeypatch.setattr(python_calamine.CalamineWorkbook, "from_filelike", never)
+    sheet = support.BILLION_LAUGHS.replace(b"?>\n", b"?>\n<!--" + b"x" * 200_000 + b"-->\n", 1)
+    data = support.rezip(xlsx_bytes([H, ["PN-1", 1, ""]]), replace={"xl/worksheets/sheet1.xml": sheet})
+    with app.test_request_context(), pytest.raises(reader.FileRejected, match="entities"):
+        reader.read("laughs.xlsx", data)
 
 
 def test_a_zip_that_is_not_a_workbook_is_refused(db, planner, tenant_a):
@@ -380,34 +393,39 @@ def test_api_accepts_a_raw_xlsx_body(app, db, tenant_a):
     assert response.status_code == 201 and response.get_json()["file_format"] == "xlsx"
 
 
-def test_the_fast_sheet_reader_reads_what_openpyxl_reads():
-    """Numbers, float noise, dates, times, booleans, shared and inline strings, gaps and missing rows."""
-    from openpyxl import Workbook, load_workbook
+def test_workbook_cells_reach_the_cell_parsers_as_the_text_a_csv_would_hold(app):
+    """Numbers (no "1280.0", no float noise, no exponent), dates, times, booleans, shared and inline strings,
+    gaps, missing rows, a data area that starts at column B, and a formula without a cached value."""
+    from openpyxl import Workbook
 
     from cogrow.imports import reader
 
     workbook = Workbook()
     sheet = workbook.active
-    sheet.append(["text", 1, -2, 1.5, 0.1 + 0.2, 1e20, True, False, datetime(2026, 3, 4), datetime(2026, 3, 4, 8, 30)])
-    sheet["C3"] = "gap before"
-    sheet["F5"] = "=1+1"
-    sheet.append([None, None, "플랜지", "line\nbreak"])
+    sheet["B2"] = "header"
+    sheet.append([None, "text", 1280, -2, 1.5, 0.1 + 0.2, 1e20, True, False, datetime(2026, 3, 4),
+                  datetime(2026, 3, 4, 8, 30), 1.15, 123456.789, -0.0])
+    sheet["D5"] = "gap before"
+    sheet["G6"] = "=1+1"
+    sheet.append([None, None, None, "플랜지", "line\nbreak"])
     buffer = io.BytesIO()
     workbook.save(buffer)
-    data = buffer.getvalue()
-    slow = [[reader._xlsx_text(v) for v in row] for row in load_workbook(io.BytesIO(data), read_only=True,
-                                                                         data_only=True).active.iter_rows(values_only=True)]
-    fast_book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    fast = [list(row) for row in reader._fast_rows(fast_book, fast_book.active)]
+    with app.test_request_context():
+        table = reader.read("a.xlsx", buffer.getvalue())
+        rows = list(table.rows)
+    assert table.headers == ["", "header"]
+    assert rows[0] == (3, [None, "text", "1280", "-2", "1.5", "0.3", "100000000000000000000", "TRUE", "FALSE",
+                           "2026-03-04", "2026-03-04T08:30:00", "1.15", "123456.789", "0"])
+    assert rows[1:] == [(4, []), (5, [None, None, None, "gap before"]), (6, []),
+                        (7, [None, None, None, "플랜지", "line\nbreak"])]
 
-    def trimmed(rows):
-        out = []
-        for row in rows:
-            row = list(row)
-            while row and row[-1] is None:
-                row.pop()
-            out.append(row)
-        return out
 
-    assert trimmed(fast) == trimmed(slow)
-    assert fast[0][:6] == ["text", "1", "-2", "1.5", "0.3", "100000000000000000000"]
+def test_workbook_numbers_keep_their_exact_decimal_value():
+    from cogrow.imports.reader import _xlsx_text
+
+    assert _xlsx_text(1280.0) == "1280" and _xlsx_text(-0.0) == "0" and _xlsx_text(7) == "7"
+    assert _xlsx_text(1.1499999999999999) == "1.15"  # how Excel stores a typed 1.15
+    assert _xlsx_text(0.1 + 0.2) == "0.30000000000000004"  # a formula's noise is kept, and the parser names it
+    assert _xlsx_text(2.0 ** 63) == "9223372036854776000"  # as the file stores it: 9.223372036854776e+18
+    assert _xlsx_text(1e-7) == "0.0000001"
+    assert _xlsx_text("") is None and _xlsx_text(float("nan")) == "NaN"

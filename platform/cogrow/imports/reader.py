@@ -13,11 +13,9 @@ import io
 import json
 import logging
 import re
-import threading
 import unicodedata
 import zipfile
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -249,10 +247,11 @@ def _csv_rows(reader: Any, table: Table, header_row: int, max_rows: int) -> Iter
 # ---------------------------------------------------------------- XLSX
 
 def check_workbook(data: bytes, max_unzipped: int) -> int:
-    """Refuse bombs, macros, encryption and non-workbooks from the zip directory, before openpyxl opens it.
+    """Refuse bombs, macros, encryption, entity declarations and non-workbooks from the zip, before any
+    spreadsheet reader (calamine) opens it.
 
-    Returns the unpacked size, which is what reading the workbook costs. It reads only the directory and
-    the first 8 KB of each part, so it is cheap enough for the web request.
+    Returns the unpacked size, which is what reading the workbook costs. It reads the directory and each XML
+    part's prolog only (up to its root element), so it is cheap enough for the web request.
     """
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
@@ -284,24 +283,58 @@ def check_workbook(data: bytes, max_unzipped: int) -> int:
     if b"macroenabled" in content_types or b"vbaproject" in content_types:
         raise FileRejected(_("Workbooks with macros are not accepted. Save it as an .xlsx workbook (without "
                              "macros) or as CSV."), status=415)
-    # Entity declarations have no place in a workbook; refusing them up front makes "billion laughs" a 4xx
-    # whatever XML parser openpyxl ends up with (it uses defusedxml when installed, which it is).
     for member in members:
         if member.filename.lower().endswith((".xml", ".rels", ".vml")):
-            try:
-                with archive.open(member) as fh:
-                    head = fh.read(8192)
-            except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
-                raise FileRejected(_("This XLSX file is damaged and cannot be opened.")) from None
-            probe = head.replace(b"\x00", b"").upper()
-            if b"<!DOCTYPE" in probe or b"<!ENTITY" in probe:
-                raise FileRejected(_("This workbook declares XML entities, which are not allowed."))
+            _check_prolog(archive, member)
     return total
 
 
+class _RootReached(Exception):
+    pass
+
+
+class _StopAtRoot:
+    """A parser target that ends parsing at the first start tag: the prolog is all the check needs."""
+
+    def start(self, tag: str, attrib: dict[str, str]) -> None:
+        raise _RootReached
+
+
+def _check_prolog(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> None:
+    """Entity declarations have no place in a workbook: a part's prolog (all that comes before its root element,
+    however long its comments) is parsed with defusedxml, which refuses any DTD, so "billion laughs" is a 4xx
+    before calamine sees the part. Parsing stops at the root element's start tag; nothing else is read."""
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import DefusedXMLParser, ParseError
+
+    parser = DefusedXMLParser(target=_StopAtRoot(), forbid_dtd=True)
+    try:
+        with archive.open(member) as fh:
+            while chunk := fh.read(4096):
+                parser.feed(chunk)
+    except _RootReached:
+        return
+    except DefusedXmlException:
+        raise FileRejected(_("This workbook declares XML entities, which are not allowed.")) from None
+    except ParseError:
+        return  # not XML before its root (calamine refuses what it cannot read); no DTD has been declared
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
+        raise FileRejected(_("This XLSX file is damaged and cannot be opened.")) from None
+
+
 def _xlsx_text(value: Any) -> str | None:
-    """A cell value as the text a CSV of it would hold; dates as ISO, numbers without float noise."""
-    if value is None:
+    """A cell value from calamine as the text a CSV of it would hold: what the cell parsers (cells.py) expect.
+
+    calamine gives str, float (every number: an XLSX stores doubles), int, bool, date, datetime, time and
+    timedelta, and "" for an empty or error cell. Numbers are written out with the shortest decimal that reads
+    back as the same double (repr, then Decimal(str(value))): 1280.0 becomes "1280" (never "1280.0"), a typed
+    1.15 (stored as 1.1499999999999999) becomes "1.15", and 1e20 is written out in digits, never as "1e+20" (an
+    exponent in a quantity is refused; this is a real number, merely far out of range). A formula's float noise
+    (0.1+0.2 cached as 0.30000000000000004) is kept as it is: the cell parser's scale check then names the cell
+    instead of the importer rounding it silently. Decimal(value) on the float itself would give its binary
+    expansion (0.299999999999999988897769753748...), which is never what anyone typed.
+    """
+    if value is None or value == "":
         return None
     if isinstance(value, str):
         return value
@@ -312,271 +345,81 @@ def _xlsx_text(value: Any) -> str | None:
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
             return "NaN"
-        if value.is_integer() and abs(value) < 1e15:
-            return str(int(value))
-        # Excel shows 15 significant digits: 0.1+0.2 is 0.3 there, and here.
-        # Beyond 1e15 the digits are written out too (at most ~310 of them), never as "1e+20": an exponent
-        # in a quantity is refused, and this is a real number, merely far out of range.
-        return format(Decimal(format(value, ".15g")).normalize(), "f")
+        if value.is_integer() and abs(value) < 2 ** 53:
+            return str(int(value))  # also turns -0.0 into "0"
+        return format(Decimal(str(value)).normalize(), "f")
     if isinstance(value, datetime):
         if value.time() == time(0):
             return value.date().isoformat()
         return value.isoformat()
     if isinstance(value, (date, time)):
         return value.isoformat()
-    return str(value)
-
-
-_SIZE_LOCK = threading.Lock()
-
-
-@contextmanager
-def _no_size_scan() -> Iterator[None]:
-    """Open read-only sheets without openpyxl's size probe.
-
-    When a sheet has no <dimension> element (openpyxl's own write-only files, many exporters) the probe
-    parses the whole sheet once just to find its size, doubling the cost of a large file; we never use
-    the size (reset_dimensions below), so the probe is skipped while the workbook is opened.
-    """
-    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
-
-    with _SIZE_LOCK:
-        original = ReadOnlyWorksheet._get_size
-        ReadOnlyWorksheet._get_size = lambda self: None  # type: ignore[method-assign]
-        try:
-            yield
-        finally:
-            ReadOnlyWorksheet._get_size = original  # type: ignore[method-assign]
+    return str(value)  # a duration ([h]:mm): as Python writes it, which no cell parser accepts as a date
 
 
 def read_xlsx(data: bytes, *, max_rows: int = 200_000, max_unzipped: int = 200 * 1024 * 1024,
               sheet_names: tuple[str, ...] = ()) -> Table:
+    """The first worksheet, or the one named like the import (sheet_names), read with calamine after the zip
+    checks; rows are numbered as Excel numbers them."""
     check_workbook(data, max_unzipped)
-    import openpyxl
-    from openpyxl.xml import DEFUSEDXML
+    from python_calamine import CalamineWorkbook, SheetTypeEnum
 
-    if not DEFUSEDXML:  # pragma: no cover - defusedxml is a dependency; never parse workbooks without it
-        raise FileRejected(_("XLSX import is not available on this server."), status=503)
     try:
-        with _no_size_scan():
-            workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
-        sheets = list(workbook.worksheets)
-    except Exception as exc:  # openpyxl raises many kinds on hostile input; all mean "cannot read this file"
+        with CalamineWorkbook.from_filelike(io.BytesIO(data)) as workbook:
+            sheets = [m.name for m in workbook.sheets_metadata if m.typ == SheetTypeEnum.WorkSheet]
+            if not sheets:
+                raise FileRejected(_("This workbook has no worksheet."))
+            wanted = {n.strip().casefold() for n in sheet_names if n}
+            name = next((n for n in sheets if n.strip().casefold() in wanted), sheets[0])
+            sheet = workbook.get_sheet_by_name(name)  # the whole sheet is read here (bounded by max_unzipped)
+    except FileRejected:
+        raise
+    except Exception as exc:  # calamine raises XmlError, ZipError and others on hostile input: "cannot read"
         logger.info("unreadable workbook: %r", exc)
         raise FileRejected(_("This XLSX file cannot be read (%(reason)s).", reason=type(exc).__name__)) from None
-    if not sheets:
-        raise FileRejected(_("This workbook has no worksheet."))
-    wanted = {n.strip().casefold() for n in sheet_names if n}
-    sheet = next((s for s in sheets if s.title.strip().casefold() in wanted), sheets[0])
-    try:
-        sheet.reset_dimensions()  # never trust the declared size (A1:XFD1048576 would pad every row)
-    except AttributeError:  # pragma: no cover - only read-only sheets have it
-        pass
-    fast = _fast_rows(workbook, sheet)
-    rows = fast if fast is not None else sheet.iter_rows(values_only=True)
-    try:
-        header: list[Any] | None = None
-        header_row = 0
-        for values in rows:
-            header_row += 1
-            if any(v is not None and str(v).strip() for v in values):
-                header = [_xlsx_text(v) or "" for v in values]
-                break
-    except Exception as exc:
-        logger.info("unreadable worksheet: %r", exc)
-        raise FileRejected(_("This XLSX file cannot be read (%(reason)s).", reason=type(exc).__name__)) from None
+    start = sheet.start
+    if start is None:
+        raise FileRejected(_("The first worksheet is empty."))
+    # calamine's rows begin at row 1 (rows above the data come as empty rows) but at the data's first column:
+    # the columns to its left are put back, so that cells keep the column numbers the user sees.
+    left: list[None] = [None] * start[1]
+    rows = sheet.iter_rows()
+    header: list[Any] | None = None
+    header_row = 0
+    for values in rows:
+        header_row += 1
+        cells = _xlsx_cells(values, left)
+        if any(v is not None and v.strip() for v in cells):
+            header = [v or "" for v in cells]
+            break
     if header is None:
         raise FileRejected(_("The first worksheet is empty."))
     while header and not header[-1].strip():
         header.pop()
+    last_row = sheet.end[0] + 1 if sheet.end is not None else header_row
+    if last_row - header_row > max_rows:  # known before a single row is converted
+        raise FileRejected(_("The file has more than %(n)s rows. Split it into smaller files.", n=max_rows))
     table = Table("xlsx", header, iter(()))
-    table.rows = _xlsx_rows(rows, header_row, max_rows, workbook)
+    table.rows = _xlsx_rows(rows, header_row, left)
     return table
 
 
-class _Doctype(ValueError):
-    pass
-
-
-def _refuse_dtd(*args: Any) -> None:
-    raise _Doctype("DTDs and entities are not allowed in a worksheet")
-
-
-def _column_index(ref: str) -> int:
-    """0-based column of a cell reference such as 'AB12'."""
-    index = 0
-    for ch in ref:
-        if "A" <= ch <= "Z":
-            index = index * 26 + (ord(ch) - 64)
-        else:
-            break
-    return index - 1
-
-
-def _fast_rows(workbook: Any, sheet: Any) -> Iterator[tuple[Any, ...]] | None:
-    """The sheet's rows as tuples of text, read with expat in chunks: several times faster than openpyxl's
-    per-cell objects on 100,000-row files. openpyxl still opens the workbook (structure, shared strings,
-    date styles, epoch); when its internals are not as expected we fall back to its own reader."""
-    try:
-        path = sheet._worksheet_path
-        shared = sheet._shared_strings
-        date_styles = set(workbook._date_formats)
-        epoch = workbook.epoch
-        archive = workbook._archive
-    except AttributeError:  # pragma: no cover - another openpyxl version
-        return None
-    return _expat_rows(archive, path, shared, date_styles, epoch)
-
-
-def _expat_rows(archive: Any, path: str, shared: list[Any], date_styles: set[int], epoch: Any
-                ) -> Iterator[tuple[Any, ...]]:
-    from xml.parsers import expat
-
-    from openpyxl.utils.datetime import from_excel
-
-    parser = expat.ParserCreate()
-    parser.buffer_text = True
-    # What defusedxml does: no DTD, no entity declarations, no external entities.
-    parser.StartDoctypeDeclHandler = _refuse_dtd
-    parser.EntityDeclHandler = _refuse_dtd
-    parser.UnparsedEntityDeclHandler = _refuse_dtd
-    parser.ExternalEntityRefHandler = _refuse_dtd
-    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
-
-    done: list[tuple[Any, ...]] = []
-    cells: list[Any] = []
-    parts: list[str] = []
-    row_no = 0
-    col = 0
-    kind = "n"
-    style = 0
-    has_value = collect = in_is = in_rph = False
-
-    def value_of(raw: str | None) -> Any:
-        if raw is None:
-            return None
-        if kind == "s":
-            try:
-                value = shared[int(raw)]
-            except (ValueError, IndexError):
-                raise _Doctype("a shared string that does not exist") from None
-            return value if isinstance(value, str) or value is None else str(value)
-        if kind == "inlineStr" or kind == "str" or kind == "e":
-            return raw
-        if kind == "b":
-            return "TRUE" if raw.strip() in ("1", "true") else "FALSE"
-        if kind == "d":
-            return raw[:10] if raw.endswith(("T00:00:00", "T00:00:00Z")) else raw
-        text = raw.strip()  # a number
-        if not text:
-            return None  # a formula never calculated: no cached value
-        if style and style in date_styles:
-            try:
-                return _xlsx_text(from_excel(float(text), epoch))
-            except (ValueError, OverflowError, TypeError):
-                return text
-        if text.isdigit() or (text[:1] == "-" and text[1:].isdigit()):
-            return text
-        try:
-            return _xlsx_text(float(text))
-        except ValueError:
-            return text
-
-    def start(name: str, attrs: dict[str, str]) -> None:
-        nonlocal row_no, col, kind, style, has_value, collect, in_is, in_rph
-        if ":" in name:
-            name = name.rpartition(":")[2]
-        if name == "c":
-            ref = attrs.get("r")
-            col = _column_index(ref) if ref else len(cells)
-            kind = attrs.get("t", "n")
-            s = attrs.get("s")
-            style = int(s) if s and s.isdigit() else 0
-            parts.clear()
-            has_value = False
-        elif name == "v" or (name == "t" and in_is):
-            collect = has_value = True
-        elif name == "row":
-            ref = attrs.get("r")
-            number = int(ref) if ref and ref.isdigit() else row_no + 1
-            # Rows the file leaves out are empty rows: keep the numbering the user sees.
-            for _gap in range(row_no + 1, number):
-                done.append(())
-            row_no = number
-            cells.clear()
-        elif name == "is":
-            in_is = True
-        elif name == "rPh":
-            in_rph = True  # phonetic guides are not part of the value
-
-    def chars(data: str) -> None:
-        if collect and not in_rph:
-            parts.append(data)
-
-    def end(name: str) -> None:
-        nonlocal collect, in_is, in_rph
-        if ":" in name:
-            name = name.rpartition(":")[2]
-        if name == "c":
-            value = value_of(("".join(parts) if len(parts) != 1 else parts[0]) if has_value else None)
-            n = len(cells)
-            if col == n:
-                cells.append(value)
-            elif col < n:
-                cells[col] = value
-            else:
-                cells.extend([None] * (col - n))
-                cells.append(value)
-        elif name == "v" or name == "t":
-            collect = False
-        elif name == "row":
-            while cells and cells[-1] is None:
-                cells.pop()
-            done.append(tuple(cells))
-            cells.clear()
-        elif name == "is":
-            in_is = False
-        elif name == "rPh":
-            in_rph = False
-
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    parser.CharacterDataHandler = chars
-    with archive.open(path) as source:
-        while True:
-            chunk = source.read(256 * 1024)
-            try:
-                parser.Parse(chunk, not chunk)
-            except expat.ExpatError as exc:
-                raise _Doctype(f"not well-formed XML ({exc})") from None
-            if done:
-                yield from done
-                done.clear()
-            if not chunk:
-                break
-
-
-def _xlsx_rows(rows: Iterator[tuple[Any, ...]], header_row: int, max_rows: int, workbook: Any
-               ) -> Iterator[tuple[int, list[Any]]]:
-    row_number = header_row
+def _xlsx_cells(values: list[Any], left: list[None]) -> list[Any]:
+    """One calamine row as text cells (None when empty), without the empty cells at its end."""
     text = _xlsx_text
-    try:
-        for values in rows:
-            row_number += 1
-            if row_number - header_row > max_rows:
-                raise FileRejected(_("The file has more than %(n)s rows. Split it into smaller files.", n=max_rows))
-            yield row_number, [v if v is None or type(v) is str else text(v) for v in values]
-    except FileRejected:
-        raise
-    except _Doctype as exc:
-        raise FileRejected(_("This XLSX file cannot be read after row %(row)s (%(reason)s).", row=row_number - 1,
-                             reason=str(exc))) from None
-    except Exception as exc:
-        logger.info("unreadable worksheet row %s: %r", row_number, exc)
-        raise FileRejected(_("This XLSX file cannot be read after row %(row)s (%(reason)s).", row=row_number - 1,
-                             reason=type(exc).__name__)) from None
-    finally:
-        workbook.close()
+    cells = [None if v == "" else v if type(v) is str else text(v) for v in values]
+    if left:
+        cells[:0] = left
+    while cells and cells[-1] is None:
+        cells.pop()
+    return cells
+
+
+def _xlsx_rows(rows: Iterator[list[Any]], header_row: int, left: list[None]) -> Iterator[tuple[int, list[Any]]]:
+    row_number = header_row
+    for values in rows:
+        row_number += 1
+        yield row_number, _xlsx_cells(values, left)
 
 
 # ---------------------------------------------------------------- JSON
