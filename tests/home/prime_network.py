@@ -46,7 +46,8 @@ def roll_up() -> None:
 
 def snapshot(it, weeks_ago: int, exposure, excess=0) -> ExposureSnapshot:
     row = ExposureSnapshot(item_id=it.id, relationship_id=it.relationship_id, week_start=CW - timedelta(weeks=weeks_ago),
-                           exposure_amount=D(exposure), excess_qty=D(excess), shortage_qty=D(0), updated_at=NOW)
+                           exposure_amount=D(exposure), currency=it.currency, excess_qty=D(excess), shortage_qty=D(0),
+                           updated_at=NOW)
     db.session.add(row)
     return row
 

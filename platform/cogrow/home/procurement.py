@@ -117,7 +117,7 @@ def exposure_trend(organisation_id: int, now_per_currency: dict[str, Decimal], w
     """Total exposure per ISO week over the last 13 weeks: the weekly sums per relationship (one row per
     relationship and week, whatever the number of items), and this week the live ledger.
 
-    Each week converts to KRW with the rates of its Monday's month; a week with an amount in a currency without a
+    Each past week converts to KRW with the rates of its Monday's month; a week with an amount in a currency without a
     rate that month has no KRW figure (its sums per currency are kept for the table)."""
     first = week - timedelta(weeks=TREND_WEEKS - 1)
     rows = db.session.execute(
@@ -130,15 +130,17 @@ def exposure_trend(organisation_id: int, now_per_currency: dict[str, Decimal], w
         by_week.setdefault(monday, {})[currency] = Decimal(total)
     by_week[week] = dict(now_per_currency)
     mondays = [first + timedelta(weeks=n) for n in range(TREND_WEEKS)]
+    # This week is the live total, converted like it with this month's rates (its Monday may be last month's).
+    month_of = {monday: money.month_of(monday) for monday in mondays} | {week: money.current_month()}
     foreign = any(c != money.BASE for sums in by_week.values() for c in sums)
-    rates = money.rates_by_month(organisation_id, mondays) if foreign else {}
+    rates = money.rates_by_month(organisation_id, month_of.values()) if foreign else {}
     points = []
     for monday in mondays:
         sums = by_week.get(monday)
         if sums is None:
             points.append(WeekPoint(monday, iso_label(monday), None))
             continue
-        krw, per_currency = money.convert(sums, rates.get(money.month_of(monday), {money.BASE: Decimal(1)}))
+        krw, per_currency = money.convert(sums, rates.get(month_of[monday], {money.BASE: Decimal(1)}))
         points.append(WeekPoint(monday, iso_label(monday), krw, per_currency))
     return points
 

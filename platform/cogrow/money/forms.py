@@ -7,6 +7,7 @@ from datetime import date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import fields as wtf
+from wtforms.validators import ValidationError
 
 from cogrow.core import fields as parse
 from cogrow.core.fields import FieldError
@@ -48,4 +49,4 @@ class FxRateForm(BaseForm):
 
     def validate_krw_per_unit(self, field) -> None:
         if field.data is not None and field.data <= 0:
-            raise ValueError(str(_l("Must be more than 0.")))
+            raise ValidationError(str(_l("Must be more than 0.")))
