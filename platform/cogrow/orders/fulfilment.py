@@ -159,7 +159,7 @@ def record_shipment(actor: Actor, rel: SupplyRelationship, lines: Sequence[tuple
     for po_id in po_ids:
         po = locked[po_id]
         still_open = db.session.scalar(select(_open_line(po_id)))
-        shipped = {str(found[line_id].line_no): str(qty) for line_id, qty in lines
+        shipped = {str(found[line_id].line_no): _plain(qty) for line_id, qty in lines
                    if found[line_id].purchase_order_id == po_id}
         _move(actor, po, "ship", "partially_shipped" if still_open else "closed", shipped, result, reference or {})
     _flush()
@@ -249,7 +249,7 @@ def release_shipment(actor: Actor, rel: SupplyRelationship, lines: Sequence[tupl
             target = "partially_shipped"
         else:  # where the first ASN found it: acknowledgement is kept while a PO is shipped, and cleared by a re-issue
             target = "acknowledged" if po.acknowledged_at is not None else "issued"
-        released = {str(found[line_id].line_no): str(qty) for line_id, qty in lines
+        released = {str(found[line_id].line_no): _plain(qty) for line_id, qty in lines
                     if found[line_id].purchase_order_id == po_id}
         _move(actor, po, "release", target, released, result, reference or {})
     _flush()
