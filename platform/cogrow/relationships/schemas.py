@@ -79,7 +79,8 @@ class RelationshipInvite(Body):
 
 class RelationshipQuery(PageQuery):
     # Checked by the view (a 422 naming it, as before the declared layer); declared here for the document.
-    status: Annotated[str | None, WithJsonSchema({"type": "string", "enum": list(STATUSES)})] = None
+    status: Annotated[str | None, WithJsonSchema({"type": "string", "enum": list(STATUSES)}),
+                      Field(json_schema_extra=lambda schema: schema.pop("default", None))] = None
 
 
 class RelationshipSide(Resource):
