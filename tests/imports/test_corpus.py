@@ -287,7 +287,9 @@ def test_formula_cells_are_stored_as_text_and_escaped_on_export(app, db, planner
     from cogrow.imports import export
 
     with app.test_request_context():
-        body = export.respond(["description"], [[item.description]], "items", "csv").get_data()
+        response = export.respond(["description"], [[item.description]], "items", "csv")
+        body = b"".join(response.response)
+        response.close()
     assert b"'=HYPERLINK" in body
 
 

@@ -2,20 +2,26 @@
 
 A cell that a spreadsheet would run as a formula (it starts with = + - @, a tab or a CR) is written with a
 leading apostrophe, so an imported or typed "=HYPERLINK(...)" comes back as text, never as a live formula.
+
+A download is written row by row into a spooled temporary file (in memory up to SPOOL_BYTES, on disk beyond)
+and sent from there with send_file: a large export never sits in the web process as one string or bytes
+object, and the rows are all read (and any error raised) before the response starts. The server closes the
+file (and so deletes it) when the response is done.
 """
 from __future__ import annotations
 
 import csv
 import io
 import re
+import tempfile
 import unicodedata
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import IO, Any
 from urllib.parse import quote
 
-from flask import Response
+from flask import Response, send_file
 from flask_babel import gettext as _
 
 from cogrow.core.errors import BadRequest
@@ -25,6 +31,7 @@ FORMATS = ("csv", "xlsx")
 CSV_MIMETYPE = "text/csv; charset=utf-8"
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")  # XML 1.0 cannot carry these at all
+SPOOL_BYTES = 1024 * 1024  # an export up to this size is kept in memory; a larger one goes to a temporary file
 
 
 def escape_formula(value: str) -> str:
@@ -68,16 +75,28 @@ def xlsx_value(value: Any) -> Any:
     return _ILLEGAL_XML.sub("", escape_formula(str(value)))
 
 
-def csv_bytes(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+class _Utf8Sink:
+    """What csv.writer writes to: each row's text goes to the binary file as UTF-8."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+
+    def write(self, text: str) -> int:
+        return self._raw.write(text.encode("utf-8"))
+
+
+def write_csv(target: IO[bytes], headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """CSV, UTF-8 with a BOM and CRLF line ends, written to `target` one row at a time."""
+    target.write(b"\xef\xbb\xbf")
+    writer = csv.writer(_Utf8Sink(target), lineterminator="\r\n")
     writer.writerow([csv_value(h) for h in headers])
     for row in rows:
         writer.writerow([csv_value(v) for v in row])
-    return b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")
 
 
-def xlsx_bytes(headers: Sequence[str], rows: Iterable[Sequence[Any]], sheet_title: str = "Sheet1") -> bytes:
+def write_xlsx(target: IO[bytes], headers: Sequence[str], rows: Iterable[Sequence[Any]],
+               sheet_title: str = "Sheet1") -> None:
+    """One sheet with openpyxl's write-only workbook (rows go to its temporary file, not to a cell tree)."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
 
@@ -100,9 +119,7 @@ def xlsx_bytes(headers: Sequence[str], rows: Iterable[Sequence[Any]], sheet_titl
 
     for row in rows:
         sheet.append(cells(row))
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    workbook.save(target)
 
 
 def _sheet_title(title: str) -> str:
@@ -131,11 +148,28 @@ def respond(headers: Sequence[str], rows: Iterable[Sequence[Any]], filename_stem
     if fmt not in FORMATS:
         raise BadRequest(_("Unknown export format."), fields={"format": _("Must be one of: %(choices)s.", choices="csv, xlsx")})
     stem = safe_stem(filename_stem)
-    if fmt == "csv":
-        body, mimetype = csv_bytes(headers, rows), CSV_MIMETYPE
-    else:
-        body, mimetype = xlsx_bytes(headers, rows, sheet_title=stem), XLSX_MIMETYPE
-    response = Response(body, content_type=mimetype)
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, prefix="cogrow-export-")
+    try:
+        if fmt == "csv":
+            write_csv(spool, headers, rows)
+            mimetype = CSV_MIMETYPE
+        else:
+            write_xlsx(spool, headers, rows, sheet_title=stem)
+            mimetype = XLSX_MIMETYPE
+        size = spool.tell()
+        spool.seek(0)
+        body: IO[bytes] = spool
+        if size <= SPOOL_BYTES:  # never left memory: a plain buffer, which needs no closing
+            body = io.BytesIO(spool.read())
+            spool.close()
+    except BaseException:
+        spool.close()
+        raise
+    # send_file streams the file and closes it when the response is done; the headers are ours, as before.
+    response = send_file(body, mimetype=mimetype.split(";")[0], as_attachment=True, download_name=f"{stem}.{fmt}",
+                         conditional=False, etag=False)
+    response.headers["Content-Type"] = mimetype
+    response.content_length = size
     response.headers["Content-Disposition"] = content_disposition(f"{stem}.{fmt}")
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
