@@ -3,38 +3,42 @@ alert numbers lose the exposure_krw key, and the way back restores the old names
 from __future__ import annotations
 
 import json
+import os
+from datetime import date, datetime, timezone
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from cogrow import config, create_app
 
-NOW = "2026-11-01 00:00:00"
+NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
 D = Decimal
 
 
 def _row(conn, table: str, **values) -> None:
     """Insert a row giving only the columns that matter; every other NOT NULL column gets a plain value."""
-    columns = sa.inspect(conn).get_columns(table)
+    t = sa.Table(table, sa.MetaData(), autoload_with=conn)
     row = dict(values)
-    for col in columns:
-        if col["name"] in row or col["nullable"] or col.get("autoincrement") is True and col["name"] == "id":
+    for col in t.columns:
+        if col.name in row or col.nullable or (col.name == "id" and col.primary_key):
             continue
-        kind = str(col["type"]).upper()
-        if "INT" in kind or "NUMERIC" in kind or "BOOL" in kind:
-            row[col["name"]] = 0
-        elif "DATETIME" in kind or "TIMESTAMP" in kind:
-            row[col["name"]] = NOW
-        elif "DATE" in kind:
-            row[col["name"]] = "2026-11-02"
-        elif "JSON" in kind:
-            row[col["name"]] = "{}"
+        kind = col.type
+        if isinstance(kind, sa.Boolean):
+            row[col.name] = False
+        elif isinstance(kind, (sa.Integer, sa.Numeric)):
+            row[col.name] = 0
+        elif isinstance(kind, sa.DateTime):
+            row[col.name] = NOW
+        elif isinstance(kind, sa.Date):
+            row[col.name] = date(2026, 11, 2)
+        elif isinstance(kind, sa.JSON):
+            row[col.name] = {}
         else:
-            row[col["name"]] = "x"
-    names = ", ".join(row)
-    conn.execute(text(f"INSERT INTO {table} ({names}) VALUES ({', '.join(':' + n for n in row)})"), row)
+            row[col.name] = "x"
+    conn.execute(t.insert().values(**row))
 
 
 def _fill(conn) -> None:
@@ -46,30 +50,45 @@ def _fill(conn) -> None:
     _row(conn, "supply_relationship", id=2, prime_id=1, supplier_id=3, status="active", firm_fence_weeks=4,
          material_fence_weeks=8, currency="KRW", material_share=0.5, threshold_krw=1000000, version=1)
     _row(conn, "item", id=1, relationship_id=1, prime_part_number="P-USD", description="", uom="EA", unit_price=2.5,
-         currency="USD", lead_time_days=7, active=1, version=1)
+         currency="USD", lead_time_days=7, active=True, version=1)
     _row(conn, "item", id=2, relationship_id=2, prime_part_number="P-KRW", description="", uom="EA", unit_price=3500,
-         currency="KRW", lead_time_days=7, active=1, version=1)
+         currency="KRW", lead_time_days=7, active=True, version=1)
     for item_id, rel_id, exposure in ((1, 1, "1250.5"), (2, 2, "3500000")):
         _row(conn, "coverage_ledger", item_id=item_id, relationship_id=rel_id, exposure_krw=exposure, excess=500)
-        _row(conn, "exposure_snapshot", item_id=item_id, relationship_id=rel_id, week_start="2026-10-26",
+        _row(conn, "exposure_snapshot", item_id=item_id, relationship_id=rel_id, week_start=date(2026, 10, 26),
              exposure_krw=exposure, excess_qty=500, shortage_qty=0)
-        _row(conn, "exposure_week", relationship_id=rel_id, week_start="2026-10-26", exposure_krw=exposure,
+        _row(conn, "exposure_week", relationship_id=rel_id, week_start=date(2026, 10, 26), exposure_krw=exposure,
              excess_qty=500, shortage_qty=0, items_exposed=1)
-    numbers = json.dumps({"excess": "500", "exposure_krw": "1250.5", "unit_price": "2.5"})
+    numbers = {"excess": "500", "exposure_krw": "1250.5", "unit_price": "2.5"}
     _row(conn, "alert", id=1, type="excess_inventory", relationship_id=1, item_id=1, status="open", severity="warning",
-         exposure=1250.5, numbers=numbers, context="{}", version=1)
+         exposure=1250.5, numbers=numbers, context={}, version=1)
     _row(conn, "alert", id=2, type="po_unacknowledged", relationship_id=2, item_id=2, status="open", severity="info",
-         exposure=10, numbers=json.dumps({"qty": "1", "value": "10"}), context="{}", version=1)
+         exposure=10, numbers={"qty": "1", "value": "10"}, context={}, version=1)
     _row(conn, "alert_event", id=1, uuid="e-1", alert_id=1, kind="raised", severity="warning", status="open",
          numbers=numbers)
     _row(conn, "alert_event", id=2, uuid="e-2", alert_id=2, kind="raised", severity="info", status="open",
-         numbers=json.dumps({"qty": "1", "value": "10"}))
+         numbers={"qty": "1", "value": "10"})
+
+
+def _database_url(tmp_path) -> str:
+    """SQLite in tmp, or on a PostgreSQL run a database of its own beside the suite's (created afresh)."""
+    base = os.environ.get("COGROW_TEST_DATABASE_URL") or ""
+    if not base.startswith("postgresql"):
+        return f"sqlite:///{tmp_path / 'old.sqlite'}"
+    url = make_url(base)
+    name = f"{url.database}_money_migration"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture
 def old_database(tmp_path, monkeypatch):
     monkeypatch.setenv("COGROW_VAR_DIR", str(tmp_path))
-    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    url = _database_url(tmp_path)
     app = create_app(config.TestingConfig(url))
     from flask_migrate import upgrade
 
@@ -121,7 +140,7 @@ def test_upgrade_keeps_the_values_and_labels_them_with_the_relationships_currenc
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT item_id, exposure_krw FROM coverage_ledger ORDER BY item_id")).all()
         assert [(i, D(str(a))) for i, a in rows] == [(1, D("1250.5")), (2, D(3500000))]
-        assert conn.execute(text("SELECT threshold_krw FROM supply_relationship WHERE id = 1")).scalar() == 700
+        assert D(str(conn.execute(text("SELECT threshold_krw FROM supply_relationship WHERE id = 1")).scalar())) == 700
         assert "exposure_krw" in _numbers(conn, "alert")[1]
     with app.app_context():
         upgrade()
