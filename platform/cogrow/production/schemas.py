@@ -1,4 +1,5 @@
-"""What a valid production report, production line and machine reading are, for forms, files and the API.
+"""What a valid production report, production line and machine reading are, for forms, files and the API:
+the rules the forms and the importer share (check_moment, check_plan), and the API's bodies and answers.
 
 Times: ISO 8601. A time with an offset (`+09:00`, `Z`) is taken as written; a naive time is read in
 Asia/Seoul, the business time zone of every relationship today. A time more than `FUTURE_SKEW` ahead
@@ -7,17 +8,20 @@ report can replace), and so is one before 2000.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any, Callable
 
 from flask_babel import lazy_gettext as _l
+from pydantic import (AfterValidator, Field, PlainValidator, ValidationError, ValidationInfo, WithJsonSchema,
+                      model_validator)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from cogrow.core import fields
 from cogrow.core.errors import ValidationFailed
 from cogrow.core.fields import FieldError
-from cogrow.core.validation import Fields
+from cogrow.core.schema import (Body, Date, Flag, Id, Moment, Note, PageQuery, PartNumber, Quantity, Resource, Week,
+                                int_type, text_type)
 from cogrow.core.weeks import business_zone, week_start
 
 FUTURE_SKEW = timedelta(minutes=5)
@@ -47,14 +51,6 @@ def check_moment(moment: datetime, now: datetime | None = None) -> datetime | st
     return moment
 
 
-def parse_week(value: Any) -> date | str:
-    """A week as '2026-W49' or as any date in it (YYYY-MM-DD); the value is the week's Monday."""
-    try:
-        return fields.iso_week(value)
-    except FieldError as exc:
-        return exc.message
-
-
 def check_plan(plan: list[tuple[date, Decimal]], as_of: datetime | None) -> dict[int, str]:
     """Errors by index of planned weeks: duplicates, weeks before the report's week, or too far ahead."""
     errors: dict[int, str] = {}
@@ -71,160 +67,280 @@ def check_plan(plan: list[tuple[date, Decimal]], as_of: datetime | None) -> dict
     return errors
 
 
-def parse_report(data: Any, now: datetime | None = None, *, item_required: bool = True,
-                 form: bool = False) -> dict[str, Any]:
-    """One report from a JSON object. Raises ValidationFailed naming each bad field (plan[2].quantity, ...).
+# --- the API's bodies ------------------------------------------------------------------------------------------
 
-    What a report leaves out is unchanged (services.fill_unchanged): `raw_on_hand` absent or null keeps the
-    earlier report's raw material, `plan` absent (or naming only some weeks) keeps the other planned weeks.
-    In JSON, good, scrap, WIP and finished goods are required and numbers are digits without grouping.
-    `form=True` (a page's fields, gathered into a dict): numbers may be grouped (1,280) as the page shows them,
-    and a blank WIP or finished goods is unchanged too (None here).
-    """
-    if not isinstance(data, Mapping):
-        raise ValidationFailed(str(_l("Some fields are not valid.")), fields={"": str(_l("Must be an object."))})
-    f = Fields(data, allowed_extra=("item_id", "part_number", "as_of", "plan"), form=form)
-    f.decimal("good_qty", required=True)
-    f.decimal("scrap_qty", required=True)
-    f.decimal("wip_qty", required=not form)
-    f.decimal("fg_on_hand", required=not form)
-    f.decimal("raw_on_hand")
-    f.text("note", max_length=500)
-    errors = f.errors
-    values = f.values
-    if item_required:
-        item_id, part = data.get("item_id"), data.get("part_number")
-        if item_id is None and part is None:
-            errors["item_id"] = str(_l("Give item_id or part_number."))
-        elif item_id is not None and part is not None:
-            errors["item_id"] = str(_l("Give item_id or part_number, not both."))
-        elif item_id is not None:
-            if isinstance(item_id, bool) or not isinstance(item_id, int) or not 0 < item_id < 2**31:
-                errors["item_id"] = str(_l("Must be an item id."))
-            else:
-                values["item_id"] = item_id
-        else:
-            f.part_number("part_number", required=True)
-    as_of = parse_moment(data.get("as_of"), now) if data.get("as_of") is not None else str(_l("This field is required."))
-    if isinstance(as_of, str):
-        errors["as_of"] = as_of
-    else:
-        values["as_of"] = as_of
-    values["plan"] = _parse_plan(data.get("plan"), values.get("as_of"), errors, form=form)
-    f.done()
-    if values.get("note") is None:
-        values["note"] = ""
-    return values
+def _reason(message: Any) -> PydanticCustomError:
+    return PydanticCustomError("cogrow", "{reason}", {"reason": str(message)})
 
 
-def _parse_plan(raw: Any, as_of: datetime | None, errors: dict[str, str],
-                form: bool = False) -> list[tuple[date, Decimal]] | None:
-    """The weeks the report names; None when it names none (every planned week is unchanged)."""
-    if raw is None:
-        return None
-    if not isinstance(raw, list):
-        errors["plan"] = str(_l("Must be a list of {week, quantity}."))
-        return []
-    if len(raw) > MAX_PLAN_WEEKS + 1:
-        errors["plan"] = str(_l("At most %(n)s weeks.", n=MAX_PLAN_WEEKS + 1))
-        return []
-    plan = []
-    for index, entry in enumerate(raw):
-        prefix = f"plan[{index}]"
-        if not isinstance(entry, Mapping):
-            errors[prefix] = str(_l("Must be an object with week and quantity."))
-            continue
-        g = Fields(entry, form=form)
-        g.decimal("quantity", required=True)
-        g._known.add("week")
-        week = parse_week(entry.get("week")) if entry.get("week") is not None else str(_l("This field is required."))
-        for key in entry:
-            if key not in ("week", "quantity"):
-                errors[f"{prefix}.{key}"] = str(_l("Unknown field."))
-        for key, message in g.errors.items():
-            errors[f"{prefix}.{key}"] = message
-        if isinstance(week, str):
-            errors[f"{prefix}.week"] = week
-        elif "quantity" in g.values:
-            plan.append((index, week, g.values["quantity"]))
-    for position, message in check_plan([(w, q) for _i, w, q in plan], as_of).items():
-        errors[f"plan[{plan[position][0]}].week"] = message
-    return [(w, q) for _i, w, q in plan]
+def fail_at(errors: dict[tuple[str | int, ...], str]) -> ValidationError:
+    """One validation error naming each place (relative to the field or model being validated) with its message:
+    a validator raising it names `plan[1].week` (or `reports[3].plan[1].week` in a batch), not just `plan`."""
+    return ValidationError.from_exception_data("body", [
+        InitErrorDetails(type=_reason(message), loc=loc, input=None) for loc, message in errors.items()])
 
 
-def parse_batch(data: Mapping[str, Any], now: datetime | None = None) -> list[dict[str, Any]]:
-    """`{"reports": [...]}` with 1 to MAX_BATCH reports; every bad entry is named as reports[17].wip_qty."""
-    reports = data.get("reports")
-    unknown = [k for k in data if k != "reports"]
-    if unknown:
-        raise ValidationFailed(str(_l("Some fields are not valid.")), fields={k: str(_l("Unknown field.")) for k in unknown})
-    if not isinstance(reports, list) or not reports:
-        raise ValidationFailed(str(_l("Some fields are not valid.")), fields={"reports": str(_l("Must be a non-empty list."))})
-    if len(reports) > MAX_BATCH:
-        raise ValidationFailed(str(_l("Some fields are not valid.")),
-                               fields={"reports": str(_l("At most %(n)s reports per request.", n=MAX_BATCH))})
-    now = now or datetime.now(timezone.utc)
-    parsed, errors = [], {}
-    for index, entry in enumerate(reports):
+def _lean(core_type: Any, parse: Callable[..., Any], **options: Any) -> Any:
+    """core.schema's `core_type` read by the same parser of cogrow.core.fields and written and documented the same,
+    minus the ValidationInfo pydantic builds for each value a validator asks it for. For the batch's hot path: a
+    thousand reports of five quantities, a time and up to 27 planned weeks each."""
+    def validate(value: Any) -> Any:
         try:
-            parsed.append(parse_report(entry, now))
-        except ValidationFailed as exc:
-            for key, message in exc.fields.items():
-                errors[f"reports[{index}].{key}" if key else f"reports[{index}]"] = message
-    if errors:
-        raise ValidationFailed(str(_l("Some reports are not valid; nothing was saved.")), fields=errors)
-    return parsed
+            return parse(value, **options)
+        except FieldError as exc:
+            raise _reason(exc.message) from None
+    return Annotated[(core_type.__origin__, PlainValidator(validate), *core_type.__metadata__[1:])]  # type: ignore[misc]
 
 
-def parse_line(data: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
-    f = Fields(data, partial=partial)
-    f.text("code", required=not partial, max_length=64, code=True, upper=True)
-    f.text("name", max_length=200)
-    f.integer("item_id", required=not partial, minimum=1, maximum=2**31 - 1)
-    f.integer("counter_max", minimum=1, maximum=COUNTER_LIMIT)
-    f.boolean("active")
-    values = f.done()
-    if values.get("code", "x").isdigit():
+def _item_ref(value: Any) -> int:
+    # In JSON an item is named by its id as a number: "5" is text, true is not an id.
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**31:
+        raise _reason(_l("Must be an item id."))
+    return value
+
+
+def _required_code(value: str) -> str:
+    if not value:
+        raise _reason(_l("This field is required."))
+    return value
+
+
+def _counter(value: Any) -> int:
+    try:
+        return int(fields.decimal(value, minimum=0, maximum=COUNTER_LIMIT, whole=True))
+    except FieldError as exc:
+        raise _reason(exc.message) from None
+
+
+def _line_code(value: str) -> str:
+    if value.isdigit():
         # A line is addressed by its code or its id in one URL segment: an all-digit code would be ambiguous.
-        raise ValidationFailed(str(_l("Some fields are not valid.")), fields={"code": str(_l("Must contain a letter."))})
-    if "name" in values and values["name"] is None:
-        values["name"] = ""
+        raise _reason(_l("Must contain a letter."))
+    return value
+
+
+ReportQuantity = _lean(Quantity, fields.decimal, minimum=0, scale=4)
+ReportMoment = _lean(Moment, fields.moment)
+ReportWeek = _lean(Week, fields.iso_week)
+ItemRef = Annotated[int, PlainValidator(_item_ref), WithJsonSchema({"type": "integer", "minimum": 1,
+                                                                   "maximum": 2**31 - 1})]
+ReportPart = Annotated[PartNumber, AfterValidator(_required_code)]
+Counter = Annotated[int, PlainValidator(_counter),
+                    WithJsonSchema({"type": "integer", "minimum": 0, "maximum": COUNTER_LIMIT,
+                                    "description": "The machine's counter (a whole number; digit text allowed)."})]
+LineCode = Annotated[PartNumber, AfterValidator(_required_code), AfterValidator(_line_code),
+                     WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 64,
+                                     "description": "The line's code (stored upper-case); not all digits."})]
+LineName = text_type(max_length=200)
+CounterMax = int_type(minimum=1, maximum=COUNTER_LIMIT)
+
+
+class PlannedWeekIn(Body):
+    week: ReportWeek
+    quantity: ReportQuantity
+
+
+class ProductionReportCreate(Body):
+    """One report of an item: give `item_id` or `part_number` (the prime's or the supplier's).
+
+    What a report leaves out is unchanged: `raw_on_hand` absent or null keeps the earlier report's raw material,
+    `plan` absent (or naming only some weeks) keeps the other planned weeks (an explicit 0 clears a week)."""
+
+    item_id: ItemRef | None = None
+    part_number: ReportPart | None = None
+    as_of: ReportMoment
+    good_qty: ReportQuantity
+    scrap_qty: ReportQuantity
+    wip_qty: ReportQuantity
+    fg_on_hand: ReportQuantity
+    raw_on_hand: ReportQuantity | None = None
+    note: Note | None = None
+    plan: list[PlannedWeekIn] | None = Field(default=None, max_length=MAX_PLAN_WEEKS + 1)
+
+    @model_validator(mode="after")
+    def _rules(self, info: ValidationInfo) -> ProductionReportCreate:
+        """One item; a time neither in the future nor before 2000; planned weeks once each, from the report's
+        week to MAX_PLAN_WEEKS after it. (One validator per report: the batch's hot path.)"""
+        errors: dict[tuple[str | int, ...], str] = {}
+        if self.item_id is None and self.part_number is None:
+            errors[("item_id",)] = str(_l("Give item_id or part_number."))
+        elif self.item_id is not None and self.part_number is not None:
+            errors[("item_id",)] = str(_l("Give item_id or part_number, not both."))
+        context = info.context if info.context is not None else {}
+        if context.get("now") is None:
+            context["now"] = datetime.now(timezone.utc)  # one clock reading for a whole batch
+        checked = check_moment(self.as_of, context["now"])
+        if isinstance(checked, str):
+            errors[("as_of",)] = checked
+        if self.plan:
+            for index, message in check_plan([(p.week, p.quantity) for p in self.plan], self.as_of).items():
+                errors[("plan", index, "week")] = message
+        if errors:
+            raise fail_at(errors)
+        return self
+
+
+class ProductionReportBatchCreate(Body):
+    """1 to MAX_BATCH reports, all saved or none; every bad entry is named (reports[17].wip_qty)."""
+
+    reports: list[ProductionReportCreate] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class ProductionReportQuery(PageQuery):
+    item_id: Id | None = None
+
+
+def report_values(report: ProductionReportCreate) -> dict[str, Any]:
+    """What services.record_report(s) take: the item (id or part number), the time, the quantities, the note and
+    the planned weeks as (week, quantity), None when the report names none."""
+    values: dict[str, Any] = {
+        "as_of": report.as_of, "good_qty": report.good_qty, "scrap_qty": report.scrap_qty, "wip_qty": report.wip_qty,
+        "fg_on_hand": report.fg_on_hand, "raw_on_hand": report.raw_on_hand, "note": report.note or "",
+        "plan": None if report.plan is None else [(p.week, p.quantity) for p in report.plan]}
+    if report.item_id is not None:
+        values["item_id"] = report.item_id
+    else:
+        values["part_number"] = report.part_number
     return values
 
 
-def parse_readings(data: Mapping[str, Any], counter_max: int | None, now: datetime | None = None) -> list[tuple[datetime, int]]:
-    """`{"readings": [{"read_at": ..., "counter": 123}, ...]}`; errors named readings[3].counter."""
-    unknown = [k for k in data if k != "readings"]
-    readings = data.get("readings")
-    fields: dict[str, str] = {k: str(_l("Unknown field.")) for k in unknown}
-    if not isinstance(readings, list) or not readings:
-        fields["readings"] = str(_l("Must be a non-empty list."))
-    elif len(readings) > MAX_READINGS:
-        fields["readings"] = str(_l("At most %(n)s readings per request.", n=MAX_READINGS))
-    if fields:
-        raise ValidationFailed(str(_l("Some fields are not valid.")), fields=fields)
-    now = now or datetime.now(timezone.utc)
-    ceiling = counter_max if counter_max is not None else COUNTER_LIMIT
-    out = []
-    for index, entry in enumerate(readings):
-        prefix = f"readings[{index}]"
-        if not isinstance(entry, Mapping):
-            fields[prefix] = str(_l("Must be an object with read_at and counter."))
-            continue
-        f = Fields(entry, allowed_extra=("read_at",))
-        f.decimal("counter", required=True, minimum=0, maximum=ceiling, whole=True)
-        read_at = parse_moment(entry.get("read_at"), now) if entry.get("read_at") is not None \
-            else str(_l("This field is required."))
-        try:
-            f.done()
-        except ValidationFailed:
-            pass
-        for key, message in f.errors.items():
-            fields[f"{prefix}.{key}"] = message
-        if isinstance(read_at, str):
-            fields[f"{prefix}.read_at"] = read_at
-        elif "counter" in f.values:
-            out.append((read_at, int(f.values["counter"])))
-    if fields:
-        raise ValidationFailed(str(_l("Some readings are not valid; nothing was saved.")), fields=fields)
+def _field_errors(exc: ValidationError) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for error in exc.errors(include_url=False):
+        name = ""
+        for part in error["loc"]:
+            name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
+        out.setdefault(name, str(error["ctx"]["reason"]) if error["type"] == "cogrow" else error["msg"])
     return out
+
+
+def parse_report(data: Any, now: datetime | None = None) -> dict[str, Any]:
+    """One report from a JSON-like dict, as the API reads it (for code that records reports without a request:
+    the demo, tests, benchmarks). Raises ValidationFailed naming each bad field."""
+    try:
+        report = ProductionReportCreate.model_validate(data, context={"request": True, "now": now})
+    except ValidationError as exc:
+        raise ValidationFailed(str(_l("Some fields are not valid.")), fields=_field_errors(exc)) from None
+    return report_values(report)
+
+
+class ProductionLineChange(Body):
+    """The fields to change; absent ones stay as they are."""
+
+    code: LineCode | None = None
+    name: LineName | None = None
+    item_id: Id | None = None
+    counter_max: CounterMax | None = None
+    active: Flag | None = None
+
+
+class ProductionLineCreate(ProductionLineChange):
+    """A production line making one item; `counter_max` is where its counter wraps to 0 (none: it only resets)."""
+
+    code: LineCode
+    item_id: Id
+
+
+class MachineReadingIn(Body):
+    read_at: ReportMoment
+    counter: Counter
+
+    @model_validator(mode="after")
+    def _in_range(self, info: ValidationInfo) -> MachineReadingIn:
+        context = info.context if info.context is not None else {}
+        if context.get("now") is None:
+            context["now"] = datetime.now(timezone.utc)
+        checked = check_moment(self.read_at, context["now"])
+        if isinstance(checked, str):
+            raise fail_at({("read_at",): checked})
+        return self
+
+
+class MachineReadingBatch(Body):
+    """1 to MAX_READINGS counter readings of one line; every bad entry is named (readings[3].counter)."""
+
+    readings: list[MachineReadingIn] = Field(min_length=1, max_length=MAX_READINGS)
+
+
+# --- the API's answers -----------------------------------------------------------------------------------------
+
+class PlannedWeek(Resource):
+    week: Week
+    week_start: Date
+    quantity: Quantity
+
+    @classmethod
+    def of(cls, row: Any) -> PlannedWeek:
+        return cls(week=row.week_start, week_start=row.week_start, quantity=row.quantity)
+
+
+class ProductionReport(Resource):
+    id: int
+    relationship_id: int
+    item_id: int
+    as_of: Moment
+    good_qty: Quantity
+    scrap_qty: Quantity
+    wip_qty: Quantity
+    fg_on_hand: Quantity
+    raw_on_hand: Quantity | None
+    plan: list[PlannedWeek]
+    source: str
+    note: str | None
+    received_at: Moment | None
+
+
+class ProductionReportsCreated(Resource):
+    created: int
+    ids: list[int]
+
+
+class ProductionPosition(Resource):
+    """An item's current position (all null before its first report), its planned output, and the units its
+    lines counted since that report."""
+
+    item_id: int
+    relationship_id: int
+    report_id: int | None
+    as_of: Moment | None
+    good_qty: Quantity | None
+    scrap_qty: Quantity | None
+    wip_qty: Quantity | None
+    fg_on_hand: Quantity | None
+    raw_on_hand: Quantity | None
+    plan: list[PlannedWeek]
+    machine_produced_since_report: Quantity
+    supply: Quantity
+
+
+class ProductionLine(Resource):
+    id: int
+    relationship_id: int
+    code: str
+    name: str | None
+    item_id: int | None
+    counter_max: int | None
+    active: bool
+    version: int
+
+
+class ProductionLineList(Resource):
+    data: list[ProductionLine]
+
+
+class MachineReading(Resource):
+    id: int
+    line_id: int
+    item_id: int | None
+    read_at: Moment
+    counter: int
+    produced: Quantity
+    new_run: bool
+
+
+class MachineReadingsRecorded(Resource):
+    line_id: int
+    accepted: int
+    duplicates: int
+    recomputed: int
+    produced: Quantity
