@@ -20,8 +20,8 @@ OWNED = (ROOT / "orders", ROOT / "migrations")
 ORDER_MODELS = {"PurchaseOrder", "PurchaseOrderLine", "ChangeProposal"}
 LINE_COUNTERS = {"shipped_qty", "received_qty"}
 PO_NAME = re.compile(r"(^|[._])(po|pos|order|orders|purchase_order)$")
-SQL_WRITE = re.compile(r"\b(update|insert\s+into|delete\s+from)\s+\"?(purchase_order|purchase_order_line|po_change_proposal)\b",
-                       re.IGNORECASE)
+SQL_WRITE = re.compile(r"\b(update|insert\s+into|delete\s+from)\s+\"?"
+                       r"(purchase_order|purchase_order_line|po_change_proposal)\b", re.IGNORECASE)
 
 
 def _name(node: ast.AST) -> str:
