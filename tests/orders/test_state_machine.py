@@ -15,7 +15,7 @@ from tests.orders.helpers import DUE, make_po, outbox_rows, planner, production
 
 pytestmark = pytest.mark.usefixtures("request_ctx")
 
-USER_ACTIONS = [a for a in dict.fromkeys(t.action for t in states.PO_TRANSITIONS) if states.who(a) != states.SYSTEM]
+USER_ACTIONS = [a for a in states.actions() if states.who(a) != states.SYSTEM]
 PAIRS = [(state, action) for state in PO_STATES for action in USER_ACTIONS]
 # Where an action has several outcomes, the one this test's PO reaches (one open proposal, none rejected before).
 OUTCOME = {"accept_proposal": "acknowledged", "reject_proposal": "issued"}

@@ -72,17 +72,14 @@ PO_TRANSITIONS: tuple[Transition, ...] = (
     Transition("release", ("partially_shipped",), "issued", SYSTEM, _l("Shipment cancelled, nothing shipped")),
 )
 
-_ACTION_ORDER: tuple[str, ...] = tuple(dict.fromkeys(t.action for t in PO_TRANSITIONS))
-_WHO: dict[str, str] = {t.action: t.who for t in PO_TRANSITIONS}
-
-
 def _check_table() -> None:
     """The table's own consistency, checked on import: a broken table must not serve a single request."""
+    sides = {t.action: t.who for t in PO_TRANSITIONS}
     for t in PO_TRANSITIONS:
         unknown = {t.to_state, *t.from_states} - set(PO_STATES)
         if unknown:
             raise ValueError(f"{t.action}: unknown states {sorted(unknown)}")
-        if t.who not in (PRIME, SUPPLIER, SYSTEM) or _WHO[t.action] != t.who:
+        if t.who not in (PRIME, SUPPLIER, SYSTEM) or sides[t.action] != t.who:
             raise ValueError(f"{t.action}: every row of an action is taken by the same side")
     seen: set[tuple[str, str, str]] = set()
     for t in PO_TRANSITIONS:
@@ -95,9 +92,17 @@ def _check_table() -> None:
 _check_table()
 
 
+def actions() -> tuple[str, ...]:
+    """Every action of the table, in the table's order."""
+    return tuple(dict.fromkeys(t.action for t in PO_TRANSITIONS))
+
+
 def who(action: str) -> str:
     """The side that takes `action` (PRIME, SUPPLIER or SYSTEM); KeyError for an action the table does not know."""
-    return _WHO[action]
+    for t in PO_TRANSITIONS:
+        if t.action == action:
+            return t.who
+    raise KeyError(action)
 
 
 def targets(action: str, state: str) -> tuple[str, ...]:
@@ -121,7 +126,7 @@ def states_for(action: str) -> tuple[str, ...]:
 
 def actions_for(side: str, state: str) -> list[str]:
     """The actions `side` may take on a PO in `state`, in the table's order (before the services' own rules)."""
-    return [action for action in _ACTION_ORDER if _WHO[action] == side and can_act(action, state)]
+    return list(dict.fromkeys(t.action for t in PO_TRANSITIONS if t.who == side and state in t.from_states))
 
 
 def can_move(state: str, to_state: str) -> bool:
