@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from cogrow.core import audit, labels, outbox
 from cogrow.core.auth import Actor
 from cogrow.core.errors import AppError, Conflict, Forbidden, NotFound, ValidationFailed
+from cogrow.core.models import OutboxEvent
 from cogrow.extensions import db
 from cogrow.imports import effects, reader
 from cogrow.imports.models import ImportBatch
@@ -422,13 +423,15 @@ def _publish(topic: str) -> None:
     claim and publish, limited to this topic. A broker that is down leaves the rows to the beat's relay."""
     from cogrow.coverage import services as coverage
 
-    coverage.relay_outbox(topics=(topic,))
+    try:
+        coverage.relay_outbox(topics=(topic,))
+    except Exception:  # e.g. a locked database: the rows are committed, and the beat's relay publishes them
+        db.session.rollback()
+        logger.warning("could not relay %s outbox rows now; the relay will", topic, exc_info=True)
 
 
 def run_parse(event_id: int) -> str:
     """Read and check a pending file in the worker, in the uploader's language; a second delivery does nothing."""
-    from cogrow.core.models import OutboxEvent
-
     event = db.session.get(OutboxEvent, event_id)
     batch_id = int((event.payload or {}).get("import_id", 0)) if event is not None else 0
     batch = db.session.get(ImportBatch, batch_id) if batch_id else None
@@ -657,8 +660,6 @@ def discard(actor: Actor, relationship_id: int, import_id: int) -> ImportBatch:
 def run_apply(event_id: int) -> str:
     """Apply the queued batch an outbox row names, with the claim written into it when the batch was queued;
     the row is done afterwards, whatever the outcome (a second delivery finds the batch no longer queued)."""
-    from cogrow.core.models import OutboxEvent
-
     event = db.session.get(OutboxEvent, event_id)
     payload = (event.payload or {}) if event is not None else {}
     db.session.rollback()
