@@ -4,192 +4,209 @@ Every change of a PO (revise and each action) needs If-Match with the ETag last 
 """
 from __future__ import annotations
 
+import dataclasses
+import functools
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from flask import g, jsonify, request
+from flask import g, request
+from pydantic import BaseModel
 
-from cogrow.core.api import bp, decimal_str, etag, json_body, page_args, required_version
+from cogrow.core.api import (
+    _read_body,
+    bp,
+    etag,
+    guard_path,
+    operation,
+    operation_of,
+    page_of,
+)
 from cogrow.core.auth import requires
-from cogrow.core.validation import Fields
-from cogrow.orders import schemas, services
-from cogrow.orders.models import ChangeProposal, PurchaseOrder, PurchaseOrderLine
-from cogrow.relationships import services as relationships
+from cogrow.orders import models, services
+from cogrow.orders.schemas import (
+    ChangeProposal,
+    ChangeProposalCreate,
+    ProposalDecision,
+    PurchaseOrder,
+    PurchaseOrderActionReason,
+    PurchaseOrderChange,
+    PurchaseOrderCreate,
+    PurchaseOrderDetail,
+    PurchaseOrderLine,
+    PurchaseOrderQuery,
+    PurchaseOrderRejection,
+    po_values,
+    proposal_values,
+)
 
 BASE = "/relationships/<int:relationship_id>/orders"
 PRIME = ("admin", "planner")
 SUPPLIER = ("admin", "production")
 
 
-def _dt(value) -> str | None:
-    return value.isoformat() if value is not None else None
+def _po_of_this_relationship(actor: Any, po_id: int) -> None:
+    """The owner guard of <po_id>: a bad body for a PO the caller cannot see is a 404, never a 422."""
+    relationship_id = (request.view_args or {}).get("relationship_id")
+    if relationship_id is not None:
+        services.get_po(actor, relationship_id, po_id)
 
 
-def line_json(line: PurchaseOrderLine) -> dict[str, Any]:
-    return {
-        "id": line.id,
-        "line_no": line.line_no,
-        "item_id": line.item_id,
-        "prime_part_number": line.item.prime_part_number,
-        "supplier_part_number": line.item.supplier_part_number,
-        "quantity": decimal_str(line.quantity),
-        "due_date": line.due_date.isoformat(),
-        "unit_price": decimal_str(line.unit_price),
-        "shipped_qty": decimal_str(line.shipped_qty),
-        "received_qty": decimal_str(line.received_qty),
-        "open_qty": decimal_str(max(line.quantity - line.shipped_qty, Decimal(0))),
-    }
+guard_path("po_id", _po_of_this_relationship)
 
 
-def proposal_json(proposal: ChangeProposal) -> dict[str, Any]:
-    return {
-        "id": proposal.id,
-        "line_id": proposal.line_id,
-        "line_no": proposal.line.line_no,
-        "proposed_quantity": decimal_str(proposal.proposed_quantity),
-        "proposed_due_date": proposal.proposed_due_date.isoformat() if proposal.proposed_due_date else None,
-        "reason": proposal.reason,
-        "status": proposal.status,
-        "decision_note": proposal.decision_note,
-        "created_at": _dt(proposal.created_at),
-        "decided_at": _dt(proposal.decided_at),
-    }
+def optional_body(operation_id: str, *, body: type[BaseModel], **options: Any) -> Callable:
+    """`operation` for a route whose JSON body may be left out entirely: no body reads as `body()`, a body is read
+    (strictly) as the layer reads one. The document shows the body; `core.api.operation` has no optional body yet."""
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def reading(**kwargs: Any) -> Any:
+            if request.get_data(cache=True):
+                kwargs["body"] = _read_body(body, dict(request.view_args or {}))
+            else:
+                kwargs["body"] = body()
+            return view(**kwargs)
+
+        declared = operation(operation_id, **options)(reading)
+        declared.cogrow_operation = dataclasses.replace(operation_of(declared), body=body)  # type: ignore[attr-defined]
+        return declared
+    return decorator
 
 
-def po_json(po: PurchaseOrder, *, detail: bool = False) -> dict[str, Any]:
-    out = {
-        "id": po.id,
-        "relationship_id": po.relationship_id,
-        "prime_id": po.prime_id,  # the issuer: a PO number is unique per prime
-        "number": po.number,
-        "status": po.status,
-        "currency": po.currency,
-        "note": po.note,
-        "status_reason": po.status_reason,
-        "version": po.version,
-        "created_at": _dt(po.created_at),
-        "issued_at": _dt(po.issued_at),
-        "acknowledged_at": _dt(po.acknowledged_at),
-        "closed_at": _dt(po.closed_at),
-        "lines": [line_json(line) for line in po.lines],
-    }
-    if detail:
-        proposals = services.list_proposals(po)
-        out["proposals"] = [proposal_json(p) for p in proposals]
-        out["allowed_actions"] = services.allowed_actions(g.actor, po, proposals)
-    return out
+def _line(line: models.PurchaseOrderLine) -> PurchaseOrderLine:
+    return PurchaseOrderLine(
+        id=line.id, line_no=line.line_no, item_id=line.item_id, prime_part_number=line.item.prime_part_number,
+        supplier_part_number=line.item.supplier_part_number, quantity=line.quantity, due_date=line.due_date,
+        unit_price=line.unit_price, shipped_qty=line.shipped_qty, received_qty=line.received_qty,
+        open_qty=max(line.quantity - line.shipped_qty, Decimal(0)))
 
 
-def _one(po: PurchaseOrder, status: int = 200):
-    response = jsonify(po_json(po, detail=True))
-    response.status_code = status
-    response.headers["ETag"] = etag(po.version)
-    return response
+def _proposal(proposal: models.ChangeProposal) -> ChangeProposal:
+    return ChangeProposal(
+        id=proposal.id, line_id=proposal.line_id, line_no=proposal.line.line_no,
+        proposed_quantity=proposal.proposed_quantity, proposed_due_date=proposal.proposed_due_date,
+        reason=proposal.reason, status=proposal.status, decision_note=proposal.decision_note,
+        created_at=proposal.created_at, decided_at=proposal.decided_at)
 
 
-def _optional_body() -> dict[str, Any]:
-    """Actions may come with no body at all, or a JSON object (e.g. a reason)."""
-    if not request.get_data(cache=True):
-        return {}
-    return json_body()
+def _header(po: models.PurchaseOrder) -> dict[str, Any]:
+    return {name: getattr(po, name) for name in PurchaseOrder.model_fields if name != "lines"} | {
+        "lines": [_line(line) for line in po.lines]}
 
 
-def _reason(required: bool = False, name: str = "reason") -> str | None:
-    f = Fields(_optional_body())
-    f.text(name, required=required, max_length=500)
-    return f.done().get(name)
+def _one(po: models.PurchaseOrder) -> tuple[PurchaseOrderDetail, dict[str, str]]:
+    proposals = services.list_proposals(po)
+    detail = PurchaseOrderDetail(**_header(po), proposals=[_proposal(p) for p in proposals],
+                                 allowed_actions=services.allowed_actions(g.actor, po, proposals))
+    return detail, {"ETag": etag(po.version)}
+
+
+# "Get after create": the answer's id is the PO to read, and the issue/acknowledge that usually follow.
+_PO_LINKS = {
+    "GetPurchaseOrder": {"operationId": "getPurchaseOrder",
+                         "parameters": {"relationship_id": "$request.path.relationship_id", "po_id": "$response.body#/id"}},
+    "IssuePurchaseOrder": {"operationId": "issuePurchaseOrder",
+                           "parameters": {"relationship_id": "$request.path.relationship_id", "po_id": "$response.body#/id"}},
+    "AcknowledgePurchaseOrder": {"operationId": "acknowledgePurchaseOrder",
+                                 "parameters": {"relationship_id": "$request.path.relationship_id",
+                                                "po_id": "$response.body#/id"}},
+}
 
 
 @bp.get(BASE)
 @requires(api=True)
-def orders_index(relationship_id: int):
-    limit, offset = page_args()
-    status = request.args.get("status") or None
-    summaries = services.list_orders(g.actor, relationship_id, status, limit=limit, offset=offset, with_lines=True)
-    return jsonify({"data": [po_json(s.po) for s in summaries], "limit": limit, "offset": offset})
+@operation("listPurchaseOrders", tag="orders", query=PurchaseOrderQuery, response=page_of(PurchaseOrder))
+def orders_index(relationship_id: int, query: PurchaseOrderQuery):
+    """The relationship's POs, newest first, with their lines (the supplier never sees drafts)."""
+    summaries = services.list_orders(g.actor, relationship_id, query.status, limit=query.limit, offset=query.offset,
+                                     with_lines=True)
+    return page_of(PurchaseOrder)(data=[PurchaseOrder(**_header(s.po)) for s in summaries],
+                                  limit=query.limit, offset=query.offset)
 
 
 @bp.post(BASE)
 @requires(*PRIME, kind="prime", api=True)
-def orders_create(relationship_id: int):
-    relationships.get_relationship(g.actor, relationship_id)  # a foreign relationship is 404 before any 422
-    return _one(services.create_po(g.actor, relationship_id, schemas.parse_po(json_body())), 201)
+@operation("createPurchaseOrder", tag="orders", body=PurchaseOrderCreate, response=PurchaseOrderDetail, status=201,
+           etag=True, links=_PO_LINKS)
+def orders_create(relationship_id: int, body: PurchaseOrderCreate):
+    """Draft a PO with its lines (the prime's admin or planner); it binds nothing until it is issued."""
+    return _one(services.create_po(g.actor, relationship_id, po_values(body)))
 
 
 @bp.get(f"{BASE}/<int:po_id>")
 @requires(api=True)
+@operation("getPurchaseOrder", tag="orders", response=PurchaseOrderDetail, etag=True)
 def orders_show(relationship_id: int, po_id: int):
+    """One PO with its proposals and the actions the caller may take, its version in the ETag."""
     return _one(services.get_po(g.actor, relationship_id, po_id))
 
 
 @bp.patch(f"{BASE}/<int:po_id>")
 @requires(*PRIME, kind="prime", api=True)
-def orders_revise(relationship_id: int, po_id: int):
-    services.get_po(g.actor, relationship_id, po_id)
-    version = required_version()
-    values = schemas.parse_po(json_body(), partial=True)
-    return _one(services.revise_po(g.actor, relationship_id, po_id, values, version))
+@operation("revisePurchaseOrder", tag="orders", body=PurchaseOrderChange, response=PurchaseOrderDetail, etag=True,
+           if_match=True)
+def orders_revise(relationship_id: int, po_id: int, body: PurchaseOrderChange, version: int):
+    """Change a PO's note and/or lines (If-Match: its ETag); new lines on a PO the supplier has seen re-issue it."""
+    return _one(services.revise_po(g.actor, relationship_id, po_id, po_values(body), version))
 
 
 @bp.post(f"{BASE}/<int:po_id>/issue")
 @requires(*PRIME, kind="prime", api=True)
-def orders_issue(relationship_id: int, po_id: int):
-    services.get_po(g.actor, relationship_id, po_id)
-    version = required_version()
-    _reason()  # no fields, but a body with unknown ones is refused rather than ignored
+@optional_body("issuePurchaseOrder", tag="orders", body=PurchaseOrderActionReason, response=PurchaseOrderDetail,
+               etag=True, if_match=True)
+def orders_issue(relationship_id: int, po_id: int, body: PurchaseOrderActionReason, version: int):
+    """Issue a draft (or a rejected PO, again) to the supplier (If-Match: its ETag)."""
     return _one(services.issue_po(g.actor, relationship_id, po_id, version))
 
 
 @bp.post(f"{BASE}/<int:po_id>/cancel")
 @requires(*PRIME, kind="prime", api=True)
-def orders_cancel(relationship_id: int, po_id: int):
-    services.get_po(g.actor, relationship_id, po_id)
-    version = required_version()
-    return _one(services.cancel_po(g.actor, relationship_id, po_id, version, _reason()))
+@optional_body("cancelPurchaseOrder", tag="orders", body=PurchaseOrderActionReason, response=PurchaseOrderDetail,
+               etag=True, if_match=True)
+def orders_cancel(relationship_id: int, po_id: int, body: PurchaseOrderActionReason, version: int):
+    """Cancel a PO nothing has been shipped against, with an optional reason (If-Match: its ETag)."""
+    return _one(services.cancel_po(g.actor, relationship_id, po_id, version, body.reason or None))
 
 
 @bp.post(f"{BASE}/<int:po_id>/close")
 @requires(*PRIME, kind="prime", api=True)
-def orders_close(relationship_id: int, po_id: int):
-    services.get_po(g.actor, relationship_id, po_id)
-    version = required_version()
-    return _one(services.close_po(g.actor, relationship_id, po_id, version, _reason()))
+@optional_body("closePurchaseOrder", tag="orders", body=PurchaseOrderActionReason, response=PurchaseOrderDetail,
+               etag=True, if_match=True)
+def orders_close(relationship_id: int, po_id: int, body: PurchaseOrderActionReason, version: int):
+    """Close the rest of a partly shipped PO, with an optional reason (If-Match: its ETag)."""
+    return _one(services.close_po(g.actor, relationship_id, po_id, version, body.reason or None))
 
 
 @bp.post(f"{BASE}/<int:po_id>/acknowledge")
 @requires(*SUPPLIER, kind="supplier", api=True)
-def orders_acknowledge(relationship_id: int, po_id: int):
-    services.get_po(g.actor, relationship_id, po_id)
-    version = required_version()
-    _reason()
+@optional_body("acknowledgePurchaseOrder", tag="orders", body=PurchaseOrderActionReason,
+               response=PurchaseOrderDetail, etag=True, if_match=True)
+def orders_acknowledge(relationship_id: int, po_id: int, body: PurchaseOrderActionReason, version: int):
+    """The supplier accepts the PO as it stands (If-Match: its ETag)."""
     return _one(services.acknowledge_po(g.actor, relationship_id, po_id, version))
 
 
 @bp.post(f"{BASE}/<int:po_id>/reject")
 @requires(*SUPPLIER, kind="supplier", api=True)
-def orders_reject(relationship_id: int, po_id: int):
-    services.get_po(g.actor, relationship_id, po_id)
-    version = required_version()
-    return _one(services.reject_po(g.actor, relationship_id, po_id, version, _reason(required=True)))
+@operation("rejectPurchaseOrder", tag="orders", body=PurchaseOrderRejection, response=PurchaseOrderDetail, etag=True,
+           if_match=True)
+def orders_reject(relationship_id: int, po_id: int, body: PurchaseOrderRejection, version: int):
+    """The supplier rejects the PO, saying why (If-Match: its ETag)."""
+    return _one(services.reject_po(g.actor, relationship_id, po_id, version, body.reason))
 
 
 @bp.post(f"{BASE}/<int:po_id>/proposals")
 @requires(*SUPPLIER, kind="supplier", api=True)
-def orders_propose(relationship_id: int, po_id: int):
-    services.get_po(g.actor, relationship_id, po_id)
-    version = required_version()
-    values = schemas.parse_proposal(json_body())
-    proposal = services.propose_change(g.actor, relationship_id, po_id, values, version)
-    response = jsonify(proposal_json(proposal))
-    response.status_code = 201
-    response.headers["ETag"] = etag(services.get_po(g.actor, relationship_id, po_id).version)
-    return response
+@operation("proposePurchaseOrderChange", tag="orders", body=ChangeProposalCreate, response=ChangeProposal, status=201,
+           etag=True, if_match=True)
+def orders_propose(relationship_id: int, po_id: int, body: ChangeProposalCreate, version: int):
+    """The supplier proposes a new quantity and/or due date for one line (If-Match: the PO's ETag; the answer's
+    ETag is the PO's new version)."""
+    proposal = services.propose_change(g.actor, relationship_id, po_id, proposal_values(body), version)
+    return _proposal(proposal), {"ETag": etag(services.get_po(g.actor, relationship_id, po_id).version)}
 
 
-def _decide(relationship_id: int, po_id: int, proposal_id: int, accept: bool):
-    services.get_po(g.actor, relationship_id, po_id)
-    version = required_version()
-    note = _reason(name="note")
+def _decide(relationship_id: int, po_id: int, proposal_id: int, accept: bool, note: str | None, version: int):
     decide = services.accept_proposal if accept else services.reject_proposal
     decide(g.actor, relationship_id, po_id, proposal_id, version, note)
     return _one(services.get_po(g.actor, relationship_id, po_id))
@@ -197,11 +214,17 @@ def _decide(relationship_id: int, po_id: int, proposal_id: int, accept: bool):
 
 @bp.post(f"{BASE}/<int:po_id>/proposals/<int:proposal_id>/accept")
 @requires(*PRIME, kind="prime", api=True)
-def orders_accept_proposal(relationship_id: int, po_id: int, proposal_id: int):
-    return _decide(relationship_id, po_id, proposal_id, True)
+@optional_body("acceptChangeProposal", tag="orders", body=ProposalDecision, response=PurchaseOrderDetail, etag=True,
+               if_match=True)
+def orders_accept_proposal(relationship_id: int, po_id: int, proposal_id: int, body: ProposalDecision, version: int):
+    """Accept the supplier's proposal: the line takes the proposed quantity and date (If-Match: the PO's ETag)."""
+    return _decide(relationship_id, po_id, proposal_id, True, body.note or None, version)
 
 
 @bp.post(f"{BASE}/<int:po_id>/proposals/<int:proposal_id>/reject")
 @requires(*PRIME, kind="prime", api=True)
-def orders_reject_proposal(relationship_id: int, po_id: int, proposal_id: int):
-    return _decide(relationship_id, po_id, proposal_id, False)
+@optional_body("rejectChangeProposal", tag="orders", body=ProposalDecision, response=PurchaseOrderDetail, etag=True,
+               if_match=True)
+def orders_reject_proposal(relationship_id: int, po_id: int, proposal_id: int, body: ProposalDecision, version: int):
+    """Reject the supplier's proposal; the line stays as it is (If-Match: the PO's ETag)."""
+    return _decide(relationship_id, po_id, proposal_id, False, body.note or None, version)

@@ -1,180 +1,325 @@
-"""What a valid purchase order, line and change proposal is, for forms and the API alike."""
+"""What the JSON API accepts and answers for purchase orders, their lines and change proposals.
+
+The bodies parse their fields with the shared parsers (`cogrow.core.schema` on `cogrow.core.fields`), as the page
+forms in orders/forms.py do. Rules between fields (a line names its item by id or part number, a line number
+appears once, a proposal changes something) are checked by `po_values` / `proposal_values`, which name the field,
+and give the services the values they take. `parse_po` and `parse_proposal` do both in one step for code that holds
+a plain dict (the demo data, tests).
+"""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date
-from typing import Any, Mapping
+from decimal import Decimal
+from typing import Annotated, Any
 
 from flask_babel import lazy_gettext as _l
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    PlainValidator,
+    ValidationError,
+    WithJsonSchema,
+)
+from pydantic_core import PydanticCustomError
 
+from cogrow.core import fields
 from cogrow.core.errors import ValidationFailed
-from cogrow.core.validation import Fields, parse_int
+from cogrow.core.fields import FieldError
+from cogrow.core.schema import (
+    Body,
+    Date,
+    Id,
+    Moment,
+    PageQuery,
+    PartNumber,
+    Quantity,
+    Resource,
+    int_type,
+    text_type,
+)
+from cogrow.core.validation import parse_int
 
 MAX_LINES = 1000
 FORM_NEW_ROWS = 10
-LINE_FIELDS = ("line_no", "item_id", "prime_part_number", "quantity", "due_date", "unit_price")
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_MISSING = object()
 
 
-def parse_date(value: Any) -> date | str:
-    """A date written YYYY-MM-DD, or the reason (a message) it is not one."""
-    if not isinstance(value, str):
-        return str(_l("Must be a date written YYYY-MM-DD."))
-    text = value.strip()
-    if not _ISO_DATE.fullmatch(text):
-        return str(_l("Must be a date written YYYY-MM-DD."))
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        return str(_l("There is no such date."))
+# --- field types ---------------------------------------------------------------------------------------------
+
+def _refuse(message: Any) -> PydanticCustomError:
+    return PydanticCustomError("cogrow", "{reason}", {"reason": str(message)})
+
+
+def code_type(*, max_length: int, upper: bool = True) -> Any:
+    """A document number or other code: no spaces inside, no invisible characters; upper-cased with `upper`.
+    Blank text is "" (the caller reads it as "not given")."""
+    def read(value: Any) -> str:
+        if isinstance(value, str) and not value.strip():
+            return ""
+        try:
+            return fields.part_number(value, max_length=max_length, upper=upper)
+        except FieldError as exc:
+            raise _refuse(exc.message) from None
+    return Annotated[str, PlainValidator(read), WithJsonSchema({"type": "string", "maxLength": max_length})]
+
+
+_ISO_DATE = re.compile(r"\s*\d{4}-\d{2}-\d{2}\s*", re.ASCII)
+
+
+def _iso_shape(value: Any) -> Any:
+    # The API takes dates as JSON Schema's `date` (YYYY-MM-DD); forms and spreadsheets are more lenient.
+    if isinstance(value, str) and not _ISO_DATE.fullmatch(value):
+        raise _refuse(_l("Must be a date written YYYY-MM-DD."))
+    return value
+
+
+def _blank_is_none(value: Any) -> Any:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+IsoDate = Annotated[Date, BeforeValidator(_iso_shape)]
+"""A date as YYYY-MM-DD and nothing else (2026-1-5 and 2026/01/05 are refused), read by the shared parser."""
+
+
+def _plausible(day: date) -> date:
     if not 2000 <= day.year <= 2100:
-        return str(_l("Must be a date between the years 2000 and 2100."))
+        raise _refuse(_l("Must be a date between the years 2000 and 2100."))
     return day
 
 
-def _date_field(data: Mapping[str, Any], name: str, values: dict[str, Any], errors: dict[str, str], *,
-                required: bool, partial: bool = False) -> None:
-    raw = data.get(name, _MISSING)
-    if raw is _MISSING and partial:
-        return
-    if raw is _MISSING or raw is None or (isinstance(raw, str) and not raw.strip()):
-        if required:
-            errors[name] = str(_l("This field is required."))
-        else:
-            values[name] = None
-        return
-    parsed = parse_date(raw)
-    if isinstance(parsed, str):
-        errors[name] = parsed
-    else:
-        values[name] = parsed
+def _more_than_zero(value: Decimal) -> Decimal:
+    if value <= 0:
+        raise _refuse(_l("Must be more than 0."))
+    return value
 
 
-def _positive(values: dict[str, Any], errors: dict[str, str], name: str) -> None:
-    if values.get(name) is not None and values[name] <= 0:
-        errors[name] = str(_l("Must be more than 0."))
-        values.pop(name)
+def _given(value: str) -> str:
+    if not value:
+        raise _refuse(_l("This field is required."))
+    return value
 
 
-def _unknown(data: Mapping[str, Any], known: tuple[str, ...], errors: dict[str, str]) -> None:
-    if isinstance(data, dict):
-        for key in data:
-            if key not in known:
-                errors[key] = str(_l("Unknown field."))
+DueDate = Annotated[IsoDate, AfterValidator(_plausible)]
+OptionalDueDate = Annotated[DueDate | None, BeforeValidator(_blank_is_none)]
+PositiveQuantity = Annotated[Quantity, AfterValidator(_more_than_zero)]
+PoNumber = code_type(max_length=32)
+LineNo = int_type(minimum=1, maximum=9999)
+PoNote = text_type(max_length=1000)
+Reason = text_type(max_length=500)
+RequiredReason = Annotated[Reason, AfterValidator(_given)]
 
 
-def parse_line(data: Any, index: int, errors: dict[str, str]) -> dict[str, Any] | None:
-    """One line of a PO body; its errors go into `errors` as lines[index].field."""
-    prefix = f"lines[{index}]"
-    if not isinstance(data, dict):
-        errors[prefix] = str(_l("Each line must be an object."))
-        return None
-    f = Fields(data)
-    f.integer("line_no", minimum=1, maximum=9999)
-    f.integer("item_id", minimum=1, maximum=2**31 - 1)
-    f.text("prime_part_number", max_length=64, code=True, upper=True)
-    f.decimal("quantity", required=True, minimum=0, scale=4)
-    f.decimal("unit_price", minimum=0, scale=4)
-    values, line_errors = dict(f.values), dict(f.errors)
-    _positive(values, line_errors, "quantity")
-    _date_field(data, "due_date", values, line_errors, required=True)
-    _unknown(data, LINE_FIELDS, line_errors)
-    if values.get("item_id") is None and values.get("prime_part_number") is None \
-            and "item_id" not in line_errors and "prime_part_number" not in line_errors:
-        line_errors["item_id"] = str(_l("Give the item's id or its prime part number."))
-    errors.update({f"{prefix}.{name}": message for name, message in line_errors.items()})
-    if line_errors:
-        return None
-    values["index"] = index
+def _not_too_many(value: Any) -> Any:
+    if isinstance(value, list) and len(value) > MAX_LINES:
+        raise _refuse(_l("At most %(n)s lines.", n=MAX_LINES))
+    return value
+
+
+def _some_lines(value: list) -> list:
+    if not value:
+        raise _refuse(_l("A PO needs at least one line."))
+    return value
+
+
+# --- bodies --------------------------------------------------------------------------------------------------
+
+class PurchaseOrderLineInput(Body):
+    """One line: the item by id or by the prime's part number (both may be given if they agree), a quantity of
+    more than 0 and a due date. Without `unit_price` a new item takes the catalog price and an unchanged one keeps
+    its agreed price. Without `line_no` a line follows the highest number given."""
+
+    line_no: LineNo | None = None
+    item_id: Id | None = None
+    prime_part_number: PartNumber | None = None
+    quantity: PositiveQuantity
+    due_date: DueDate
+    unit_price: Quantity | None = None
+
+
+Lines = Annotated[list[PurchaseOrderLineInput], BeforeValidator(_not_too_many), AfterValidator(_some_lines),
+                  Field(json_schema_extra={"minItems": 1, "maxItems": MAX_LINES})]
+
+
+class PurchaseOrderChange(Body):
+    """A revision: the note and/or the lines. Lines given replace the PO's lines, matched by `line_no`."""
+
+    note: PoNote | None = None
+    lines: Lines = Field(default=None)
+
+
+class PurchaseOrderCreate(PurchaseOrderChange):
+    """A new draft PO: its number (generated when left out) and note, and at least one line."""
+
+    number: PoNumber | None = None
+    lines: Lines
+
+
+class PurchaseOrderActionReason(Body):
+    """An optional reason that goes with the action (the body may also be left out)."""
+
+    reason: Reason | None = None
+
+
+class PurchaseOrderRejection(Body):
+    """Why the supplier rejects the PO."""
+
+    reason: RequiredReason
+
+
+class ProposalDecision(Body):
+    """An optional note to the supplier about the decision (the body may also be left out)."""
+
+    note: Reason | None = None
+
+
+class ChangeProposalCreate(Body):
+    """The supplier's proposal for one line: a new quantity, a new due date or both, and why."""
+
+    line_id: Id
+    quantity: PositiveQuantity | None = None
+    due_date: OptionalDueDate = None
+    reason: RequiredReason
+
+
+class PurchaseOrderQuery(PageQuery):
+    """Paging and an optional status filter ("open" is every binding state); an unknown status is a 422."""
+
+    status: Annotated[str | None, BeforeValidator(_blank_is_none),
+                      WithJsonSchema({"type": "string", "description": 'A PO status, or "open" for every binding one.'})] = None
+
+
+# --- cross-field rules ---------------------------------------------------------------------------------------
+
+def line_values(lines: list[PurchaseOrderLineInput]) -> list[dict[str, Any]]:
+    """The services' form of the lines (each with its `index` in the body); errors name `lines[i].field`."""
+    errors: dict[str, str] = {}
+    out: list[dict[str, Any]] = []
+    seen: set[int] = set()
+    for index, line in enumerate(lines):
+        values = line.model_dump()
+        values["prime_part_number"] = values["prime_part_number"] or None
+        prefix = f"lines[{index}]"
+        if values["item_id"] is None and values["prime_part_number"] is None:
+            errors[f"{prefix}.item_id"] = str(_l("Give the item's id or its prime part number."))
+        if values["line_no"] is not None:
+            if values["line_no"] in seen:
+                errors[f"{prefix}.line_no"] = str(_l("Line %(n)s appears twice.", n=values["line_no"]))
+            seen.add(values["line_no"])
+        values["index"] = index
+        out.append(values)
+    if errors:
+        raise ValidationFailed(str(_l("Some fields are not valid.")), fields=errors)
+    return out
+
+
+def po_values(body: PurchaseOrderChange) -> dict[str, Any]:
+    """What `create_po` / `revise_po` take: only what was sent (a null or blank note clears it)."""
+    sent = body.model_fields_set
+    values: dict[str, Any] = {}
+    if isinstance(body, PurchaseOrderCreate):
+        values["number"] = body.number or None
+    if "note" in sent or isinstance(body, PurchaseOrderCreate):
+        values["note"] = body.note or ""
+    if "lines" in sent:
+        values["lines"] = line_values(body.lines)
     return values
 
 
-def parse_lines(raw: Any, errors: dict[str, str]) -> list[dict[str, Any]]:
-    """A list of lines; `raw` may hold None for blank form rows, which keep their index but are skipped."""
-    if not isinstance(raw, list):
-        errors["lines"] = str(_l("Must be a list of lines."))
-        return []
-    if len(raw) > MAX_LINES:
-        errors["lines"] = str(_l("At most %(n)s lines.", n=MAX_LINES))
-        return []
-    lines = [parse_line(row, i, errors) for i, row in enumerate(raw) if row is not None]
-    seen: dict[int, int] = {}
-    for line in lines:
-        if line is None or line.get("line_no") is None:
-            continue
-        if line["line_no"] in seen:
-            errors[f"lines[{line['index']}].line_no"] = str(_l("Line %(n)s appears twice.", n=line["line_no"]))
-        seen[line["line_no"]] = line["index"]
-    return [line for line in lines if line is not None]
+def proposal_values(body: ChangeProposalCreate) -> dict[str, Any]:
+    """What `propose_change` takes; a proposal that changes neither quantity nor date is refused on `quantity`."""
+    if body.quantity is None and body.due_date is None:
+        message = str(_l("Propose a new quantity, a new due date, or both."))
+        raise ValidationFailed(str(_l("Some fields are not valid.")), fields={"quantity": message})
+    return {"line_id": body.line_id, "quantity": body.quantity, "due_date": body.due_date, "reason": body.reason}
+
+
+def field_errors(exc: ValidationError) -> dict[str, str]:
+    """A pydantic error as the API names fields (`lines[0].quantity`), for callers that validate a plain dict."""
+    out: dict[str, str] = {}
+    for error in exc.errors(include_url=False):
+        name = ""
+        for part in error["loc"]:
+            name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
+        out.setdefault(name or "body", str(error["ctx"]["reason"]) if error["type"] == "cogrow" else error["msg"])
+    return out
+
+
+def validated(model: type[Body], data: Mapping[str, Any]) -> Any:
+    """`data` read as the API reads a body; a ValidationFailed naming the fields otherwise."""
+    try:
+        return model.model_validate(dict(data), context={"request": True})
+    except ValidationError as exc:
+        raise ValidationFailed(str(_l("Some fields are not valid.")), fields=field_errors(exc)) from None
 
 
 def parse_po(data: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
-    """A PO body: optional number and note, and its lines (required on create, optional on PATCH)."""
-    f = Fields(data, partial=partial)
-    if not partial:
-        f.text("number", max_length=32, code=True, upper=True)
-    f.text("note", max_length=1000)
-    values, errors = dict(f.values), dict(f.errors)
-    if values.get("note", "") is None:
-        values["note"] = ""
-    raw_lines = data.get("lines", _MISSING)
-    if raw_lines is not _MISSING:
-        values["lines"] = parse_lines(raw_lines, errors)
-        if not values["lines"] and "lines" not in errors and not any(k.startswith("lines[") for k in errors):
-            errors["lines"] = str(_l("A PO needs at least one line."))
-    elif not partial:
-        errors["lines"] = str(_l("A PO needs at least one line."))
-    _unknown(data, ("number", "note", "lines") if not partial else ("note", "lines"), errors)
-    if errors:
-        raise ValidationFailed(str(_l("Some fields are not valid.")), fields=errors)
-    return values
+    """A PO body as a dict, read like the API's: create, or (partial) a revision."""
+    return po_values(validated(PurchaseOrderChange if partial else PurchaseOrderCreate, data))
 
 
 def parse_proposal(data: Mapping[str, Any]) -> dict[str, Any]:
-    """The supplier's proposal: a line, a new quantity and/or due date, and a reason."""
-    f = Fields(data)
-    f.integer("line_id", required=True, minimum=1, maximum=2**31 - 1)
-    f.decimal("quantity", minimum=0, scale=4)
-    f.text("reason", required=True, max_length=500)
-    values, errors = dict(f.values), dict(f.errors)
-    _positive(values, errors, "quantity")
-    _date_field(data, "due_date", values, errors, required=False)
-    _unknown(data, ("line_id", "quantity", "due_date", "reason"), errors)
-    if values.get("quantity") is None and values.get("due_date") is None and "quantity" not in errors \
-            and "due_date" not in errors:
-        errors["quantity"] = str(_l("Propose a new quantity, a new due date, or both."))
-    if errors:
-        raise ValidationFailed(str(_l("Some fields are not valid.")), fields=errors)
-    return values
+    """A change proposal body as a dict, read like the API's."""
+    return proposal_values(validated(ChangeProposalCreate, data))
 
 
-def parse_reason(data: Mapping[str, Any], *, name: str = "reason", required: bool = False,
-                 strict: bool = True) -> str | None:
-    """An optional reason or note that goes with an action (cancel, reject, decide a proposal).
+# --- answers -------------------------------------------------------------------------------------------------
 
-    Page forms pass strict=False: they also carry the version and the CSRF token.
-    """
-    f = Fields(data)
-    f.text(name, required=required, max_length=500)
-    return f.done(strict=strict).get(name)
+class PurchaseOrderLine(Resource):
+    id: int
+    line_no: int
+    item_id: int
+    prime_part_number: str
+    supplier_part_number: str | None
+    quantity: Quantity
+    due_date: Date
+    unit_price: Quantity
+    shipped_qty: Quantity
+    received_qty: Quantity
+    open_qty: Quantity = Field(description="What is left to ship: quantity - shipped_qty, at least 0.")
 
 
-def form_lines(form: Mapping[str, Any], rows: int) -> list[dict[str, Any] | None]:
-    """The line rows of a page form (fields named lines[i].field), blank rows as None, removed rows dropped."""
-    out: list[dict[str, Any] | None] = []
-    for i in range(rows):
-        row = {}
-        for name in ("line_no", "prime_part_number", "quantity", "due_date", "unit_price"):
-            value = form.get(f"lines[{i}].{name}")
-            if isinstance(value, str) and value.strip():
-                row[name] = value
-        removed = form.get(f"lines[{i}].remove")
-        filled = {k for k in row if k != "line_no"}
-        # A blanked row of an existing line is an error to show, not a silent removal (that takes the box).
-        out.append(row if (filled or "line_no" in row) and not removed else None)
-    return out
+class ChangeProposal(Resource):
+    id: int
+    line_id: int
+    line_no: int
+    proposed_quantity: Quantity | None
+    proposed_due_date: Date | None
+    reason: str
+    status: str = Field(description="open, accepted, rejected or withdrawn.")
+    decision_note: str | None
+    created_at: Moment | None
+    decided_at: Moment | None
 
+
+class PurchaseOrder(Resource):
+    """A PO as lists show it: its header and lines."""
+
+    id: int
+    relationship_id: int
+    prime_id: int = Field(description="The issuer: a PO number is unique per prime.")
+    number: str
+    status: str
+    currency: str
+    note: str
+    status_reason: str | None
+    version: int
+    created_at: Moment | None
+    issued_at: Moment | None
+    acknowledged_at: Moment | None
+    closed_at: Moment | None
+    lines: list[PurchaseOrderLine]
+
+
+class PurchaseOrderDetail(PurchaseOrder):
+    """One PO with its change proposals and the actions the caller may take on it now."""
+
+    proposals: list[ChangeProposal]
+    allowed_actions: list[str]
+
+
+# --- page forms ----------------------------------------------------------------------------------------------
 
 def form_row_count(form: Mapping[str, Any]) -> int:
     """How many line rows a posted form carried (bounded, so a forged form cannot make us loop)."""
