@@ -225,3 +225,37 @@ def test_bad_weeks_name_the_key_the_client_used(client, db, tenant_a, value, key
     response = client.post(_url(tenant_a), json=body, headers=_h(tenant_a, "prime:planner"))
     assert response.status_code == 422
     assert f"buckets[2].{key}" in response.get_json()["error"]["fields"]
+
+
+def test_a_bad_commit_body_for_a_version_that_does_not_exist_is_404(client, db, tenant_a):
+    _publish(client, tenant_a)
+    response = client.put(_url(tenant_a, "/99/commits"), json={"commits": "all"}, headers=_h(tenant_a, "supplier:production"))
+    assert response.status_code == 404
+    response = client.put(_url(tenant_a, "/1/commits"), json={"commits": "all"}, headers=_h(tenant_a, "supplier:production"))
+    assert response.status_code == 422 and "commits" in response.get_json()["error"]["fields"]
+
+
+def test_the_internal_note_reaches_only_the_prime_and_bad_paging_names_the_parameter(client, db, tenant_a):
+    _publish(client, tenant_a)
+    prime = client.get(_url(tenant_a, "/1?limit=1"), headers=_h(tenant_a, "prime:planner")).get_json()
+    supplier = client.get(_url(tenant_a, "/1?limit=1"), headers=_h(tenant_a, "supplier:production")).get_json()
+    assert prime["note"] == "weekly" and "note" not in supplier
+    assert {k for k in prime if k != "note"} == set(supplier)
+    assert prime["published_at"].endswith("Z") and prime["base_week"] == supplier["base_week"]
+    response = client.get(_url(tenant_a, "/1?item_id=x"), headers=_h(tenant_a, "prime:planner"))
+    assert response.status_code == 400 and "item_id" in response.get_json()["error"]["fields"]
+
+
+def test_an_entry_naming_its_week_twice_or_its_item_twice_is_named(client, db, tenant_a):
+    body = _body(tenant_a.item.prime_part_number)
+    body["buckets"][3] = {"part_number": tenant_a.item.prime_part_number, "item_id": tenant_a.item.id,
+                          "week": iso_label(week(3)), "quantity": "1"}
+    body["buckets"][4] = {"part_number": tenant_a.item.prime_part_number, "week": iso_label(week(4)),
+                          "week_start": week(4).isoformat(), "quantity": "1"}
+    body["buckets"][5] = {"part_number": tenant_a.item.prime_part_number, "week_start": week(5).isoformat() + "x",
+                          "quantity": "1"}
+    response = client.post(_url(tenant_a), json=body, headers=_h(tenant_a, "prime:planner"))
+    assert response.status_code == 422
+    assert set(response.get_json()["error"]["fields"]) == {"buckets[3].item_id", "buckets[4].week",
+                                                           "buckets[5].week_start"}
+    assert _publications(db) == 0

@@ -1,229 +1,330 @@
-"""What valid forecast entries, grants and commits are, from JSON bodies and forms alike."""
+"""What the forecasts API accepts and answers: a publication's buckets, commits and authorization grants.
+
+Fields are read with the parsers of cogrow.core.fields (through cogrow.core.schema). An entry names its item by
+`item_id` (a JSON number) or `part_number` (the prime's), and its week by `week` (2026-W50, or a date in it) or
+`week_start` (the Monday itself). Whether the item belongs to the relationship, and the publication's rules
+(no past weeks, no week twice, the horizon), are checked while the body is read, so one answer names every bad
+entry, parse errors and rule errors alike.
+"""
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
-from typing import Any, Mapping
+from typing import Annotated, Any
 
-from flask_babel import gettext as _
+from flask import g, request
+from flask_babel import lazy_gettext as _l
+from pydantic import (AfterValidator, Field, PlainValidator, PrivateAttr, ValidationError, ValidationInfo,
+                      WithJsonSchema, WrapValidator, model_validator)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from cogrow.core import fields
-from cogrow.core.validation import clean_text, has_control_chars, parse_decimal, parse_id
-from cogrow.core.weeks import parse_iso_label
+from cogrow.core.schema import (MAX_ID, Body, Date, Id, Moment, Page, PageQuery, PartNumber, Quantity, Resource,
+                                Week, choice_type, text_type)
+from cogrow.core.weeks import current_week
+from cogrow.forecasts import services
 from cogrow.forecasts.models import AUTHORIZATION_KINDS
 from cogrow.forecasts.services import REASON_CODES
+from cogrow.relationships import services as relationships
 
 MAX_ENTRIES = 200_000
 
 
-def parse_week(value: Any, *, monday: bool) -> date | str:
-    """An ISO week label ('2026-W50') or, with monday=False, any ISO date (its week); or the reason it is not."""
-    if not isinstance(value, str) or not value.strip():
-        return _("Must be an ISO week such as 2026-W50.") if monday is False else _("Must be a date (YYYY-MM-DD).")
-    text = clean_text(value)
-    if not monday:
-        try:
-            return parse_iso_label(text)
-        except ValueError:
-            return _("Must be an ISO week such as 2026-W50.")
-    try:
-        day = date.fromisoformat(text) if len(text) == 10 else None
-    except ValueError:
-        day = None
-    if day is None:
-        return _("Must be a date (YYYY-MM-DD).")
-    if day.weekday() != 0:
-        return _("Must be a Monday: a week starts on Monday.")
-    return day
+def _reason(message: Any) -> PydanticCustomError:
+    return PydanticCustomError("cogrow", "{reason}", {"reason": str(message)})
 
 
-def parse_date(value: Any) -> date | str:
-    if not isinstance(value, str):
-        return _("Must be a date (YYYY-MM-DD).")
-    text = clean_text(value)
-    try:
-        if len(text) != 10:
-            raise ValueError(text)
-        return date.fromisoformat(text)
-    except ValueError:
-        return _("Must be a date (YYYY-MM-DD).")
+def _fail_at(errors: list[tuple[tuple[str | int, ...], str, str]]) -> ValidationError:
+    """One validation error naming each place (relative to what is being validated): (loc, type, message)."""
+    return ValidationError.from_exception_data("body", [
+        InitErrorDetails(type=PydanticCustomError(kind, "{reason}", {"reason": str(message)}), loc=loc, input=None)
+        for loc, kind, message in errors])
 
 
-def parse_code(value: Any) -> str | None:
-    """A part number by the one rule of cogrow.core.fields (NFKC, trimmed, upper-cased, no spaces or invisible
-    characters), or None if it cannot be one."""
-    try:
-        text = fields.part_number(value)
-    except fields.FieldError:
-        return None
-    return text or None
-
-
-def _item(entry: Mapping[str, Any], parts: dict[str, int], item_ids: set[int], prefix: str,
-          errors: dict[str, str]) -> int | None:
-    if "item_id" in entry and "part_number" in entry:
-        errors[f"{prefix}.item_id"] = _("Give item_id or part_number, not both.")
-        return None
-    if "part_number" in entry:
-        part = parse_code(entry["part_number"])
-        if part is None or part not in parts:
-            errors[f"{prefix}.part_number"] = _("No such part number in this relationship.")
-            return None
-        return parts[part]
-    value = entry.get("item_id")
-    if isinstance(value, bool) or not isinstance(value, int):
-        errors[f"{prefix}.item_id"] = _("Give item_id (a number) or part_number.")
-        return None
-    if value not in item_ids:
-        errors[f"{prefix}.item_id"] = _("No such item in this relationship.")
-        return None
+def _json_id(value: Any) -> int:
+    # An item or bucket is named by its id as a JSON number: "5" is text, true is not an id.
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
+        raise _reason(_l("Give item_id (a number) or part_number."))
     return value
 
 
-def _week(entry: Mapping[str, Any], prefix: str, errors: dict[str, str]) -> tuple[date | None, str]:
-    if "week" in entry and "week_start" in entry:
-        errors[f"{prefix}.week"] = _("Give week or week_start, not both.")
-        return None, "week"
-    key = "week_start" if "week_start" in entry else "week"
-    parsed = parse_week(entry.get(key), monday=key == "week_start")
-    if isinstance(parsed, str):
-        errors[f"{prefix}.{key}"] = parsed
-        return None, key
-    return parsed, key
+def _monday(value: date) -> date:
+    if value.weekday() != 0:
+        raise _reason(_l("Must be a Monday: a week starts on Monday."))
+    return value
 
 
-def _quantity(entry: Mapping[str, Any], prefix: str, errors: dict[str, str]) -> Decimal | None:
-    parsed = parse_decimal(entry.get("quantity"), scale=4)
-    if isinstance(parsed, str):
-        errors[f"{prefix}.quantity"] = parsed
-        return None
-    if parsed < 0:
-        errors[f"{prefix}.quantity"] = _("Must be at least %(n)s.", n=0)
-        return None
-    return parsed
+ItemNumber = Annotated[int, PlainValidator(_json_id), WithJsonSchema({"type": "integer", "minimum": 1,
+                                                                     "maximum": MAX_ID})]
+Monday = Annotated[Date, AfterValidator(_monday),
+                   WithJsonSchema({"type": "string", "format": "date", "description": "A Monday."})]
+ReasonCode = choice_type(*REASON_CODES, upper=True)
+Kind = choice_type(*AUTHORIZATION_KINDS, upper=True)
+Text = text_type(max_length=500, multiline=True)
 
 
-def _entries(data: Mapping[str, Any], name: str, errors: dict[str, str]) -> list[Any]:
-    entries = data.get(name)
-    if not isinstance(entries, list) or not entries:
-        errors[name] = _("Must be a non-empty list.")
-        return []
-    if len(entries) > MAX_ENTRIES:
-        errors[name] = _("At most %(n)s entries per request.", n=MAX_ENTRIES)
-        return []
-    return entries
+def _scope() -> tuple[dict[str, int], set[int]]:
+    """The part numbers and item ids of the relationship in the URL, read once a request. A relationship the
+    caller cannot see answers 404 here, before anything about the body's items is said."""
+    relationship_id = (request.view_args or {})["relationship_id"]
+    cached = g.get("forecast_scope")
+    if cached is None or cached[0] != relationship_id:
+        relationships.get_relationship(g.actor, relationship_id)
+        cached = g.forecast_scope = (relationship_id, services.part_numbers_of(relationship_id),
+                                     services.item_ids_of(relationship_id))
+    return cached[1], cached[2]
 
 
-def _unknown_keys(entry: Mapping[str, Any], allowed: set[str], prefix: str, errors: dict[str, str]) -> None:
-    for key in entry:
-        if key not in allowed:
-            errors[f"{prefix}.{key}"] = _("Unknown field.")
+class _Entry(Body):
+    """An entry naming one item of the relationship, by `item_id` or `part_number`."""
 
+    item_id: ItemNumber | None = None
+    part_number: PartNumber | None = None
+    _item: int | None = PrivateAttr(default=None)
 
-def parse_publication(data: Mapping[str, Any], parts: dict[str, int], item_ids: set[int]
-                      ) -> tuple[str, list[tuple[int, date, Decimal]], list[str], dict[str, str]]:
-    """The note, the (item, week, quantity) entries, the week key each entry used, and every error by field."""
-    errors: dict[str, str] = {}
-    for key in data:
-        if key not in ("note", "buckets", "reason"):
-            errors[key] = _("Unknown field.")
-    reason = data.get("reason")
-    if reason is not None and (not isinstance(reason, str) or len(reason) > 500
-                               or has_control_chars(reason.replace("\n", " ").replace("\r", " "))):
-        errors["reason"] = _("Text of at most %(n)s characters.", n=500)
-    note = data.get("note", "")
-    if note is None:
-        note = ""
-    if not isinstance(note, str):
-        errors["note"] = _("Must be text.")
-        note = ""
-    elif has_control_chars(note.replace("\n", " ").replace("\r", " ").replace("\t", " ")):
-        errors["note"] = _("Contains invisible or control characters.")
-    elif len(note) > 500:
-        errors["note"] = _("At most %(n)s characters.", n=500)
-    buckets: list[tuple[int, date, Decimal]] = []
-    week_keys: list[str] = []
-    for index, entry in enumerate(_entries(data, "buckets", errors)):
-        prefix = f"buckets[{index}]"
-        if not isinstance(entry, dict):
-            errors[prefix] = _("Must be an object.")
-            continue
-        _unknown_keys(entry, {"item_id", "part_number", "week", "week_start", "quantity"}, prefix, errors)
-        item_id = _item(entry, parts, item_ids, prefix, errors)
-        week, week_key = _week(entry, prefix, errors)
-        quantity = _quantity(entry, prefix, errors)
-        week_keys.append(week_key)
-        buckets.append((item_id, week, quantity))  # type: ignore[arg-type]
-    return note.strip(), buckets, week_keys, errors
-
-
-def parse_grant(data: Mapping[str, Any], parts: dict[str, int], item_ids: set[int], *, form: bool = False
-                ) -> tuple[tuple[int, str, date, Decimal] | None, dict[str, str]]:
-    """One grant from a JSON object or a form: item_id or part_number, kind, cum_start_date, quantity."""
-    errors: dict[str, str] = {}
-    names = ("item_id", "part_number", "kind", "cum_start_date", "quantity")
-    if form:  # numbers arrive as text; an empty field means "not given"
-        entry: dict[str, Any] = {k: data.get(k) for k in names if data.get(k) not in (None, "")}
-        if isinstance(entry.get("item_id"), str) and parse_id(entry["item_id"]) is not None:
-            entry["item_id"] = parse_id(entry["item_id"])
-    else:
-        entry = dict(data)
-        for key in entry:
-            if key not in names:
-                errors[key] = _("Unknown field.")
-    found: dict[str, str] = {}
-    item_id = _item(entry, parts, item_ids, "g", found)
-    quantity = _quantity(entry, "g", found)
-    errors.update({k[2:]: v for k, v in found.items()})
-    kind = entry.get("kind")
-    kind = clean_text(kind).upper() if isinstance(kind, str) else kind
-    if kind not in AUTHORIZATION_KINDS:
-        errors["kind"] = _("Must be one of: %(choices)s.", choices=", ".join(AUTHORIZATION_KINDS))
-    start = parse_date(entry.get("cum_start_date"))
-    if isinstance(start, str):
-        errors["cum_start_date"] = start
-    if errors:
-        return None, errors
-    return (item_id, kind, start, quantity), errors  # type: ignore[return-value]
-
-
-def parse_commits(data: Mapping[str, Any], parts: dict[str, int], item_ids: set[int]
-                  ) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """Commit rows from {"commits": [{bucket_id | (item_id|part_number, week|week_start), quantity, reason_code,
-    comment}]}."""
-    errors: dict[str, str] = {}
-    for key in data:
-        if key != "commits":
-            errors[key] = _("Unknown field.")
-    rows: list[dict[str, Any]] = []
-    for index, entry in enumerate(_entries(data, "commits", errors)):
-        prefix = f"commits[{index}]"
-        if not isinstance(entry, dict):
-            errors[prefix] = _("Must be an object.")
-            continue
-        _unknown_keys(entry, {"bucket_id", "item_id", "part_number", "week", "week_start", "quantity", "reason_code",
-                              "comment"}, prefix, errors)
-        row: dict[str, Any] = {}
-        if "bucket_id" in entry:
-            value = entry["bucket_id"]
-            if isinstance(value, bool) or not isinstance(value, int):
-                errors[f"{prefix}.bucket_id"] = _("Must be a whole number.")
-            row["bucket_id"] = value
+    def _item_errors(self) -> list[tuple[tuple[str | int, ...], str, str]]:
+        if self.item_id is not None and self.part_number is not None:
+            return [(("item_id",), "cogrow", str(_l("Give item_id or part_number, not both.")))]
+        parts, item_ids = _scope()
+        if self.part_number is not None:
+            self._item = parts.get(self.part_number)
+            if self._item is None:
+                return [(("part_number",), "cogrow", str(_l("No such part number in this relationship.")))]
+        elif self.item_id is None:
+            return [(("item_id",), "cogrow", str(_l("Give item_id (a number) or part_number.")))]
+        elif self.item_id not in item_ids:
+            return [(("item_id",), "cogrow", str(_l("No such item in this relationship.")))]
         else:
-            row["item_id"] = _item(entry, parts, item_ids, prefix, errors)
-            row["week_start"] = _week(entry, prefix, errors)[0]
-        row["quantity"] = _quantity(entry, prefix, errors)
-        reason = entry.get("reason_code")
-        if reason is not None:
-            if not isinstance(reason, str) or clean_text(reason).upper() not in REASON_CODES:
-                errors[f"{prefix}.reason_code"] = _("Must be one of: %(choices)s.", choices=", ".join(REASON_CODES))
-            else:
-                reason = clean_text(reason).upper()
-        row["reason_code"] = reason or None
-        comment = entry.get("comment") or ""
-        if not isinstance(comment, str) or len(comment) > 500:
-            errors[f"{prefix}.comment"] = _("Text of at most %(n)s characters.", n=500)
-            comment = ""
-        row["comment"] = comment.strip()
-        rows.append(row)
-    return rows, errors
+            self._item = self.item_id
+        return []
+
+    @property
+    def item(self) -> int:
+        """The item the entry names (set once the body is valid)."""
+        assert self._item is not None
+        return self._item
+
+
+class _WeekEntry(_Entry):
+    week: Week | None = None
+    week_start: Monday | None = None
+
+    @property
+    def week_key(self) -> str:
+        """The key the client named the week with (errors about the week name it)."""
+        return "week_start" if self.week_start is not None else "week"
+
+    @property
+    def monday(self) -> date:
+        return self.week_start if self.week_start is not None else self.week  # type: ignore[return-value]
+
+    def _week_errors(self) -> list[tuple[tuple[str | int, ...], str, str]]:
+        if self.week is not None and self.week_start is not None:
+            return [(("week",), "cogrow", str(_l("Give week or week_start, not both.")))]
+        if self.week is None and self.week_start is None:
+            return [(("week",), "cogrow", str(_l("Must be an ISO week such as 2026-W50.")))]
+        return []
+
+
+class ForecastBucketIn(_WeekEntry):
+    """One forecast quantity: an item, a week and a quantity."""
+
+    quantity: Quantity
+
+    @model_validator(mode="after")
+    def _known(self) -> ForecastBucketIn:
+        errors = self._item_errors() + self._week_errors()
+        if errors:
+            raise _fail_at(errors)
+        return self
+
+
+def _checked_buckets(value: Any, handler: Any, info: ValidationInfo) -> list[ForecastBucketIn]:
+    """The publication's rules over its entries (services.check_buckets), reported with every entry's own errors."""
+    try:
+        entries: dict[int, ForecastBucketIn] = dict(enumerate(handler(value)))
+        failure: ValidationError | None = None
+    except ValidationError as exc:
+        if not isinstance(value, list) or any(not e["loc"] or not isinstance(e["loc"][0], int) for e in exc.errors()):
+            raise  # not a list, too long or too short: nothing to check entry by entry
+        failure = exc
+        bad = {e["loc"][0] for e in exc.errors()}
+        entries = {}
+        for index, raw in enumerate(value):
+            if index not in bad:
+                entries[index] = ForecastBucketIn.model_validate(raw, context=info.context)
+    good = sorted(entries)
+    _parts, item_ids = _scope()
+    errors: list[tuple[tuple[str | int, ...], str, str]] = []
+    for at, field, message in services.check_buckets(
+            item_ids, [(entries[i].item, entries[i].monday, entries[i].quantity) for i in good], current_week()):
+        index = good[at]
+        errors.append(((index, entries[index].week_key if field == "week" else field), "cogrow", message))
+    if failure is None and not errors:
+        return [entries[i] for i in good]
+    if failure is not None:
+        errors = [(tuple(e["loc"]), e["type"], e["msg"]) for e in failure.errors(include_url=False)] + errors
+    raise _fail_at(sorted(errors, key=lambda e: e[0][0]))
+
+
+class ForecastPublicationCreate(Body):
+    """Version N+1 of the forecast: every item's weeks from the current one to the horizon."""
+
+    note: Text | None = None
+    reason: Text | None = Field(default=None, description="Why firm-zone quantities are cut (required if any is).")
+    buckets: Annotated[list[ForecastBucketIn], Field(min_length=1, max_length=MAX_ENTRIES),
+                       WrapValidator(_checked_buckets)]
+
+
+class ForecastVersionQuery(PageQuery):
+    item_id: Id | None = None
+
+
+class ForecastCommitIn(_WeekEntry):
+    """A commit to one bucket of the latest version: by `bucket_id`, or by item and week."""
+
+    bucket_id: ItemNumber | None = None
+    quantity: Quantity
+    reason_code: ReasonCode | None = Field(default=None, description="Required when committing below the forecast.")
+    comment: Text | None = None
+
+    @model_validator(mode="after")
+    def _known(self) -> ForecastCommitIn:
+        if self.bucket_id is None:
+            errors = self._item_errors() + self._week_errors()
+            if errors:
+                raise _fail_at(errors)
+        return self
+
+    def values(self) -> dict[str, Any]:
+        """What services.commit_buckets takes."""
+        row: dict[str, Any] = ({"bucket_id": self.bucket_id} if self.bucket_id is not None
+                               else {"item_id": self.item, "week_start": self.monday})
+        row.update(quantity=self.quantity, reason_code=self.reason_code, comment=self.comment or "")
+        return row
+
+
+class ForecastCommitBatch(Body):
+    commits: list[ForecastCommitIn] = Field(min_length=1, max_length=MAX_ENTRIES)
+
+
+class AuthorizationGrant(_Entry):
+    """A cumulative authorization of an item from `cum_start_date`: FAB (finished goods) or RAW (material)."""
+
+    kind: Kind
+    cum_start_date: Date
+    quantity: Quantity
+
+    @model_validator(mode="after")
+    def _known(self) -> AuthorizationGrant:
+        errors = self._item_errors()
+        if errors:
+            raise _fail_at(errors)
+        return self
+
+
+# --- answers ---------------------------------------------------------------------------------------------------
+
+class ForecastVersion(Resource):
+    """A published version. `note` is the prime's internal note: only the prime's side gets it."""
+
+    id: int
+    relationship_id: int
+    version_no: int
+    base_week: Date
+    firm_fence_weeks: int
+    material_fence_weeks: int
+    note: str | None = Field(default=None, exclude_if=lambda note: note is None,
+                             description="The prime's internal note: only on the prime's side.")
+    bucket_count: int
+    published_by_id: int | None
+    published_at: Moment
+    firm_cuts: int
+    cut_reason: str | None
+
+
+class BucketCommit(Resource):
+    quantity: Quantity
+    reason_code: str | None
+    comment: str
+
+
+class ForecastBucket(Resource):
+    id: int
+    item_id: int
+    part_number: str
+    week: Week
+    week_start: Date
+    quantity: Quantity
+    zone: str
+    commit: BucketCommit | None
+
+
+class ForecastVersionDetail(ForecastVersion):
+    """A version with one page of its buckets (by part number, then week)."""
+
+    buckets: list[ForecastBucket]
+    limit: int
+    offset: int
+
+
+class ForecastCommit(Resource):
+    id: int
+    bucket_id: int
+    item_id: int
+    part_number: str
+    week: Week
+    week_start: Date
+    forecast: Quantity
+    quantity: Quantity
+    reason_code: str | None
+    comment: str
+    committed_at: Moment
+
+
+class ForecastCommitPage(Page[ForecastCommit]):
+    """One page of a version's commits, by part number then week."""
+
+    version_no: int
+
+
+class ForecastCommitResult(Resource):
+    version_no: int
+    created: int
+    updated: int
+    unchanged: int
+
+
+class Authorization(Resource):
+    id: int
+    item_id: int
+    part_number: str
+    kind: str
+    cum_start_date: Date
+    quantity: Quantity
+    granted_at: Moment
+
+
+class AuthorizationMaximum(Resource):
+    """The authorized maximum of an (item, kind) in its current period, and how many grants make it."""
+
+    item_id: int
+    part_number: str
+    kind: str
+    cum_start_date: Date
+    maximum: Quantity
+    grants: int
+
+
+class AuthorizationPage(Page[Authorization]):
+    """Every (item, kind)'s current maximum, and one page of the grants, newest first."""
+
+    current: list[AuthorizationMaximum]
+
+
+class AuthorizationGranted(Resource):
+    id: int
+    item_id: int
+    kind: str
+    cum_start_date: Date
+    quantity: Quantity
+    maximum: Quantity
+    granted_at: Moment
