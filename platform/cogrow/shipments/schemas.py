@@ -1,56 +1,108 @@
-"""What a valid ASN and a valid receipt are, for forms and the API alike."""
+"""What the JSON API accepts and answers for ASNs and receipts, and the date rules the page form shares.
+
+Fields parse with the shared parsers (`cogrow.core.schema`); the rules between fields (dates against each other and
+today, a PO line once per ASN) are checked by `shipment_values` / `receipt_values`, which name the field.
+`parse_shipment` does both in one step for code that holds a plain dict (the demo data, tests).
+"""
 from __future__ import annotations
 
-import re
+from collections.abc import Mapping
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Annotated, Any
 
 from flask_babel import lazy_gettext as _l
+from pydantic import BeforeValidator, Field, ValidationError
+from pydantic_core import PydanticCustomError
 
-from cogrow.core.errors import ValidationFailed
-from cogrow.core.validation import Fields, parse_decimal, parse_id
+from cogrow.core.errors import BadRequest, ValidationFailed
+from cogrow.core.schema import (
+    Body,
+    Date,
+    Id,
+    Moment,
+    PageQuery,
+    Quantity,
+    Resource,
+    text_type,
+)
 from cogrow.core.weeks import local_today
+from cogrow.orders.schemas import (
+    IsoDate,
+    PositiveQuantity,
+    code_type,
+    field_errors,
+    validated,
+)
 
 MAX_LINES = 500
 # A ship date far from today is a typo (or a year of 0026), not a plan.
 SHIP_DATE_WINDOW = timedelta(days=366)
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def parse_date(value: Any) -> date | str:
-    """An ISO date (YYYY-MM-DD), or the reason it is not one."""
-    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value.strip()):
-        return str(_l("Must be a date written YYYY-MM-DD."))
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        return str(_l("Not a real date."))
+def _blank_is_none(value: Any) -> Any:
+    return None if isinstance(value, str) and not value.strip() else value
 
 
-def _id(value: Any) -> int | str:
-    """A positive whole id from a JSON number or a digit string (forms send strings)."""
-    if isinstance(value, bool):
-        return str(_l("Must be an id."))
-    if isinstance(value, str):
-        value = parse_id(value)
-    if not isinstance(value, int) or value <= 0 or value >= 2**31:
-        return str(_l("Must be an id."))
+def _refuse(message: Any) -> PydanticCustomError:
+    return PydanticCustomError("cogrow", "{reason}", {"reason": str(message)})
+
+
+def _between_one_and_max(value: Any) -> Any:
+    if not isinstance(value, list):
+        return value
+    if not value:
+        raise _refuse(_l("Give at least one line."))
+    if len(value) > MAX_LINES:
+        raise _refuse(_l("At most %(n)s lines.", n=MAX_LINES))
     return value
 
 
-def _quantity(value: Any, *, positive: bool) -> Decimal | str:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return str(_l("This field is required."))
-    parsed = parse_decimal(value, scale=4)
-    if isinstance(parsed, str):
-        return parsed
-    if positive and parsed <= 0:
-        return str(_l("Must be more than 0."))
-    if parsed < 0:
-        return str(_l("Must be at least %(n)s.", n=0))
-    return parsed
+AsnNumber = code_type(max_length=32)
+Tracking = code_type(max_length=100, upper=False)
+Carrier = text_type(max_length=100)
 
+
+# --- bodies --------------------------------------------------------------------------------------------------
+
+class ShipmentLineInput(Body):
+    po_line_id: Id
+    quantity: PositiveQuantity
+
+
+class ReceiptLineInput(Body):
+    po_line_id: Id
+    quantity_received: Quantity
+
+
+class ShipmentCreate(Body):
+    """A new ASN: the quantities shipped per PO line, the ship date (within a year of today) and, if known, the
+    expected arrival (not before the ship date). The number is generated when left out."""
+
+    number: AsnNumber | None = None
+    carrier: Carrier | None = None
+    tracking: Tracking | None = None
+    ship_date: IsoDate
+    expected_date: Annotated[IsoDate | None, BeforeValidator(_blank_is_none)] = None
+    lines: Annotated[list[ShipmentLineInput], BeforeValidator(_between_one_and_max),
+                     Field(json_schema_extra={"minItems": 1, "maxItems": MAX_LINES})]
+
+
+class ShipmentReceipt(Body):
+    """What arrived, per PO line of the ASN (every line, once). Without `lines`, everything arrived as shipped."""
+
+    lines: Annotated[list[ReceiptLineInput], BeforeValidator(_between_one_and_max)] = Field(
+        default=None, json_schema_extra={"minItems": 1, "maxItems": MAX_LINES})
+
+
+class ShipmentQuery(PageQuery):
+    """Paging and an optional status filter; an unknown status is a 422."""
+
+    status: Annotated[str | None, BeforeValidator(_blank_is_none)] = Field(
+        default=None, description="shipped, received or cancelled.")
+
+
+# --- cross-field rules ---------------------------------------------------------------------------------------
 
 def check_dates(ship_date: date | None, expected: date | None, today: date) -> dict[str, str]:
     """The rules between an ASN's dates (for the API and the page form alike)."""
@@ -62,93 +114,91 @@ def check_dates(ship_date: date | None, expected: date | None, today: date) -> d
     return errors
 
 
-def parse_shipment(data: Mapping[str, Any], today: date | None = None) -> dict[str, Any]:
-    """The header fields and lines [(po_line_id, quantity)] of a new ASN; errors name `lines[i].field`."""
-    today = today or local_today()
-    f = Fields(data, allowed_extra=("lines", "ship_date", "expected_date"))
-    f.text("number", max_length=32, code=True, upper=True)
-    f.text("carrier", max_length=100)
-    f.text("tracking", max_length=100, code=True)
-    errors: dict[str, str] = {}
-    values: dict[str, Any] = {}
-    for name, required in (("ship_date", True), ("expected_date", False)):
-        raw = data.get(name)
-        if raw is None or (isinstance(raw, str) and not raw.strip()):
-            if required:
-                errors[name] = str(_l("This field is required."))
-            values[name] = None
-            continue
-        parsed = parse_date(raw)
-        if isinstance(parsed, str):
-            errors[name] = parsed
-        else:
-            values[name] = parsed
-    errors.update(check_dates(values.get("ship_date"), values.get("expected_date"), today))
-    lines, line_errors = _parse_lines(data.get("lines"), "quantity", positive=True)
-    errors.update(line_errors)
-    try:
-        header = f.done()
-    except ValidationFailed as exc:
-        errors = {**exc.fields, **errors}
-        header = {}
-    if errors:
-        raise ValidationFailed(str(_l("Some fields are not valid.")), fields=errors)
-    return {**header, **values, "lines": lines}
-
-
-def parse_receipt(data: Mapping[str, Any]) -> list[tuple[int, Decimal]] | None:
-    """The received quantity per PO line, or None when `lines` is absent (everything arrived as shipped)."""
-    unknown = {key: str(_l("Unknown field.")) for key in data if key != "lines"}
-    if "lines" not in data:
-        if unknown:
-            raise ValidationFailed(str(_l("Some fields are not valid.")), fields=unknown)
-        return None
-    lines, errors = _parse_lines(data.get("lines"), "quantity_received", positive=False)
-    errors.update(unknown)
-    if errors:
-        raise ValidationFailed(str(_l("Some fields are not valid.")), fields=errors)
-    return lines
-
-
-def _parse_lines(raw: Any, qty_field: str, *, positive: bool) -> tuple[list[tuple[int, Decimal]], dict[str, str]]:
-    errors: dict[str, str] = {}
-    if not isinstance(raw, list) or not raw:
-        return [], {"lines": str(_l("Give at least one line."))}
-    if len(raw) > MAX_LINES:
-        return [], {"lines": str(_l("At most %(n)s lines.", n=MAX_LINES))}
-    lines: list[tuple[int, Decimal]] = []
+def _line_pairs(lines: list[Any], qty_field: str, errors: dict[str, str]) -> list[tuple[int, Decimal]]:
+    pairs: list[tuple[int, Decimal]] = []
     seen: dict[int, int] = {}
-    for i, line in enumerate(raw):
-        prefix = f"lines[{i}]"
-        if not isinstance(line, dict):
-            errors[prefix] = str(_l("Must be an object with po_line_id and %(field)s.", field=qty_field))
+    for index, line in enumerate(lines):
+        if line.po_line_id in seen:
+            errors[f"lines[{index}].po_line_id"] = str(_l("The same PO line is already on line %(n)s.",
+                                                           n=seen[line.po_line_id]))
             continue
-        for key in line:
-            if key not in ("po_line_id", qty_field):
-                errors[f"{prefix}.{key}"] = str(_l("Unknown field."))
-        line_id = _id(line.get("po_line_id"))
-        quantity = _quantity(line.get(qty_field), positive=positive)
-        if isinstance(line_id, str):
-            errors[f"{prefix}.po_line_id"] = line_id
-        elif line_id in seen:
-            errors[f"{prefix}.po_line_id"] = str(_l("The same PO line is already on line %(n)s.", n=seen[line_id]))
-        else:
-            seen[line_id] = i
-        if isinstance(quantity, str):
-            errors[f"{prefix}.{qty_field}"] = quantity
-        if not isinstance(line_id, str) and not isinstance(quantity, str):
-            lines.append((line_id, quantity))
-    return lines, errors
+        seen[line.po_line_id] = index
+        pairs.append((line.po_line_id, getattr(line, qty_field)))
+    return pairs
 
 
-def form_lines(form: Mapping[str, Any], prefix: str, qty_field: str, *, skip_empty: bool) -> list[dict[str, Any]]:
-    """Lines from a page form with one `<prefix><po_line_id>` input per PO line; empty inputs are skipped."""
-    lines = []
-    for key in form:
-        if not key.startswith(prefix):
-            continue
-        value = form.get(key, "")
-        if skip_empty and not str(value).strip():
-            continue
-        lines.append({"po_line_id": key[len(prefix):], qty_field: value})
+def shipment_values(body: ShipmentCreate, today: date | None = None) -> dict[str, Any]:
+    """What `create_shipment` takes: the header fields and lines [(po_line_id, quantity)]."""
+    errors = check_dates(body.ship_date, body.expected_date, today or local_today())
+    lines = _line_pairs(body.lines, "quantity", errors)
+    if errors:
+        raise ValidationFailed(str(_l("Some fields are not valid.")), fields=errors)
+    return {"number": body.number or None, "carrier": body.carrier or None, "tracking": body.tracking or None,
+            "ship_date": body.ship_date, "expected_date": body.expected_date, "lines": lines}
+
+
+def receipt_values(body: ShipmentReceipt) -> list[tuple[int, Decimal]] | None:
+    """The received quantity per PO line, or None when `lines` was left out (everything arrived as shipped)."""
+    if body.lines is None:
+        return None
+    errors: dict[str, str] = {}
+    lines = _line_pairs(body.lines, "quantity_received", errors)
+    if errors:
+        raise ValidationFailed(str(_l("Some fields are not valid.")), fields=errors)
     return lines
+
+
+def parse_shipment(data: Mapping[str, Any], today: date | None = None) -> dict[str, Any]:
+    """An ASN body as a dict, read like the API's."""
+    return shipment_values(validated(ShipmentCreate, data), today)
+
+
+def paging(args: Mapping[str, Any]) -> tuple[int, int]:
+    """`limit` and `offset` of a list page's query string, read like the API's; bad ones are a 400 naming them."""
+    try:
+        page = PageQuery.model_validate({k: args[k] for k in ("limit", "offset") if k in args}, context={"request": True})
+    except ValidationError as exc:
+        raise BadRequest(str(_l("Bad query parameters.")), fields=field_errors(exc)) from None
+    return page.limit, page.offset  # type: ignore[attr-defined]
+
+
+# --- answers -------------------------------------------------------------------------------------------------
+
+class ShipmentLine(Resource):
+    id: int
+    po_line_id: int
+    po_number: str
+    line_no: int
+    item_id: int
+    prime_part_number: str
+    quantity_shipped: Quantity
+    quantity_received: Quantity | None = Field(description="Empty until the prime confirms the receipt.")
+
+
+class ShipmentHeader(Resource):
+    id: int
+    relationship_id: int
+    supplier_id: int = Field(description="The issuer: an ASN number is unique per supplier.")
+    number: str
+    status: str = Field(description="shipped, received or cancelled.")
+    ship_date: Date | None
+    expected_date: Date | None
+    carrier: str | None
+    tracking: str | None
+    created_at: Moment | None
+    received_at: Moment | None
+    version: int
+
+
+class Shipment(ShipmentHeader):
+    """One ASN with its lines; the version is in the ETag."""
+
+    lines: list[ShipmentLine]
+
+
+class ShipmentSummary(ShipmentHeader):
+    """An ASN as the list shows it: its totals instead of its lines."""
+
+    quantity_shipped: Quantity | None = None
+    quantity_received: Quantity | None = Field(default=None, description="Empty until the receipt.")
+    line_count: int | None = None
