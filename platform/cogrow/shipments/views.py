@@ -9,7 +9,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from cogrow.core import labels
-from cogrow.core.api import page_args
 from cogrow.core.auth import requires
 from cogrow.core.errors import AppError
 from cogrow.core.validation import form_version, parse_id
@@ -44,7 +43,7 @@ def list_page():
                    _("Supplier's part number"), _("Quantity shipped"), _("Quantity received")]
         rows = services.export_rows(g.actor, relationship_id, status)
         return export.respond(headers, _export_rows(rows), "shipments", fmt)
-    limit, offset = page_args()
+    limit, offset = schemas.paging(request.args)
     shipments = services.list_shipments(g.actor, relationship_id, status, limit=limit, offset=offset)
     return render_template("shipments/list.html", shipments=shipments, totals=services.totals([s.id for s in shipments]),
                            relationships=relationships.list_relationships(g.actor), relationship_id=relationship_id,
