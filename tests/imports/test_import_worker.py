@@ -73,3 +73,77 @@ def test_a_real_worker_reads_a_large_upload_that_the_request_only_stored(embedde
         _close_celery(app.extensions["celery"])
         with app.app_context():
             db.engine.dispose()
+
+
+def test_a_real_worker_applies_a_confirmed_large_import_relayed_from_the_outbox(embedded_env: WorkerEnv,
+                                                                               start_worker) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import func, select
+
+    from cogrow import create_app
+    from cogrow.accounts.models import Organisation
+    from cogrow.catalog.models import Item
+    from cogrow.core.auth import Actor
+    from cogrow.core.models import OutboxEvent
+    from cogrow.core.weeks import current_week, iso_label
+    from cogrow.extensions import db
+    from cogrow.forecasts.models import ForecastBucket
+    from cogrow.imports import services
+    from cogrow.imports.models import ImportBatch
+    from cogrow.relationships.models import SupplyRelationship
+
+    process = start_worker(embedded_env)
+    _wait_until_ready(process, embedded_env)
+    app = create_app()
+    app.config["IMPORT_ASYNC_ROWS"] = 2  # 30 rows: confirmed in the request, applied by the worker
+    try:
+        with app.test_request_context(headers={"Accept-Language": "en"}):
+            prime = db.session.scalar(select(Organisation).where(Organisation.name == "Worker Prime"))
+            supplier = db.session.scalar(select(Organisation).where(Organisation.name == "Worker Supplier"))
+            rel = SupplyRelationship(prime_id=prime.id, supplier_id=supplier.id, status="active",
+                                     firm_fence_weeks=4, material_fence_weeks=8, currency="KRW",
+                                     material_share=Decimal("0.4"))
+            db.session.add(rel)
+            db.session.flush()
+            db.session.add(Item(relationship_id=rel.id, prime_part_number="BRK-APPLY", description="Bracket",
+                                uom="EA", unit_price=Decimal("1500"), currency="KRW", lead_time_days=7))
+            db.session.commit()
+            actor = Actor(organisation_id=prime.id, org_kind="prime", role="planner", user_id=None)
+            # Worker tests run on the machine's clock, in this process and the worker's alike.
+            weeks = [iso_label(current_week() + timedelta(weeks=n)) for n in range(30)]
+            body = "Part number,Week,Quantity\r\n" + "".join(f"BRK-APPLY,{w},{10 + n}\r\n" for n, w in enumerate(weeks))
+            batch = services.upload(actor, rel.id, "forecast", "forecast.csv", body.encode())
+            assert batch.status == "preview", batch.errors
+            batch = services.confirm(actor, rel.id, batch.id)
+            batch_id, rel_id = batch.id, rel.id
+            assert batch.status == "queued"
+            db.session.remove()
+
+            def applied() -> ImportBatch | None:
+                found = db.session.get(ImportBatch, batch_id)
+                done = found if found is not None and found.status not in ("queued", "running") else None
+                if done is None:
+                    db.session.remove()
+                return done
+
+            done = wait_for(applied, 60)
+            assert done, f"the worker did not apply the import:\n{embedded_env.log()}"
+            assert done.status == "applied", done.errors
+            assert db.session.scalar(select(func.count()).select_from(ForecastBucket)
+                                     .where(ForecastBucket.relationship_id == rel_id)) == 30
+            event = db.session.scalar(select(OutboxEvent).where(OutboxEvent.topic == services.APPLY_TOPIC,
+                                                                OutboxEvent.relationship_id == rel_id))
+            assert event.payload == {"import_id": batch_id, "task_id": done.task_id}
+
+            def marked_done() -> bool:
+                db.session.remove()
+                return db.session.get(OutboxEvent, event.id).done_at is not None
+
+            assert wait_for(marked_done, 30), "the outbox row was not marked done"
+            db.session.remove()
+        assert "cogrow.imports.apply" in embedded_env.log()
+    finally:
+        _close_celery(app.extensions["celery"])
+        with app.app_context():
+            db.engine.dispose()
