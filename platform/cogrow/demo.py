@@ -59,7 +59,8 @@ HISTORY_WEEKS = 12
 # Hanbit buys its wiring harnesses from Kumho in US dollars: prices, the threshold and exposure are in USD there,
 # and Hanbit's totals convert them with the monthly rates Hanbit keeps (set for the months of the trend).
 USD_LINK = ("hanbit", "kumho-wire")
-DEMO_USD_RATES = (Decimal("1392.40"), Decimal("1384.10"), Decimal("1378.75"), Decimal("1371.20"))  # this month first
+# This month first, then the months before: enough for every week of the 13-week trend.
+DEMO_USD_RATES = (Decimal("1392.40"), Decimal("1384.10"), Decimal("1378.75"), Decimal("1371.20"), Decimal("1366.90"))
 USD_THRESHOLD = Decimal("700")
 
 
@@ -121,7 +122,7 @@ def load_demo() -> bool:
 
 
 def _demo_rates(prime: Organisation, now: datetime) -> None:
-    """The USD rates the USD relationship's prime keeps for this month and the three before (the trend's months)."""
+    """The USD rates the USD relationship's prime keeps for this month and the ones before (the trend's months)."""
     from datetime import timedelta
 
     from cogrow.core.weeks import local_today

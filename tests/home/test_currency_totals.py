@@ -62,7 +62,8 @@ def test_procurement_total_converts_usd_with_the_months_rate(client, db):
     last_month_rate = 1400 if last_week_month == current_month() else 1300  # a past week: its Monday's month
     assert trend[iso_label(CW - timedelta(weeks=1))] == str(8000 + 200 * last_month_rate)
     # The supplier table keeps each amount in its own currency, beside its value in KRW.
-    assert re.search(r'data-value="250" data-currency="USD" data-test="supplier-exposure">USD' + NBSP + r'250\.00', html)
+    assert re.search(r'data-value="350000" data-amount="250" data-currency="USD" data-test="supplier-exposure">USD'
+                     + NBSP + r'250\.00', html)
 
 
 def test_procurement_total_without_a_rate_is_shown_per_currency_never_summed(client, db):

@@ -35,6 +35,7 @@ LATEST_ALERTS = 8
 GROWTH_ROWS = 10
 CHART_SUPPLIERS = 10
 ZERO = Decimal("0")
+WON = Decimal("1")
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,9 @@ def exposure_by_supplier(organisation_id: int, rates: dict[str, Decimal] | None 
     out = []
     for rid, name, currency, exp, n, excess in rows:
         amount = Decimal(exp)
-        krw = amount * rates[currency] if currency in rates else (ZERO if amount == 0 else None)
+        # KRW has no minor unit: a converted amount is whole won, so the suppliers' figures add up to the total.
+        krw = money.to_krw(amount, currency, rates)
+        krw = krw.quantize(WON) if krw is not None and currency != money.BASE else krw
         out.append(SupplierExposure(rid, name, currency, amount, int(n), Decimal(excess), krw))
     return sorted(out, key=lambda s: (s.exposure_krw is None, -(s.exposure_krw or ZERO), -s.exposure, s.supplier,
                                       s.relationship_id))
@@ -240,7 +243,8 @@ def context(actor) -> dict:
     rates = money.rates_for(actor.organisation_id, month)
     suppliers = exposure_by_supplier(actor.organisation_id, rates)
     totals = money.convert([(s.currency, s.exposure) for s in suppliers], rates)
-    total = totals.krw_total
+    # The total in KRW is the sum of the suppliers' KRW figures (each rounded to the won), None without a rate.
+    total = None if totals.krw_total is None else sum((s.exposure_krw for s in suppliers), ZERO)
     trend = exposure_trend(actor.organisation_id, totals.per_currency, week)
     counts = open_alert_counts(actor.organisation_id)
     previous = trend[-2].exposure if len(trend) > 1 else None
