@@ -217,3 +217,24 @@ def test_a_local_next_is_kept(client, db):
     response = client.post("/login", query_string={"next": "/alerts?status=open"},
                            data={"email": user.email, "password": PASSWORD})
     assert response.status_code == 302 and response.headers["Location"].endswith("/alerts?status=open")
+
+
+def test_a_bad_body_for_an_unknown_invitation_is_404_and_no_token_key_without_a_token_name(client, db):
+    response = client.post("/api/v1/invitations/not-a-real-token/accept", json={"pasword": "x"})
+    assert response.status_code == 404
+    raw, _ = _invitation(role="production", email="plain@example.com")
+    response = client.post(f"/api/v1/invitations/{raw}/accept", json={"password": "a sturdy password", "extra": 1})
+    assert response.status_code == 422 and set(response.get_json()["error"]["fields"]) == {"extra"}
+    response = client.post(f"/api/v1/invitations/{raw}/accept", json={"password": "a sturdy password"})
+    assert response.status_code == 201 and "api_token" not in response.get_json()
+
+
+def test_token_times_are_utc_and_the_list_never_carries_values(client, db):
+    admin, org = _admin("supplier")
+    raw = _token(admin, org)
+    created = client.post("/api/v1/tokens", json={"name": "Feed", "role": "production", "expires_in_days": "30"},
+                          headers=_bearer(raw)).get_json()
+    assert created["created_at"].endswith("Z") and created["expires_at"].endswith("Z")
+    assert created["revoked_at"] is None and created["last_used_at"] is None
+    listed = client.get("/api/v1/tokens", headers=_bearer(raw)).get_json()
+    assert set(listed) == {"data"} and all(set(t) == set(created) - {"token"} for t in listed["data"])
