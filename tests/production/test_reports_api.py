@@ -265,3 +265,44 @@ def test_planned_output_rows_belong_to_their_report(client, db, tenant_a):
     rows = db.session.scalars(select(PlannedOutput).where(PlannedOutput.report_id == report["id"])
                               .order_by(PlannedOutput.week_start)).all()
     assert [(r.week_start, r.quantity) for r in rows] == [(week + timedelta(weeks=n), Decimal(10 * n)) for n in range(3)]
+
+
+def test_every_rule_of_a_batch_entry_is_named_in_one_answer(client, db, tenant_a):
+    week = iso_label(current_week())
+    far = (datetime.now(timezone.utc) + timedelta(hours=2)).isoformat()
+    body = {"reports": [
+        report_body(tenant_a),
+        report_body(tenant_a, plan=[{"week": week, "quantity": "1"}, {"week": week, "quantity": "2"}]),
+        report_body(tenant_a, as_of=far),
+        report_body(tenant_a, item_id=None),
+        report_body(tenant_a, part_number=tenant_a.item.prime_part_number),
+        report_body(tenant_a, good_qty="1,280", note="\u200bhidden"),
+    ]}
+    response = client.post(reports_url(tenant_a, "/batch"), json=body, headers=headers(tenant_a))
+    assert response.status_code == 422
+    assert set(response.get_json()["error"]["fields"]) == {
+        "reports[1].plan[1].week", "reports[2].as_of", "reports[3].item_id", "reports[4].item_id",
+        "reports[5].good_qty", "reports[5].note"}
+    assert _count(db, ProductionReport) == 0
+
+
+def test_a_report_by_part_number_answers_like_one_by_id(client, db, tenant_a):
+    by_part = client.post(reports_url(tenant_a), json=report_body(tenant_a, item_id=None, part_number=" "
+                                                                  + tenant_a.item.prime_part_number.lower()),
+                          headers=headers(tenant_a))
+    assert by_part.status_code == 201, by_part.get_json()
+    report = by_part.get_json()
+    assert report["item_id"] == tenant_a.item.id and report["as_of"].endswith("Z") and report["plan"] == []
+    listed = client.get(reports_url(tenant_a), headers=headers(tenant_a, "prime:planner")).get_json()
+    assert listed["data"] == [report] and (listed["limit"], listed["offset"]) == (100, 0)
+    bad = client.get(reports_url(tenant_a, "?item_id=abc"), headers=headers(tenant_a))
+    assert bad.status_code == 400 and "item_id" in bad.get_json()["error"]["fields"]
+
+
+def test_a_bad_body_for_a_line_the_caller_cannot_see_is_404(client, db, tenant_a, tenant_b):
+    lines = f"/api/v1/relationships/{tenant_a.relationship.id}/lines"
+    assert client.post(f"{lines}/NOPE/readings", json={"readings": "x"}, headers=headers(tenant_a)).status_code == 404
+    assert client.post(f"{lines}/NOPE/readings", json={"readings": "x"}, headers=headers(tenant_b)).status_code == 404
+    assert client.patch(f"{lines}/999999", json={"code": 5}, headers=headers(tenant_a, **{"If-Match": '"1"'})
+                        ).status_code == 404
+    assert client.post(lines, json={"code": 5}, headers=headers(tenant_b)).status_code == 404
