@@ -51,7 +51,7 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
-    from cogrow.core.auth import init_auth
+    from cogrow.accounts.loading import init_loading
     from cogrow.core.db import init_db
     from cogrow.core.errors import register_error_handlers
     from cogrow.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -63,7 +63,7 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale, timezone_selector=lambda: app.config["BABEL_DEFAULT_TIMEZONE"])
     limiter.init_app(app)
-    init_auth(app)
+    init_loading(app, login_manager, limiter)  # who is acting: sets g.actor before every view
     register_error_handlers(app)
 
     @app.after_request
@@ -156,8 +156,7 @@ def _format_quantity(value: Any) -> str:
 
 
 def _navigation(actor) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """(main menu, settings menu) as (endpoint, label) pairs; a page appears once its view exists."""
-    from flask import current_app
+    """(main menu, settings menu) as (endpoint, label) pairs."""
     from flask_babel import gettext as _
 
     if actor is None or actor.user_id is None:
@@ -176,6 +175,4 @@ def _navigation(actor) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
                      ("accounts.audit_log", _("Audit log"))]
         if actor.is_prime:
             settings.append(("money.fx_rates", _("Exchange rates")))
-    views = current_app.view_functions
-    return ([(endpoint, label) for endpoint, label in main if endpoint in views],
-            [(endpoint, label) for endpoint, label in settings if endpoint in views])
+    return main, settings

@@ -7,15 +7,10 @@ from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from cogrow.core.roles import ORG_KINDS, ROLES, ROLES_BY_KIND  # noqa: F401  (kept importable from here)
 from cogrow.core.types import UTCDateTime, utcnow
 from cogrow.extensions import db
 
-ORG_KINDS = ("prime", "supplier")
-ROLES = ("admin", "planner", "procurement", "production")
-ROLES_BY_KIND = {
-    "prime": ("admin", "planner", "procurement"),
-    "supplier": ("admin", "production"),
-}
 LOCALES = ("ko", "en")
 
 

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from flask import Flask, Response, current_app, request, session
+from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits.storage import Storage
 
@@ -120,10 +121,12 @@ def api_rate_key() -> str:
     return "ip:" + get_remote_address()
 
 
-def init_rate_limits(app: Flask) -> None:
+def init_rate_limits(app: Flask, limiter: Limiter) -> None:
     """A 429 says when to come back. Only a 429: Flask-Limiter's own headers would overwrite the Retry-After
-    of other answers (an idempotent request still running) on every limited route."""
-    from cogrow.extensions import limiter
+    of other answers (an idempotent request still running) on every limited route.
+
+    The limiter is passed in: cogrow.extensions imports this module (for its storage), so this module imports
+    nothing of cogrow."""
 
     @app.after_request
     def _retry_after(response: Response) -> Response:

@@ -1,6 +1,7 @@
 """Account use cases: passwords, sign-in, members, invitations and API tokens."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import secrets
@@ -22,8 +23,6 @@ from cogrow.extensions import db
 logger = logging.getLogger("cogrow.accounts")
 
 _hasher = PasswordHasher()
-# Verified against when the e-mail is unknown, so a miss costs as much as a wrong password.
-_DUMMY_HASH = _hasher.hash("cogrow-dummy-password")
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024
 TOKEN_PREFIX = "cgw_"
@@ -37,6 +36,15 @@ def now() -> datetime:
 
 def _sha256(raw: str) -> str:
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the e-mail is unknown, so a miss costs as much as a wrong password.
+
+    Made on the first sign-in rather than at import: every process that imports accounts (workers, the CLI)
+    would otherwise pay for an argon2 hash it never uses."""
+    return _hasher.hash("cogrow-dummy-password")
 
 
 def hash_password(password: str) -> str:
@@ -54,9 +62,10 @@ def check_password_rules(password: str) -> str | None:
 
 def authenticate(email: str, password: str) -> User | None:
     """The user whose e-mail and password these are, or None; rehashes when argon2 settings moved on."""
+    dummy = _dummy_hash()  # before the look-up, so the first sign-in of a process pays for it either way
     user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        _hasher.verify(user.password_hash if user else dummy, password)
     except (VerificationError, InvalidHashError):
         return None
     if user is None or not user.active:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Callable
 
-from flask import Blueprint, current_app, flash, g, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
@@ -175,7 +175,7 @@ def _detail_context(alert_id: int, posted: forms._AlertAction | None = None,
         services.headline(alert.type, raised.numbers) if raised is not None else (None, None))
     resolution = next((e for e in events if e.kind == "resolved"), None) if alert.status == "resolved" else None
     return dict(alert=alert, rel=alert.supply_relationship, events=events, names=names, ledger=ledger,
-                has_ledger_page="coverage.item_ledger" in current_app.view_functions, errors=errors or {},
+                errors=errors or {},
                 forms=_detail_forms(alert, posted), raised=raised, now_qty=now_qty, now_amount=now_amount,
                 raised_qty=raised_qty, raised_amount=raised_amount, resolution=resolution,
                 may_act=g.actor.role in services.ACTING_ROLES[g.actor.org_kind])

@@ -55,6 +55,7 @@ from sqlalchemy import (Date, Integer, and_, bindparam, case, delete, func, inse
                         union_all, update)
 from sqlalchemy.exc import IntegrityError
 
+from cogrow.alerts import services as alerts
 from cogrow.catalog import services as catalog
 from cogrow.catalog.models import Item
 from cogrow.core import audit, formatting, outbox
@@ -463,14 +464,6 @@ def open_ledger(relationship_id: int, item_ids: Iterable[int], now: datetime | N
 
 
 def _sync_alerts(relationship_id: int, item_ids: list[int] | None, now: datetime) -> None:
-    # The one place that tolerates the alerts domain being absent: it is written in parallel with this one.
-    # Once cogrow.alerts.services exists this simply calls it, and any failure inside it propagates.
-    try:
-        from cogrow.alerts import services as alerts
-    except ModuleNotFoundError as exc:
-        if exc.name != "cogrow.alerts.services":
-            raise
-        return
     alerts.sync_alerts(relationship_id, item_ids, now)
 
 

@@ -2,7 +2,7 @@
 the versions, the waterfall, and authorizations. Every list exports as CSV or XLSX (`?format=`)."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from cogrow.core.fields import decimal_text
@@ -109,7 +109,6 @@ def _render_version(relationship_id: int, pub: ForecastPublication | None, error
         errors=errors, form=form, page=page, pages=pages, reasons=services.REASON_CODES,
         reason_label=services.reason_label, iso_label=iso_label, changed=changed, cuts=cuts, notices=notices,
         internal=g.actor.organisation_id == rel.prime_id,
-        imports_ready="imports.upload" in current_app.view_functions,
     ), status
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -59,12 +59,7 @@ def list_page():
     return render_template("orders/list.html", summaries=summaries[:PAGE_SIZE], more=len(summaries) > PAGE_SIZE,
                            offset=offset, page_size=PAGE_SIZE, relationships=relationships.list_relationships(g.actor),
                            creatable=services.prime_relationships(g.actor), rel_id=rel_id, status=status,
-                           statuses=services.STATUS_FILTERS, can_import=_can_import())
-
-
-def _can_import() -> bool:
-    """Links to the importer appear once its pages exist (the imports helper builds them)."""
-    return "imports.upload" in current_app.view_functions
+                           statuses=services.STATUS_FILTERS)
 
 
 def _part_numbers(relationship_id: int) -> list[str]:
