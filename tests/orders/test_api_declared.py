@@ -73,6 +73,11 @@ def test_the_document_links_create_to_get_and_acknowledge(client):
             "rejectPurchaseOrder", "proposePurchaseOrderChange", "acceptChangeProposal", "rejectChangeProposal"} <= ids
     for link in links.values():
         assert link["operationId"] in ids
+    assert links["IssuePurchaseOrder"]["parameters"]["header.If-Match"] == "$response.header.ETag"
+    issue = doc["paths"]["/api/v1/relationships/{relationship_id}/orders/{po_id}/issue"]["post"]
+    assert issue["responses"]["200"]["links"]["AcknowledgePurchaseOrder"]["parameters"] == {
+        "relationship_id": "$request.path.relationship_id", "po_id": "$request.path.po_id",
+        "header.If-Match": "$response.header.ETag"}
     ack = doc["paths"]["/api/v1/relationships/{relationship_id}/orders/{po_id}/acknowledge"]["post"]
     assert ack["requestBody"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/PurchaseOrderActionReason"}

@@ -101,15 +101,14 @@ def _one(po: models.PurchaseOrder) -> tuple[PurchaseOrderDetail, dict[str, str]]
     return detail, {"ETag": etag(po.version)}
 
 
-# "Get after create": the answer's id is the PO to read, and the issue/acknowledge that usually follow.
+# "Get after create": the answer's id is the PO to read, and the issue/acknowledge that usually follow (with the
+# answer's ETag as their If-Match).
+_PO = {"relationship_id": "$request.path.relationship_id", "po_id": "$response.body#/id"}
 _PO_LINKS = {
-    "GetPurchaseOrder": {"operationId": "getPurchaseOrder",
-                         "parameters": {"relationship_id": "$request.path.relationship_id", "po_id": "$response.body#/id"}},
+    "GetPurchaseOrder": {"operationId": "getPurchaseOrder", "parameters": _PO},
     "IssuePurchaseOrder": {"operationId": "issuePurchaseOrder",
-                           "parameters": {"relationship_id": "$request.path.relationship_id", "po_id": "$response.body#/id"}},
-    "AcknowledgePurchaseOrder": {"operationId": "acknowledgePurchaseOrder",
-                                 "parameters": {"relationship_id": "$request.path.relationship_id",
-                                                "po_id": "$response.body#/id"}},
+                           "parameters": {**_PO, "header.If-Match": "$response.header.ETag"}},
+    "AcknowledgePurchaseOrder": {"operationId": "acknowledgePurchaseOrder", "parameters": _PO},
 }
 
 
@@ -153,7 +152,10 @@ def orders_revise(relationship_id: int, po_id: int, body: PurchaseOrderChange, v
 @bp.post(f"{BASE}/<int:po_id>/issue")
 @requires(*PRIME, kind="prime", api=True)
 @optional_body("issuePurchaseOrder", tag="orders", body=PurchaseOrderActionReason, response=PurchaseOrderDetail,
-               etag=True, if_match=True)
+               etag=True, if_match=True, links={"AcknowledgePurchaseOrder": {
+                   "operationId": "acknowledgePurchaseOrder",
+                   "parameters": {"relationship_id": "$request.path.relationship_id", "po_id": "$request.path.po_id",
+                                  "header.If-Match": "$response.header.ETag"}}})
 def orders_issue(relationship_id: int, po_id: int, body: PurchaseOrderActionReason, version: int):
     """Issue a draft (or a rejected PO, again) to the supplier (If-Match: its ETag)."""
     return _one(services.issue_po(g.actor, relationship_id, po_id, version))
