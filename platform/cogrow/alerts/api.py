@@ -1,9 +1,8 @@
 """JSON API for alerts, the inbox and webhook endpoints: routes attach to the shared /api/v1 blueprint."""
 from __future__ import annotations
 
-from typing import Any
 
-from flask import g, request
+from flask import g
 
 from cogrow.alerts import explain, services
 from cogrow.alerts import models as m
@@ -15,7 +14,7 @@ from cogrow.alerts.schemas import (
     WebhookEndpointCreated, WebhookEndpointList,
 )
 from cogrow.alerts.views import EVERY_ROLE
-from cogrow.core.api import _read_body, bp, etag, guard_path, operation, page_of, required_version
+from cogrow.core.api import bp, etag, guard_path, operation, page_of
 from cogrow.core.auth import requires
 from cogrow.core.errors import ValidationFailed
 
@@ -51,11 +50,6 @@ def _event(event: m.AlertEvent) -> AlertEvent:
 
 def _one(alert: m.Alert) -> tuple[Alert, dict[str, str]]:
     return _alert(alert), {"ETag": etag(alert.version)}
-
-
-def _optional_body(model: type[Any], **path_args: Any) -> Any:
-    """A body the client may leave out (then the model's defaults): core.api declares required bodies only."""
-    return _read_body(model, path_args) if request.get_data(cache=True) else model()
 
 
 @bp.get("/alerts")
@@ -96,11 +90,11 @@ def alerts_acknowledge(alert_id: int, version: int):
 
 @bp.post("/alerts/<int:alert_id>/comments")
 @requires(*EVERY_ROLE, api=True)
-@operation("commentOnAlert", tag="alerts", body=AlertComment, response=Alert, status=201, etag=True)
-def alerts_comment(alert_id: int, body: AlertComment):
+@operation("commentOnAlert", tag="alerts", body=AlertComment, response=Alert, status=201, etag=True,
+           if_match="optional")
+def alerts_comment(alert_id: int, body: AlertComment, version: int | None):
     """Add a comment to the alert's history; an If-Match header, when sent, must be the alert's ETag."""
     services.get_alert(g.actor, alert_id)
-    version = required_version() if request.headers.get("If-Match") else None
     return _one(services.add_comment(g.actor, alert_id, body.comment, version))
 
 
@@ -115,12 +109,12 @@ def alerts_snooze(alert_id: int, body: AlertSnooze, version: int):
 
 @bp.post("/alerts/<int:alert_id>/resolve")
 @requires(*EVERY_ROLE, api=True)
-@operation("resolveAlert", tag="alerts", response=Alert, etag=True, if_match=True)
-def alerts_resolve(alert_id: int, version: int):
+@operation("resolveAlert", tag="alerts", body=AlertResolve, body_optional=True, response=Alert, etag=True,
+           if_match=True)
+def alerts_resolve(alert_id: int, version: int, body: AlertResolve):
     """Resolve the alert by hand, with an optional `note` in a JSON body (only the side that owns its type;
     If-Match: the alert's ETag)."""
     services.get_alert(g.actor, alert_id)
-    body = _optional_body(AlertResolve, alert_id=alert_id)
     return _one(services.resolve(g.actor, alert_id, version, body.note))
 
 

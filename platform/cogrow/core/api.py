@@ -125,7 +125,8 @@ class Operation:
     response: type[BaseModel] | None
     status: int
     etag: bool
-    if_match: bool
+    if_match: bool | str
+    body_optional: bool
     links: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
@@ -183,7 +184,9 @@ def _read_query(model: type[BaseModel]) -> BaseModel:
         raise BadRequest(str(_l("Bad query parameters.")), fields=_errors(exc, "query")) from None
 
 
-def _read_body(model: type[BaseModel], path_args: dict[str, Any]) -> BaseModel:
+def _read_body(model: type[BaseModel], path_args: dict[str, Any], optional: bool = False) -> BaseModel:
+    if optional and not request.get_data(cache=True):
+        return model()
     try:
         return model.model_validate(json_body(), context={"request": True})
     except ValidationError as exc:
@@ -228,22 +231,25 @@ def _answer(result: Any, op: Operation) -> Response:
 
 def operation(operation_id: str, *, tag: str, response: type[BaseModel] | None = None, body: type[BaseModel] | None = None,
               query: type[BaseModel] | None = None, status: int = 200, summary: str | None = None,
-              etag: bool = False, if_match: bool = False,
+              etag: bool = False, if_match: bool | str = False, body_optional: bool = False,
               links: dict[str, dict[str, Any]] | None = None) -> Callable:
     """Declare a route: see the module docstring. `etag` says the answer carries an ETag; `if_match` that the
-    request needs one back (the view gets it as `version`); `links` are OpenAPI links from the answer to other operations (by operation id)."""
-    op = Operation(operation_id, tag, summary, body, query, response, status, etag, if_match, links or {})
+    request needs one back (the view gets it as `version`; with `if_match="optional"` it may be left out, and
+    `version` is then None); `body_optional` lets the client leave the body out (the model's defaults); `links` are OpenAPI links from the answer to other operations (by operation id)."""
+    op = Operation(operation_id, tag, summary, body, query, response, status, etag, if_match, body_optional, links or {})
 
     def decorator(view: Callable) -> Callable:
         @functools.wraps(view)
         def wrapped(**kwargs: Any) -> Response:
             path_args = dict(kwargs)
-            if if_match:
+            if if_match == "optional":
+                kwargs["version"] = required_version() if request.headers.get("If-Match") else None
+            elif if_match:
                 kwargs["version"] = required_version()
             if query is not None:
                 kwargs["query"] = _read_query(query)
             if body is not None:
-                kwargs["body"] = _read_body(body, path_args)
+                kwargs["body"] = _read_body(body, path_args, body_optional)
             return _answer(view(**kwargs), op)
 
         wrapped.cogrow_operation = op  # type: ignore[attr-defined]
@@ -347,13 +353,15 @@ def build_document(app: Flask) -> dict[str, Any]:
                            "description": "Repeat a POST safely: the same key and body get the first answer again.",
                            "schema": {"type": "string", "minLength": 1, "maxLength": 255}})
         if op.if_match:
-            params.append({"name": "If-Match", "in": "header", "required": True,
-                           "description": "The ETag you last read; a stale one gets 412, none 428.",
+            required_header = op.if_match != "optional"
+            params.append({"name": "If-Match", "in": "header", "required": required_header,
+                           "description": "The ETag you last read; a stale one gets 412"
+                                          + (", none 428." if required_header else "."),
                            "schema": {"type": "string"}})
         if params:
             item["parameters"] = params
         if op.body is not None:
-            item["requestBody"] = {"required": True,
+            item["requestBody"] = {"required": not op.body_optional,
                                    "content": {"application/json": {"schema": refs[(op.body, "validation")]}}}
         answer: dict[str, Any] = {"description": "OK" if op.status < 300 else "Created"}
         if op.response is not None:

@@ -1,11 +1,10 @@
 """JSON API for the coverage ledger: routes attach to the shared /api/v1 blueprint."""
 from __future__ import annotations
 
-from typing import Any
 
-from flask import g, request, url_for
+from flask import g, url_for
 
-from cogrow.core.api import _read_body, bp, operation, page_of
+from cogrow.core.api import bp, operation, page_of
 from cogrow.core.auth import requires
 from cogrow.core.schema import PageQuery
 from cogrow.coverage import services
@@ -42,21 +41,16 @@ def ledger_index(relationship_id: int, query: PageQuery):
     return page_of(CoverageLedgerRow)(data=data, limit=query.limit, offset=query.offset)
 
 
-def _optional_body(model: type[Any], **path_args: Any) -> Any:
-    """A body the client may leave out (then the model's defaults): core.api declares required bodies only."""
-    return _read_body(model, path_args) if request.get_data(cache=True) else model()
-
-
 @bp.post("/relationships/<int:relationship_id>/ledger/recompute")
 @requires(api=True)
-@operation("recomputeLedger", tag="coverage", response=CoverageRecomputeQueued, status=202,
+@operation("recomputeLedger", tag="coverage", body=CoverageRecompute, body_optional=True,
+           response=CoverageRecomputeQueued, status=202,
            links={"ListLedger": {"operationId": "listLedger",
                                  "parameters": {"relationship_id": "$response.body#/relationship_id"}}})
-def ledger_recompute(relationship_id: int):
+def ledger_recompute(relationship_id: int, body: CoverageRecompute):
     """Queue a reconcile of the relationship's ledger, or of the items in an optional JSON body's `item_ids`; 202
     with the outbox row's id, and the ledger's address in Location."""
-    relationships.get_relationship(g.actor, relationship_id)  # a foreign relationship is 404 before any 422
-    body = _optional_body(CoverageRecompute, relationship_id=relationship_id)
+    relationships.get_relationship(g.actor, relationship_id)
     event = services.request_relationship_recompute(g.actor, relationship_id, body.item_ids)
     answer = CoverageRecomputeQueued(outbox_id=event.id, relationship_id=relationship_id,
                                      item_ids=(event.payload or {}).get("item_ids"), pending=True)
