@@ -35,7 +35,7 @@ from cogrow.alerts.models import (
 )
 from cogrow.alerts.services import RECIPIENT_ROLES, headline
 from cogrow.core import formatting
-from cogrow.core.api import decimal_str
+from cogrow.core.fields import decimal_text
 from cogrow.core.models import OutboxEvent
 from cogrow.core.types import utcnow
 from cogrow.core.weeks import local_today
@@ -323,7 +323,7 @@ def webhook_body(event: AlertEvent) -> bytes:
             "numbers": event.numbers, "context": alert.context, "url": alert_url(alert.id),
             # The alert's figures at this event; `measure` names what the amount is (a shortage's is
             # revenue_at_risk, not exposure).
-            "qty": decimal_str(qty), "amount": decimal_str(amount), "measure": MEASURES.get(alert.type),
+            "qty": decimal_text(qty), "amount": decimal_text(amount), "measure": MEASURES.get(alert.type),
             "currency": alert.supply_relationship.currency,  # of amount and of numbers' amounts
             "reason": event.reason,
         },

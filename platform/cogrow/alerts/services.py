@@ -20,7 +20,7 @@ from cogrow.alerts.models import (
     InboxEntry,
 )
 from cogrow.core import audit, outbox
-from cogrow.core.api import decimal_str
+from cogrow.core.fields import decimal_text
 from cogrow.core.auth import Actor
 from cogrow.core.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
 from cogrow.core.types import UTCDateTime, utcnow
@@ -86,7 +86,7 @@ class Finding:
 
 def _json_value(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return decimal_str(value)
+        return decimal_text(value)
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return value
@@ -152,12 +152,12 @@ def _ledger_findings(rel: SupplyRelationship, item_ids: list[int] | None,
         projected = _dec(row["projected_excess_qty"])
         if projected > 0:
             findings.append(Finding("projected_excess", row["item_id"], projected * price,
-                                    {**numbers, "value": decimal_str(projected * price)}))
+                                    {**numbers, "value": decimal_text(projected * price)}))
         shortage = _dec(row["shortage_qty"])
         if shortage > 0:
             # A shortage is measured in revenue at risk (units short x price), not in exposure: the ledger's
             # exposure_amount is about excess stock and is 0 when stock is short.
-            at_risk = decimal_str(shortage * price)
+            at_risk = decimal_text(shortage * price)
             findings.append(Finding("shortage_risk", row["item_id"], shortage * price,
                                     {**numbers, "value": at_risk, "revenue_at_risk": at_risk}))
     return findings
@@ -195,7 +195,7 @@ def _po_findings(rel: SupplyRelationship, item_ids: list[int] | None, now: datet
             mark = row.issued_at.isoformat() if alert_type == "po_unacknowledged" else row.due_date.isoformat()
             entry["first"] = min(entry["first"] or mark, mark)
         for item_id, entry in grouped.items():
-            numbers = {"qty": decimal_str(entry["qty"]), "value": decimal_str(entry["value"]),
+            numbers = {"qty": decimal_text(entry["qty"]), "value": decimal_text(entry["value"]),
                        "lines": entry["lines"], "since": entry["first"], "ack_days": rel.po_ack_days,
                        "currency": rel.currency}
             findings.append(Finding(alert_type, item_id, entry["value"], numbers,
@@ -328,24 +328,24 @@ def _why_cleared(alert: Alert, now_numbers: dict[str, Any] | None, report_dates:
     by_report = {"date": report.isoformat() if report is not None else None}
     qty_key = HEADLINE[alert.type][0]
     if alert.type == "excess_inventory" and _dec(after.get("excess")) > 0:
-        return "below_threshold", {"qty": decimal_str(_dec(after.get("excess")))}
+        return "below_threshold", {"qty": decimal_text(_dec(after.get("excess")))}
     cover = max((("po_issued", "open_po"), ("forecast_firmed", "firm_uncovered"), ("authorized", "fab_authorized")),
                 key=lambda rk: d[rk[1]])
-    fields = {"before": decimal_str(_dec(before.get(cover[1]))), "after": decimal_str(_dec(after.get(cover[1])))}
+    fields = {"before": decimal_text(_dec(before.get(cover[1]))), "after": decimal_text(_dec(after.get(cover[1])))}
     if alert.type == "shortage_risk":
         if d["guaranteed"] < 0 and -d["guaranteed"] > d["supply"]:
-            return "demand_fell", {"before": decimal_str(_dec(before.get("guaranteed"))),
-                                   "after": decimal_str(_dec(after.get("guaranteed")))}
-        return "production_report", {**by_report, "qty": decimal_str(_dec(after.get(qty_key)))}
+            return "demand_fell", {"before": decimal_text(_dec(before.get("guaranteed"))),
+                                   "after": decimal_text(_dec(after.get("guaranteed")))}
+        return "production_report", {**by_report, "qty": decimal_text(_dec(after.get(qty_key)))}
     # The excess types: more guaranteed demand, or less supply (a production report), or shipments.
     supply_fell = -d["supply"]
     if d[cover[1]] > 0 and d[cover[1]] >= supply_fell:
         return cover[0], fields
     if d["cum_shipped"] > 0 and d["cum_shipped"] >= supply_fell:
-        return "shipped", {"before": decimal_str(_dec(before.get("cum_shipped"))),
-                           "after": decimal_str(_dec(after.get("cum_shipped")))}
+        return "shipped", {"before": decimal_text(_dec(before.get("cum_shipped"))),
+                           "after": decimal_text(_dec(after.get("cum_shipped")))}
     if supply_fell > 0 or alert.type == "projected_excess":
-        return "production_report", {**by_report, "qty": decimal_str(_dec(after.get(qty_key)))}
+        return "production_report", {**by_report, "qty": decimal_text(_dec(after.get(qty_key)))}
     return "recomputed", {}
 
 
@@ -359,7 +359,7 @@ def _cleared_numbers(alert: Alert, now_numbers: dict[str, Any] | None) -> tuple[
     if alert.type == "excess_inventory":
         return dict(now_numbers), _dec(now_numbers.get("exposure_amount"))
     qty = _dec(now_numbers.get(HEADLINE[alert.type][0]))
-    numbers = {**now_numbers, "value": decimal_str(qty * price)}
+    numbers = {**now_numbers, "value": decimal_text(qty * price)}
     if alert.type == "shortage_risk":
         numbers["revenue_at_risk"] = numbers["value"]
     return numbers, qty * price
