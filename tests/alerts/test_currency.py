@@ -81,3 +81,28 @@ def test_the_alert_shows_and_sends_its_amount_in_usd(client, db, tenant_a):
     event = db.session.scalar(select(AlertEvent).where(AlertEvent.alert_id == alert.id))
     payload = json.loads(webhook_body(event))["data"]
     assert payload["currency"] == "USD" and payload["amount"] == "250"
+
+
+def test_alerts_sorted_by_exposure_rank_usd_by_its_krw_value_or_after_the_others_without_a_rate(client, db, tenant_a):
+    from cogrow.money.models import FxRate
+    from cogrow.money.services import current_month
+    from tests.alerts.factories import AlertFactory
+
+    usd_rel = f.RelationshipFactory(prime=tenant_a.prime, currency="USD")
+    usd_item = f.ItemFactory(supply_relationship=usd_rel, unit_price=D("2.5"), currency="USD")
+    won = AlertFactory(item=tenant_a.item, exposure=D("100000"), severity="warning")
+    dollars = AlertFactory(item=usd_item, exposure=D("200"), severity="warning")
+    db.session.commit()
+    token = {"Authorization": f"Bearer {tenant_a.tokens['prime:procurement']}"}
+
+    def order(sort):
+        body = client.get(f"/api/v1/alerts?sort={sort}&status=unresolved", headers=token).get_json()
+        return [a["id"] for a in body["data"] if a["id"] in (won.id, dollars.id)]
+
+    # No rate: USD 200 is not compared with ₩100,000 as if it were won; it comes after.
+    assert order("exposure") == [won.id, dollars.id]
+    assert order("severity") == [won.id, dollars.id]
+    db.session.add(FxRate(prime_id=tenant_a.prime.id, month=current_month(), currency="USD", krw_per_unit=D("1400")))
+    db.session.commit()
+    assert order("exposure") == [dollars.id, won.id]  # USD 200 is ₩280,000 this month
+    assert order("severity") == [dollars.id, won.id]

@@ -11,7 +11,7 @@ from typing import Any, Iterable
 from flask_babel import gettext as _
 from sqlalchemy import Date, Integer, Numeric, String, and_, case, column, delete, func, or_, select, table, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from cogrow.accounts.models import User
@@ -27,6 +27,7 @@ from cogrow.core.types import UTCDateTime, utcnow
 from cogrow.core.validation import parse_id
 from cogrow.core.weeks import local_today
 from cogrow.extensions import db
+from cogrow.money import services as money
 from cogrow.orders.models import BINDING_STATES, PurchaseOrder, PurchaseOrderLine
 from cogrow.production.models import ItemPosition
 from cogrow.relationships import services as relationships
@@ -568,9 +569,17 @@ def list_alerts(actor: Actor, flt: AlertFilter | None = None, limit: int = 200, 
     if flt.relationship_id is not None:
         query = query.where(Alert.relationship_id == flt.relationship_id)
     rank = case({name: -SEVERITY_RANK[name] for name in SEVERITIES}, value=Alert.severity, else_=0)
-    order = {"severity": (rank, Alert.exposure.desc(), Alert.id.desc()),
+    amount = Alert.exposure
+    if flt.sort in ("severity", "exposure"):
+        # Amounts are in each relationship's currency: they are ranked by their value in KRW at the prime's rate of
+        # this month, and one in a currency without a rate comes after those (never ranked as if it were KRW).
+        rel = aliased(SupplyRelationship)
+        rate, on, amount, _missing = money.krw_value_sql(Alert.exposure, rel.currency, rel.prime_id,
+                                                          money.current_month(now))
+        query = query.join(rel, rel.id == Alert.relationship_id).outerjoin(rate, on)
+    order = {"severity": (rank, amount.desc().nulls_last(), Alert.exposure.desc(), Alert.id.desc()),
              "updated": (Alert.updated_at.desc(), Alert.id.desc()),
-             "exposure": (Alert.exposure.desc(), Alert.id.desc())}[flt.sort]
+             "exposure": (amount.desc().nulls_last(), Alert.exposure.desc(), Alert.id.desc())}[flt.sort]
     out = []
     for alert, row in db.session.execute(query.order_by(*order).limit(limit).offset(offset)):
         alert.view = make_view(alert, row, side, now)
