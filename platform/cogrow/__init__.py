@@ -113,7 +113,7 @@ def _register_blueprints(app: Flask) -> None:
 def _register_template_helpers(app: Flask) -> None:
     from flask_babel import get_locale
 
-    from cogrow.core.api import decimal_str
+    from cogrow.core.fields import decimal_text
     from cogrow.core.labels import role_label, status_label
 
     @app.context_processor
@@ -140,7 +140,7 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals.update(role_label=role_label, status_label=status_label)
 
     app.jinja_env.filters["qty"] = _format_quantity
-    app.jinja_env.filters["dec"] = lambda v: decimal_str(v) if isinstance(v, Decimal) else v
+    app.jinja_env.filters["dec"] = lambda v: decimal_text(v) if isinstance(v, Decimal) else v
 
     from cogrow.core import formatting
 
