@@ -60,6 +60,33 @@ def _token_for(definition) -> str | None:
     return None
 
 
+# The workflow run's world (COGROW_CONTRACT_WORLD: the relationship of the tokens' tenant and its item ids): a PO
+# that the generator drafts names real items with a positive quantity, so the links createPurchaseOrder ->
+# issuePurchaseOrder -> acknowledgePurchaseOrder get past validation and chain the planner's and supplier's steps.
+WORLD: dict = json.loads(os.environ.get("COGROW_CONTRACT_WORLD") or "{}")
+
+
+@schemathesis.hook
+def map_case(context, case):
+    """A link's first step (a create) happens in the tenant's relationship; a drafted PO names its real items."""
+    if not WORLD:
+        return case
+    label = f"{case.operation.method.upper()} {case.operation.path}"
+    if label in WORLD["sources"] and "relationship_id" in (case.path_parameters or {}):
+        case.path_parameters = {**case.path_parameters, "relationship_id": WORLD["relationship_id"]}
+    if label != WORLD["create_po"]:
+        return case
+    if isinstance(case.body, dict) and isinstance(case.body.get("lines"), list):
+        items = WORLD["item_ids"]
+        for n, line in enumerate(case.body["lines"][:len(items)]):
+            if isinstance(line, dict):
+                line.pop("prime_part_number", None)
+                line.pop("line_no", None)
+                line.update(item_id=items[n % len(items)], quantity=str(10 + n), due_date=WORLD["due_date"])
+        del case.body["lines"][len(items):]
+    return case
+
+
 @schemathesis.hook
 def after_call(context, case, response):
     with _lock:

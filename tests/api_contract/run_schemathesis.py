@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,6 +39,10 @@ ROLES = ("supplier:production", "supplier:admin", "prime:planner", "prime:procur
 CHECKS = "not_a_server_error,response_schema_conformance,content_type_conformance,no_foreign_tenant_data"
 # Operations no run fuzzes: revoking a token would end the run that holds it.
 EXCLUDE_PATH_REGEX = r"/tokens/[^/]+/revoke$"
+
+
+# The workflow run follows only the links the document declares (Schemathesis would add thousands it infers).
+WORKFLOW_CONFIG = "[phases.stateful]\ninference.algorithms = []\n"
 
 
 # --- setup ---------------------------------------------------------------------------------------------------
@@ -55,7 +60,8 @@ def reset_database(url: str) -> None:
 
 
 def seed(url: str, var_dir: str) -> dict:
-    """Migrate, load the demo network, mark the other tenant, create the tokens; returns {"side:role": token}."""
+    """Migrate, load the demo network, mark the other tenant, create the tokens; returns ({"side:role": token},
+    the workflow run's relationship, items and a due date)."""
     os.environ["COGROW_VAR_DIR"] = var_dir
     for name in ("COGROW_DATABASE_URL", "COGROW_ENV"):
         os.environ.pop(name, None)
@@ -105,6 +111,13 @@ def seed(url: str, var_dir: str) -> dict:
             note=PurchaseOrder.note + " " + MARKER))
         db.session.commit()
 
+        from cogrow.core.weeks import local_today
+
+        rel_id = db.session.scalar(select(SupplyRelationship.id).where(SupplyRelationship.prime_id == prime.id,
+                                                                       SupplyRelationship.supplier_id == supplier.id))
+        world = {"relationship_id": rel_id, "due_date": (local_today() + timedelta(days=28)).isoformat(),
+                 "item_ids": list(db.session.scalars(select(Item.id).where(Item.relationship_id == rel_id)
+                                                     .order_by(Item.id)))}
         tokens = {}
         with app.test_request_context():
             for org in (prime, supplier):
@@ -118,7 +131,7 @@ def seed(url: str, var_dir: str) -> dict:
                         tokens[side_role] = raw
         db.session.remove()
         db.engine.dispose()
-    return tokens
+    return tokens, world
 
 
 def free_port() -> int:
@@ -180,6 +193,28 @@ def operations_for(spec: dict, side_role: str | None) -> list[str]:
     return chosen
 
 
+def links_of(spec: dict) -> tuple[list[str], list[str], str]:
+    """(operation ids at either end of a declared link, "METHOD path" of the links' first steps, the PO create)."""
+    by_id, linked, sources, create_po = {}, set(), [], ""
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method in HTTP_METHODS and "operationId" in operation:
+                by_id[operation["operationId"]] = f"{method.upper()} {path}"
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method not in HTTP_METHODS:
+                continue
+            targets = [link.get("operationId") for response in operation.get("responses", {}).values()
+                       for link in (response.get("links") or {}).values()]
+            if targets:
+                linked.add(operation["operationId"])
+                linked.update(t for t in targets if t in by_id)
+                sources.append(f"{method.upper()} {path}")
+            if operation.get("operationId") == "createPurchaseOrder":
+                create_po = f"{method.upper()} {path}"
+    return sorted(linked), sources, create_po
+
+
 def _lines(path: Path) -> int:
     if not path.exists():
         return 0
@@ -188,10 +223,14 @@ def _lines(path: Path) -> int:
 
 
 def start_schemathesis(name: str, spec_url: str, args, env: dict, work: Path, token: str | None, phases: str,
-                       max_examples: int, operation_ids: list[str]) -> dict:
+                       max_examples: int, operation_ids: list[str], config: str | None = None) -> dict:
     slug = name.replace(":", "-")
     count_file = work / f"count-{slug}.json"
-    command = [str(VENV_BIN / "schemathesis"), "run", spec_url, "--checks", CHECKS, "--phases", phases,
+    command = [str(VENV_BIN / "schemathesis")]
+    if config:
+        (work / f"schemathesis-{slug}.toml").write_text(config)
+        command += ["--config-file", str(work / f"schemathesis-{slug}.toml")]
+    command += ["run", spec_url, "--checks", CHECKS, "--phases", phases,
                "--max-examples", str(max_examples), "--seed", str(args.seed), "--workers", str(args.workers),
                "--generation-database", "none", "--suppress-health-check", "all", "--request-timeout", "30",
                "--exclude-path-regex", EXCLUDE_PATH_REGEX, "--no-color", "--output-truncate", "true",
@@ -242,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default=os.environ.get("COGROW_CONTRACT_DATABASE_URL", DEFAULT_URL))
     parser.add_argument("--roles", default=",".join(ROLES), help="comma-separated side:role runs")
-    parser.add_argument("--max-examples", type=int, default=int(os.environ.get("COGROW_CONTRACT_EXAMPLES", "6")))
+    parser.add_argument("--max-examples", type=int, default=int(os.environ.get("COGROW_CONTRACT_EXAMPLES", "10")))
     parser.add_argument("--phases", default=os.environ.get("COGROW_CONTRACT_PHASES", "examples,fuzzing,stateful"),
                         help="add coverage for the boundary-value phase (about 3x the requests)")
     parser.add_argument("--no-workflow", action="store_true", help="skip the mixed-role stateful run")
@@ -261,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
         work.mkdir(parents=True, exist_ok=True)
         var_dir = str(work / "var")
         reset_database(args.database_url)
-        tokens = seed(args.database_url, var_dir)
+        tokens, world = seed(args.database_url, var_dir)
         seeded = time.monotonic() - began
         port = free_port()
         access_log = work / "access.log"
@@ -289,10 +328,13 @@ def main(argv: list[str] | None = None) -> int:
                                                args.phases.replace(",stateful", ""), args.max_examples, public))
             results += [finish_schemathesis(run, args) for run in runs]
             if not args.no_workflow:
+                _linked, sources, create_po = links_of(spec)
+                world.update(sources=sources, create_po=create_po)
                 everything = sorted({op for name in tokens for op in operations_for(spec, name)})
                 workflow = start_schemathesis("workflow", spec_url, args,
-                                              {**env, "COGROW_CONTRACT_TOKENS": json.dumps(tokens)}, work, None,
-                                              "stateful", args.workflow_examples, everything)
+                                              {**env, "COGROW_CONTRACT_TOKENS": json.dumps(tokens),
+                                               "COGROW_CONTRACT_WORLD": json.dumps(world)}, work, None,
+                                              "stateful", args.workflow_examples, everything, WORKFLOW_CONFIG)
                 results.append(finish_schemathesis(workflow, args))
             answered = _lines(access_log)
         finally:
