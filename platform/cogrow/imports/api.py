@@ -17,7 +17,6 @@ from cogrow.core.auth import requires
 from cogrow.core.errors import BadRequest, UnsupportedMediaType
 from cogrow.core.schema import Body, Flag, Moment, PageQuery, Query, Resource, text_type
 from cogrow.imports import models, reader, services
-from cogrow.orders.api import optional_body
 from cogrow.relationships import services as relationships
 
 RAW_TYPES = reader.CSV_TYPES + reader.XLSX_TYPES + reader.JSON_TYPES
@@ -185,7 +184,8 @@ def imports_show(relationship_id: int, import_id: int):
 
 @bp.post("/relationships/<int:relationship_id>/imports/<int:import_id>/confirm")
 @requires(api=True)
-@optional_body("confirmImport", tag="imports", body=ImportConfirm, query=ImportConfirmQuery, response=ImportBatch)
+@operation("confirmImport", tag="imports", body=ImportConfirm, body_optional=True, query=ImportConfirmQuery,
+           response=ImportBatch)
 def imports_confirm(relationship_id: int, import_id: int, body: ImportConfirm, query: ImportConfirmQuery):
     """Apply a previewed import (200), or queue a large one for the worker (202); the same file twice is a 409."""
     reason = body.reason if request.get_data(cache=True) else query.reason

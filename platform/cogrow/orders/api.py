@@ -4,24 +4,12 @@ Every change of a PO (revise and each action) needs If-Match with the ETag last 
 """
 from __future__ import annotations
 
-import dataclasses
-import functools
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from flask import g, request
-from pydantic import BaseModel
 
-from cogrow.core.api import (
-    _read_body,
-    bp,
-    etag,
-    guard_path,
-    operation,
-    operation_of,
-    page_of,
-)
+from cogrow.core.api import bp, etag, guard_path, operation, page_of
 from cogrow.core.auth import requires
 from cogrow.orders import models, services
 from cogrow.orders.schemas import (
@@ -53,24 +41,6 @@ def _po_of_this_relationship(actor: Any, po_id: int) -> None:
 
 
 guard_path("po_id", _po_of_this_relationship)
-
-
-def optional_body(operation_id: str, *, body: type[BaseModel], **options: Any) -> Callable:
-    """`operation` for a route whose JSON body may be left out entirely: no body reads as `body()`, a body is read
-    (strictly) as the layer reads one. The document shows the body; `core.api.operation` has no optional body yet."""
-    def decorator(view: Callable) -> Callable:
-        @functools.wraps(view)
-        def reading(**kwargs: Any) -> Any:
-            if request.get_data(cache=True):
-                kwargs["body"] = _read_body(body, dict(request.view_args or {}))
-            else:
-                kwargs["body"] = body()
-            return view(**kwargs)
-
-        declared = operation(operation_id, **options)(reading)
-        declared.cogrow_operation = dataclasses.replace(operation_of(declared), body=body)  # type: ignore[attr-defined]
-        return declared
-    return decorator
 
 
 def _line(line: models.PurchaseOrderLine) -> PurchaseOrderLine:
@@ -151,11 +121,11 @@ def orders_revise(relationship_id: int, po_id: int, body: PurchaseOrderChange, v
 
 @bp.post(f"{BASE}/<int:po_id>/issue")
 @requires(*PRIME, kind="prime", api=True)
-@optional_body("issuePurchaseOrder", tag="orders", body=PurchaseOrderActionReason, response=PurchaseOrderDetail,
-               etag=True, if_match=True, links={"AcknowledgePurchaseOrder": {
-                   "operationId": "acknowledgePurchaseOrder",
-                   "parameters": {"relationship_id": "$request.path.relationship_id", "po_id": "$request.path.po_id",
-                                  "header.If-Match": "$response.header.ETag"}}})
+@operation("issuePurchaseOrder", tag="orders", body=PurchaseOrderActionReason, body_optional=True,
+           response=PurchaseOrderDetail, etag=True, if_match=True, links={"AcknowledgePurchaseOrder": {
+               "operationId": "acknowledgePurchaseOrder",
+               "parameters": {"relationship_id": "$request.path.relationship_id", "po_id": "$request.path.po_id",
+                              "header.If-Match": "$response.header.ETag"}}})
 def orders_issue(relationship_id: int, po_id: int, body: PurchaseOrderActionReason, version: int):
     """Issue a draft (or a rejected PO, again) to the supplier (If-Match: its ETag)."""
     return _one(services.issue_po(g.actor, relationship_id, po_id, version))
@@ -163,8 +133,8 @@ def orders_issue(relationship_id: int, po_id: int, body: PurchaseOrderActionReas
 
 @bp.post(f"{BASE}/<int:po_id>/cancel")
 @requires(*PRIME, kind="prime", api=True)
-@optional_body("cancelPurchaseOrder", tag="orders", body=PurchaseOrderActionReason, response=PurchaseOrderDetail,
-               etag=True, if_match=True)
+@operation("cancelPurchaseOrder", tag="orders", body=PurchaseOrderActionReason, body_optional=True,
+           response=PurchaseOrderDetail, etag=True, if_match=True)
 def orders_cancel(relationship_id: int, po_id: int, body: PurchaseOrderActionReason, version: int):
     """Cancel a PO nothing has been shipped against, with an optional reason (If-Match: its ETag)."""
     return _one(services.cancel_po(g.actor, relationship_id, po_id, version, body.reason or None))
@@ -172,8 +142,8 @@ def orders_cancel(relationship_id: int, po_id: int, body: PurchaseOrderActionRea
 
 @bp.post(f"{BASE}/<int:po_id>/close")
 @requires(*PRIME, kind="prime", api=True)
-@optional_body("closePurchaseOrder", tag="orders", body=PurchaseOrderActionReason, response=PurchaseOrderDetail,
-               etag=True, if_match=True)
+@operation("closePurchaseOrder", tag="orders", body=PurchaseOrderActionReason, body_optional=True,
+           response=PurchaseOrderDetail, etag=True, if_match=True)
 def orders_close(relationship_id: int, po_id: int, body: PurchaseOrderActionReason, version: int):
     """Close the rest of a partly shipped PO, with an optional reason (If-Match: its ETag)."""
     return _one(services.close_po(g.actor, relationship_id, po_id, version, body.reason or None))
@@ -181,8 +151,8 @@ def orders_close(relationship_id: int, po_id: int, body: PurchaseOrderActionReas
 
 @bp.post(f"{BASE}/<int:po_id>/acknowledge")
 @requires(*SUPPLIER, kind="supplier", api=True)
-@optional_body("acknowledgePurchaseOrder", tag="orders", body=PurchaseOrderActionReason,
-               response=PurchaseOrderDetail, etag=True, if_match=True)
+@operation("acknowledgePurchaseOrder", tag="orders", body=PurchaseOrderActionReason, body_optional=True,
+           response=PurchaseOrderDetail, etag=True, if_match=True)
 def orders_acknowledge(relationship_id: int, po_id: int, body: PurchaseOrderActionReason, version: int):
     """The supplier accepts the PO as it stands (If-Match: its ETag)."""
     return _one(services.acknowledge_po(g.actor, relationship_id, po_id, version))
@@ -216,8 +186,8 @@ def _decide(relationship_id: int, po_id: int, proposal_id: int, accept: bool, no
 
 @bp.post(f"{BASE}/<int:po_id>/proposals/<int:proposal_id>/accept")
 @requires(*PRIME, kind="prime", api=True)
-@optional_body("acceptChangeProposal", tag="orders", body=ProposalDecision, response=PurchaseOrderDetail, etag=True,
-               if_match=True)
+@operation("acceptChangeProposal", tag="orders", body=ProposalDecision, body_optional=True,
+           response=PurchaseOrderDetail, etag=True, if_match=True)
 def orders_accept_proposal(relationship_id: int, po_id: int, proposal_id: int, body: ProposalDecision, version: int):
     """Accept the supplier's proposal: the line takes the proposed quantity and date (If-Match: the PO's ETag)."""
     return _decide(relationship_id, po_id, proposal_id, True, body.note or None, version)
@@ -225,8 +195,8 @@ def orders_accept_proposal(relationship_id: int, po_id: int, proposal_id: int, b
 
 @bp.post(f"{BASE}/<int:po_id>/proposals/<int:proposal_id>/reject")
 @requires(*PRIME, kind="prime", api=True)
-@optional_body("rejectChangeProposal", tag="orders", body=ProposalDecision, response=PurchaseOrderDetail, etag=True,
-               if_match=True)
+@operation("rejectChangeProposal", tag="orders", body=ProposalDecision, body_optional=True,
+           response=PurchaseOrderDetail, etag=True, if_match=True)
 def orders_reject_proposal(relationship_id: int, po_id: int, proposal_id: int, body: ProposalDecision, version: int):
     """Reject the supplier's proposal; the line stays as it is (If-Match: the PO's ETag)."""
     return _decide(relationship_id, po_id, proposal_id, False, body.note or None, version)

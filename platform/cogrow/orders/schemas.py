@@ -187,7 +187,8 @@ class PurchaseOrderQuery(PageQuery):
     """Paging and an optional status filter ("open" is every binding state); an unknown status is a 422."""
 
     status: Annotated[str | None, BeforeValidator(_blank_is_none),
-                      WithJsonSchema({"type": "string", "description": 'A PO status, or "open" for every binding one.'})] = None
+                      WithJsonSchema({"type": "string",
+                                      "description": 'A PO status, or "open" for every binding one.'})] = None
 
 
 # --- cross-field rules ---------------------------------------------------------------------------------------

@@ -156,7 +156,8 @@ def parse_shipment(data: Mapping[str, Any], today: date | None = None) -> dict[s
 def paging(args: Mapping[str, Any]) -> tuple[int, int]:
     """`limit` and `offset` of a list page's query string, read like the API's; bad ones are a 400 naming them."""
     try:
-        page = PageQuery.model_validate({k: args[k] for k in ("limit", "offset") if k in args}, context={"request": True})
+        given = {name: args[name] for name in ("limit", "offset") if name in args}
+        page = PageQuery.model_validate(given, context={"request": True})
     except ValidationError as exc:
         raise BadRequest(str(_l("Bad query parameters.")), fields=field_errors(exc)) from None
     return page.limit, page.offset  # type: ignore[attr-defined]
