@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Annotated, Any, Callable
+from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from pydantic import (AfterValidator, Field, PlainValidator, ValidationError, ValidationInfo, WithJsonSchema,
@@ -51,11 +52,12 @@ def check_moment(moment: datetime, now: datetime | None = None) -> datetime | st
     return moment
 
 
-def check_plan(plan: list[tuple[date, Decimal]], as_of: datetime | None) -> dict[int, str]:
-    """Errors by index of planned weeks: duplicates, weeks before the report's week, or too far ahead."""
+def check_plan(plan: list[tuple[date, Decimal]], as_of: datetime | None, zone: ZoneInfo | None = None) -> dict[int, str]:
+    """Errors by index of planned weeks: duplicates, weeks before the report's week, or too far ahead. The report's
+    week is in the business time zone (`zone`, read from the app when not given)."""
     errors: dict[int, str] = {}
     seen: set[date] = set()
-    first = week_start(as_of.astimezone(business_zone()).date()) if as_of else None
+    first = week_start(as_of.astimezone(zone or business_zone()).date()) if as_of else None
     for index, (week, _qty) in enumerate(plan):
         if week in seen:
             errors[index] = str(_l("This week appears twice."))
@@ -173,7 +175,10 @@ class ProductionReportCreate(Body):
         if isinstance(checked, str):
             errors[("as_of",)] = checked
         if self.plan:
-            for index, message in check_plan([(p.week, p.quantity) for p in self.plan], self.as_of).items():
+            if context.get("zone") is None:
+                context["zone"] = business_zone()  # and one reading of the app's time zone
+            for index, message in check_plan([(p.week, p.quantity) for p in self.plan], self.as_of,
+                                             context["zone"]).items():
                 errors[("plan", index, "week")] = message
         if errors:
             raise fail_at(errors)
