@@ -2,7 +2,8 @@
  * document. Nothing leaves this host: the online validator badge is off, and "Try it out" calls this server.
  *
  * Two repairs to Swagger UI's markup for screen readers: an operation's path is plain text rather than a link
- * inside the operation's button (a link nested in a button is unreachable), and the server <select> gets a name.
+ * inside the operation's button (a link nested in a button is unreachable), and selects and example bodies get
+ * the names and keyboard access they lack (repairAsDrawn).
  * Example bodies are plain text: the highlighter's colours on its dark background fail the 4.5:1 contrast. */
 (function () {
   "use strict";
@@ -19,16 +20,24 @@
     };
   }
 
-  function nameServerChoice(root) {
-    var label = root.getAttribute("data-servers-label") || "Servers";
-    var fix = function () {
+  // Names and keyboard access Swagger UI leaves out, added as it draws: the server <select>, a parameter's
+  // <select> (named after the parameter), and scrollable example bodies (focusable, so keys can scroll them).
+  function repairAsDrawn(root) {
+    var serversLabel = root.getAttribute("data-servers-label") || "Servers";
+    var repair = function () {
       var select = root.querySelector("select#servers");
       if (select && !select.hasAttribute("aria-label")) {
-        select.setAttribute("aria-label", label);
+        select.setAttribute("aria-label", serversLabel);
       }
+      root.querySelectorAll("tr[data-param-name] select:not([aria-label])").forEach(function (el) {
+        el.setAttribute("aria-label", el.closest("tr").getAttribute("data-param-name"));
+      });
+      root.querySelectorAll(".highlight-code pre:not([tabindex]), pre.example:not([tabindex])").forEach(function (el) {
+        el.setAttribute("tabindex", "0");
+      });
     };
-    new MutationObserver(fix).observe(root, { childList: true, subtree: true });
-    fix();
+    new MutationObserver(repair).observe(root, { childList: true, subtree: true });
+    repair();
   }
 
   function start() {
@@ -36,7 +45,7 @@
     if (!root || typeof window.SwaggerUIBundle !== "function") {
       return;
     }
-    nameServerChoice(root);
+    repairAsDrawn(root);
     window.cogrowApiDocs = window.SwaggerUIBundle({
       domNode: root,
       url: root.getAttribute("data-spec-url"),
