@@ -32,7 +32,7 @@ from pydantic.json_schema import models_json_schema
 from cogrow.core.auth import access_of, public, requires
 from cogrow.core.errors import BadRequest, PreconditionRequired, UnsupportedMediaType, ValidationFailed
 from cogrow.core.fields import FieldError, integer
-from cogrow.core.schema import MAX_ID, Page, Resource
+from cogrow.core.schema import MAX_ID, Page, Resource, field_errors
 from cogrow.extensions import csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -140,36 +140,8 @@ def guard_path(name: str, check: Callable[[Any, int], Any]) -> None:
     _path_guards[name] = check
 
 
-_STANDARD_MESSAGES = {
-    "missing": _l("This field is required."),
-    "extra_forbidden": _l("Unknown field."),
-}
-
-
-def _field_name(loc: tuple[Any, ...], where: str) -> str:
-    name = ""
-    for part in loc:
-        if isinstance(part, int):
-            name += f"[{part}]"
-        elif "[" in str(part) or "function-" in str(part):  # pydantic's label for a union member: not a field
-            continue
-        else:
-            name += f".{part}" if name else str(part)
-    return name or where
-
-
 def _errors(exc: ValidationError, where: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for error in exc.errors(include_url=False):
-        kind = error["type"]
-        if kind == "cogrow":
-            message = str(error["ctx"]["reason"])
-        elif kind in _STANDARD_MESSAGES:
-            message = str(_STANDARD_MESSAGES[kind])
-        else:
-            message = error["msg"]
-        out.setdefault(_field_name(error["loc"], where), message)
-    return out
+    return field_errors(exc, where)
 
 
 def _read_query(model: type[BaseModel]) -> BaseModel:

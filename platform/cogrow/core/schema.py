@@ -20,7 +20,9 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Annotated, Any, Callable, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer, PlainValidator, ValidationInfo, WithJsonSchema
+import re
+
+from pydantic import BaseModel, ConfigDict, PlainSerializer, PlainValidator, ValidationError, ValidationInfo, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from cogrow.core import fields
@@ -67,11 +69,43 @@ class PageQuery(Query):
                       WithJsonSchema({"type": "integer", "minimum": 0, "maximum": 10**9, "default": 0})] = 0
 
 
+def refuse(message: Any) -> PydanticCustomError:
+    """The error a custom validator raises: the API names the field and gives `message`."""
+    return PydanticCustomError("cogrow", "{reason}", {"reason": str(message)})
+
+
+def field_errors(exc: ValidationError, where: str = "body") -> dict[str, str]:
+    """A pydantic error as the API names fields (`lines[0].quantity`), with the parsers' own messages."""
+    from flask_babel import gettext as _
+
+    out: dict[str, str] = {}
+    for error in exc.errors(include_url=False):
+        name = ""
+        for part in error["loc"]:
+            if isinstance(part, int):
+                name += f"[{part}]"
+            elif "[" in str(part) or "function-" in str(part):  # pydantic's label for a union member: not a field
+                continue
+            else:
+                name += f".{part}" if name else str(part)
+        kind = error["type"]
+        if kind == "cogrow":
+            message = str(error["ctx"]["reason"])
+        elif kind == "missing":
+            message = _("This field is required.")
+        elif kind == "extra_forbidden":
+            message = _("Unknown field.")
+        else:
+            message = error["msg"]
+        out.setdefault(name or where, message)
+    return out
+
+
 def _read(parse: Callable[..., Any], value: Any, **options: Any) -> Any:
     try:
         return parse(value, **options)
     except FieldError as exc:
-        raise PydanticCustomError("cogrow", "{reason}", {"reason": str(exc.message)}) from None
+        raise refuse(exc.message) from None
 
 
 def _reader(parse: Callable[..., Any], python_type: type, **options: Any) -> PlainValidator:
@@ -116,13 +150,23 @@ def text_type(*, max_length: int = 200, multiline: bool = False) -> Any:
                      WithJsonSchema({"type": "string", "maxLength": max_length})]
 
 
+def code_type(*, max_length: int, upper: bool = True) -> Any:
+    """A document number or other code: no spaces inside, no invisible characters; upper-cased with `upper`.
+    Blank text is "" (the caller reads it as "not given")."""
+    def read(value: Any) -> str:
+        if isinstance(value, str) and not value.strip():
+            return ""
+        return _read(fields.part_number, value, max_length=max_length, upper=upper)
+    return Annotated[str, PlainValidator(read), WithJsonSchema({"type": "string", "maxLength": max_length})]
+
+
 def choice_type(*choices: str, upper: bool = False) -> Any:
     """One of `choices`; with `upper`, written in any case (uom "ea" is "EA")."""
     def pick(value: Any) -> str:
         if isinstance(value, str) and upper:
             value = fields.normalise(value).upper()
         if not isinstance(value, str) or value not in choices:
-            raise PydanticCustomError("cogrow", "{reason}", {"reason": "Must be one of: " + ", ".join(choices) + "."})
+            raise refuse("Must be one of: " + ", ".join(choices) + ".")
         return value
     return Annotated[str, PlainValidator(pick), WithJsonSchema({"type": "string", "enum": list(choices)})]
 
@@ -140,7 +184,19 @@ PartNumber = Annotated[str, _reader(fields.part_number, str, max_length=64),
                        WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 64,
                                        "description": "A part number; stored upper-case."})]
 Note = text_type(max_length=500)
-Date = Annotated[date, _reader(fields.date_value, date), PlainSerializer(date.isoformat, return_type=str, when_used="json"),
+_ISO_DATE = re.compile(r"\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\s*", re.ASCII)
+
+
+def _iso_date(value: Any) -> date:
+    # The API takes dates as JSON Schema's `date` (YYYY-MM-DD); forms and spreadsheets are more lenient.
+    if isinstance(value, str) and not _ISO_DATE.fullmatch(value):
+        from flask_babel import gettext as _
+
+        raise FieldError(_("Must be a date written YYYY-MM-DD."))
+    return fields.date_value(value)
+
+
+Date = Annotated[date, _reader(_iso_date, date), PlainSerializer(date.isoformat, return_type=str, when_used="json"),
                  WithJsonSchema({"type": "string", "format": "date"})]
 Week = Annotated[date, _reader(fields.iso_week, date), PlainSerializer(iso_label, return_type=str, when_used="json"),
                  WithJsonSchema({"type": "string", "pattern": r"^[0-9]{4}-W[0-9]{2}$",

@@ -8,7 +8,6 @@ a plain dict (the demo data, tests).
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
@@ -19,17 +18,15 @@ from pydantic import (
     AfterValidator,
     BeforeValidator,
     Field,
-    PlainValidator,
     ValidationError,
     WithJsonSchema,
 )
-from pydantic_core import PydanticCustomError
 
-from cogrow.core import fields
 from cogrow.core.errors import ValidationFailed
-from cogrow.core.fields import FieldError
 from cogrow.core.schema import (
     Body,
+    code_type,
+    field_errors,
     Date,
     Id,
     Moment,
@@ -40,6 +37,7 @@ from cogrow.core.schema import (
     int_type,
     text_type,
 )
+from cogrow.core.schema import refuse as _refuse
 from cogrow.core.validation import parse_int
 
 MAX_LINES = 1000
@@ -48,39 +46,8 @@ FORM_NEW_ROWS = 10
 
 # --- field types ---------------------------------------------------------------------------------------------
 
-def _refuse(message: Any) -> PydanticCustomError:
-    return PydanticCustomError("cogrow", "{reason}", {"reason": str(message)})
-
-
-def code_type(*, max_length: int, upper: bool = True) -> Any:
-    """A document number or other code: no spaces inside, no invisible characters; upper-cased with `upper`.
-    Blank text is "" (the caller reads it as "not given")."""
-    def read(value: Any) -> str:
-        if isinstance(value, str) and not value.strip():
-            return ""
-        try:
-            return fields.part_number(value, max_length=max_length, upper=upper)
-        except FieldError as exc:
-            raise _refuse(exc.message) from None
-    return Annotated[str, PlainValidator(read), WithJsonSchema({"type": "string", "maxLength": max_length})]
-
-
-_ISO_DATE = re.compile(r"\s*\d{4}-\d{2}-\d{2}\s*", re.ASCII)
-
-
-def _iso_shape(value: Any) -> Any:
-    # The API takes dates as JSON Schema's `date` (YYYY-MM-DD); forms and spreadsheets are more lenient.
-    if isinstance(value, str) and not _ISO_DATE.fullmatch(value):
-        raise _refuse(_l("Must be a date written YYYY-MM-DD."))
-    return value
-
-
 def _blank_is_none(value: Any) -> Any:
     return None if isinstance(value, str) and not value.strip() else value
-
-
-IsoDate = Annotated[Date, BeforeValidator(_iso_shape)]
-"""A date as YYYY-MM-DD and nothing else (2026-1-5 and 2026/01/05 are refused), read by the shared parser."""
 
 
 def _plausible(day: date) -> date:
@@ -101,7 +68,7 @@ def _given(value: str) -> str:
     return value
 
 
-DueDate = Annotated[IsoDate, AfterValidator(_plausible)]
+DueDate = Annotated[Date, AfterValidator(_plausible)]
 OptionalDueDate = Annotated[DueDate | None, BeforeValidator(_blank_is_none)]
 PositiveQuantity = Annotated[Quantity, AfterValidator(_more_than_zero)]
 PoNumber = code_type(max_length=32)
@@ -234,17 +201,6 @@ def proposal_values(body: ChangeProposalCreate) -> dict[str, Any]:
         message = str(_l("Propose a new quantity, a new due date, or both."))
         raise ValidationFailed(str(_l("Some fields are not valid.")), fields={"quantity": message})
     return {"line_id": body.line_id, "quantity": body.quantity, "due_date": body.due_date, "reason": body.reason}
-
-
-def field_errors(exc: ValidationError) -> dict[str, str]:
-    """A pydantic error as the API names fields (`lines[0].quantity`), for callers that validate a plain dict."""
-    out: dict[str, str] = {}
-    for error in exc.errors(include_url=False):
-        name = ""
-        for part in error["loc"]:
-            name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
-        out.setdefault(name or "body", str(error["ctx"]["reason"]) if error["type"] == "cogrow" else error["msg"])
-    return out
 
 
 def validated(model: type[Body], data: Mapping[str, Any]) -> Any:

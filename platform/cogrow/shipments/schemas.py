@@ -27,13 +27,8 @@ from cogrow.core.schema import (
     text_type,
 )
 from cogrow.core.weeks import local_today
-from cogrow.orders.schemas import (
-    IsoDate,
-    PositiveQuantity,
-    code_type,
-    field_errors,
-    validated,
-)
+from cogrow.core.schema import code_type, field_errors
+from cogrow.orders.schemas import PositiveQuantity, validated
 
 MAX_LINES = 500
 # A ship date far from today is a typo (or a year of 0026), not a plan.
@@ -82,8 +77,8 @@ class ShipmentCreate(Body):
     number: AsnNumber | None = None
     carrier: Carrier | None = None
     tracking: Tracking | None = None
-    ship_date: IsoDate
-    expected_date: Annotated[IsoDate | None, BeforeValidator(_blank_is_none)] = None
+    ship_date: Date
+    expected_date: Annotated[Date | None, BeforeValidator(_blank_is_none)] = None
     lines: Annotated[list[ShipmentLineInput], BeforeValidator(_between_one_and_max),
                      Field(json_schema_extra={"minItems": 1, "maxItems": MAX_LINES})]
 
