@@ -127,6 +127,8 @@ class Operation:
     etag: bool
     if_match: bool | str
     body_optional: bool
+    also: dict[int, type[BaseModel] | None] = field(default_factory=dict)
+    upload: tuple[str, ...] = ()
     links: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
@@ -204,11 +206,13 @@ def _answer(result: Any, op: Operation) -> Response:
 def operation(operation_id: str, *, tag: str, response: type[BaseModel] | None = None, body: type[BaseModel] | None = None,
               query: type[BaseModel] | None = None, status: int = 200, summary: str | None = None,
               etag: bool = False, if_match: bool | str = False, body_optional: bool = False,
+              also: dict[int, type[BaseModel] | None] | None = None, upload: tuple[str, ...] = (),
               links: dict[str, dict[str, Any]] | None = None) -> Callable:
     """Declare a route: see the module docstring. `etag` says the answer carries an ETag; `if_match` that the
     request needs one back (the view gets it as `version`; with `if_match="optional"` it may be left out, and
     `version` is then None); `body_optional` lets the client leave the body out (the model's defaults); `links` are OpenAPI links from the answer to other operations (by operation id)."""
-    op = Operation(operation_id, tag, summary, body, query, response, status, etag, if_match, body_optional, links or {})
+    op = Operation(operation_id, tag, summary, body, query, response, status, etag, if_match, body_optional,
+                   also or {}, upload, links or {})
 
     def decorator(view: Callable) -> Callable:
         @functools.wraps(view)
@@ -294,7 +298,8 @@ def build_document(app: Flask) -> dict[str, Any]:
             continue
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             entries.append((rule, method, view, op))
-            for model, mode in ((op.body, "validation"), (op.response, "serialization")):
+            for model, mode in ((op.body, "validation"), (op.response, "serialization"),
+                                *((m, "serialization") for m in op.also.values())):
                 if model is not None:
                     models[(model, mode)] = None
     refs, defs = models_json_schema(list(models), ref_template="#/components/schemas/{model}")
@@ -335,6 +340,12 @@ def build_document(app: Flask) -> dict[str, Any]:
         if op.body is not None:
             item["requestBody"] = {"required": not op.body_optional,
                                    "content": {"application/json": {"schema": refs[(op.body, "validation")]}}}
+        elif op.upload:
+            item["requestBody"] = {"required": True, "content": {
+                kind: {"schema": {"type": "object", "required": ["file"],
+                                  "properties": {"file": {"type": "string", "format": "binary"}}}}
+                if kind == "multipart/form-data" else {"schema": {"type": "string", "format": "binary"}}
+                for kind in op.upload}}
         answer: dict[str, Any] = {"description": "OK" if op.status < 300 else "Created"}
         if op.response is not None:
             answer["content"] = {"application/json": {"schema": refs[(op.response, "serialization")]}}
@@ -350,7 +361,13 @@ def build_document(app: Flask) -> dict[str, Any]:
             answer["headers"] = headers
         if op.links:
             answer["links"] = op.links
-        item["responses"] = {str(op.status): answer,
+        item["responses"] = {str(op.status): answer}
+        for status, model in op.also.items():
+            extra: dict[str, Any] = {"description": "Accepted" if status == 202 else "OK"}
+            if model is not None:
+                extra["content"] = {"application/json": {"schema": refs[(model, "serialization")]}}
+            item["responses"][str(status)] = extra
+        item["responses"] = {**item["responses"],
                              "4XX": {"description": "The request was refused; `fields` names what to fix.",
                                      "content": {"application/json": {"schema": error_ref}}}}
         paths.setdefault(path, {})[method.lower()] = item

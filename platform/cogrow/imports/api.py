@@ -128,7 +128,8 @@ _LINKS = {"GetImport": {"operationId": "getImport",
 
 @bp.post("/relationships/<int:relationship_id>/imports/<kind>")
 @requires(api=True)
-@operation("uploadImport", tag="imports", query=ImportUploadQuery, response=ImportBatch, status=201, links=_LINKS)
+@operation("uploadImport", tag="imports", query=ImportUploadQuery, response=ImportBatch, status=201, links=_LINKS,
+           also={202: ImportBatch}, upload=("multipart/form-data",) + RAW_TYPES)
 def imports_upload(relationship_id: int, kind: str, query: ImportUploadQuery):
     """Upload a file: multipart `file`, or the raw body as text/csv, an XLSX type or application/json.
 
@@ -185,7 +186,7 @@ def imports_show(relationship_id: int, import_id: int):
 @bp.post("/relationships/<int:relationship_id>/imports/<int:import_id>/confirm")
 @requires(api=True)
 @operation("confirmImport", tag="imports", body=ImportConfirm, body_optional=True, query=ImportConfirmQuery,
-           response=ImportBatch)
+           response=ImportBatch, also={202: ImportBatch})
 def imports_confirm(relationship_id: int, import_id: int, body: ImportConfirm, query: ImportConfirmQuery):
     """Apply a previewed import (200), or queue a large one for the worker (202); the same file twice is a 409."""
     reason = body.reason if request.get_data(cache=True) else query.reason
