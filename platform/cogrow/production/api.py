@@ -141,7 +141,7 @@ def production_lines_update(relationship_id: int, line_id: int, body: Production
 @requires(*WRITERS, kind="supplier", api=True)
 @idempotent
 @operation("recordMachineReadings", tag="production", body=MachineReadingBatch, response=MachineReadingsRecorded,
-           status=201)
+           status=201, also={200: MachineReadingsRecorded})
 def production_readings_create(relationship_id: int, line_ref: str, body: MachineReadingBatch) -> Response:
     """Record a line's counter readings (by line id or code); 201 when any was new, 200 when all were known."""
     summary = services.record_readings(g.actor, relationship_id, line_ref,
