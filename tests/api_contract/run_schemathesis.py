@@ -301,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="add coverage for the boundary-value phase (about 3x the requests)")
     parser.add_argument("--no-workflow", action="store_true", help="skip the mixed-role stateful run")
     parser.add_argument("--workers", type=int, default=1, help="Schemathesis workers per run")
-    parser.add_argument("--workflow-examples", type=int, default=40, help="scenarios of the workflow run")
+    parser.add_argument("--workflow-examples", type=int, default=80, help="scenarios of the workflow run")
     parser.add_argument("--seed", type=int, default=int(os.environ.get("COGROW_CONTRACT_SEED", "20261207")))
     parser.add_argument("--run-timeout", type=float, default=600)
     parser.add_argument("--keep", help="a directory to keep the logs and reports in (access.log: method, path, "

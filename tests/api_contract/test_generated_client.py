@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -36,9 +37,15 @@ def generated_client(app, tmp_path_factory):
     result = subprocess.run(
         [str(GENERATOR if GENERATOR.exists() else shutil.which("openapi-python-client")), "generate",
          "--path", str(work / "openapi.json"), "--config", str(work / "config.json"), "--meta", "none",
-         "--output-path", str(work / PACKAGE), "--fail-on-warning"],
+         "--output-path", str(work / PACKAGE)],
         capture_output=True, text=True, timeout=300, cwd=str(work))
     assert result.returncode == 0, f"generation failed:\n{result.stdout}\n{result.stderr}"
+    # The one warning the generator may give: it has no model for a raw file body (an import uploaded as
+    # text/csv, XLSX...), so those media types of the upload are left out; its multipart form is generated.
+    output = result.stdout + result.stderr
+    warnings = re.findall(r"WARNING parsing (\S+ \S+)[^\n]*\n\s*\n?\s*([^\n]+)", output)
+    unexpected = [w for w in warnings if not (w[1].startswith("Unsupported content type") and "/imports/" in w[0])]
+    assert unexpected == [], f"the generator warned:\n{output}"
     sys.path.insert(0, str(work))
     try:
         for name in [n for n in sys.modules if n == PACKAGE or n.startswith(PACKAGE + ".")]:
