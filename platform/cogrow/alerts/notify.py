@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import random
-import smtplib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -34,7 +33,7 @@ from cogrow.alerts.models import (
     Alert, AlertEvent, EmailDelivery, InboxEntry, NotificationPreference, WebhookDelivery, WebhookEndpoint,
 )
 from cogrow.alerts.services import RECIPIENT_ROLES, headline
-from cogrow.core import formatting
+from cogrow.core import formatting, mail
 from cogrow.core.fields import decimal_text
 from cogrow.core.models import OutboxEvent
 from cogrow.core.types import utcnow
@@ -234,27 +233,6 @@ def _email_item(event: AlertEvent) -> dict[str, Any]:
             "reason": reason_text(alert.type, event.reason, event.numbers) if event.reason else ""}
 
 
-def _smtp_send(message: EmailMessage) -> None:
-    cfg = current_app.config
-    with smtplib.SMTP(cfg.get("MAIL_SERVER", "127.0.0.1"), int(cfg.get("MAIL_PORT", 25)),
-                      timeout=int(cfg.get("MAIL_TIMEOUT_SECONDS", 10))) as smtp:
-        if cfg.get("MAIL_USE_TLS"):
-            smtp.starttls()
-        if cfg.get("MAIL_USERNAME"):
-            smtp.login(cfg["MAIL_USERNAME"], cfg.get("MAIL_PASSWORD") or "")
-        smtp.send_message(message)
-
-
-def _transport(message: EmailMessage) -> None:
-    """Hand a rendered message to the configured backend: SMTP, or a file a developer reads at /dev/mail."""
-    if current_app.config.get("MAIL_BACKEND", "smtp") == "file":
-        from cogrow.core.devmail import write_message
-
-        write_message(message, current_app.config["MAIL_DIR"])
-    else:
-        _smtp_send(message)
-
-
 def send_email(delivery_id: int, now: datetime | None = None) -> Outcome:
     """Send one e-mail delivery if it is due and nobody else has sent it; record the outcome."""
     now = now or utcnow()
@@ -273,8 +251,8 @@ def send_email(delivery_id: int, now: datetime | None = None) -> Outcome:
     try:
         message = _render_email(delivery, user)
         db.session.commit()  # no transaction (on SQLite: no write lock) stays open while the mail server answers
-        _transport(message)
-    except (OSError, smtplib.SMTPException) as exc:
+        mail.send(message)
+    except mail.SEND_ERRORS as exc:
         return _failed(delivery, f"{type(exc).__name__}: {exc}", now)
     delivery.status, delivery.sent_at, delivery.next_attempt_at, delivery.last_error = "sent", now, None, None
     db.session.commit()

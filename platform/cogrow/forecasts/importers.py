@@ -15,7 +15,7 @@ from cogrow.core.fields import decimal_text
 from cogrow.core.auth import Actor
 from cogrow.core.weeks import current_week, iso_label, local_today
 from cogrow.extensions import db
-from cogrow.forecasts import services
+from cogrow.forecasts import services, tasks
 from cogrow.forecasts.models import MIN_HORIZON_WEEKS, ForecastBucket, ForecastCommit, ForecastPublication
 from cogrow.imports.cells import choice_cell, code_cell, date_cell, decimal_cell, text_cell, week_cell
 from cogrow.imports.effects import NOTHING_CHANGED
@@ -155,9 +155,7 @@ def _forecast_confirm_check(batch: Any, options: dict[str, Any]) -> dict[str, st
 
 
 def _send_notices(batch: Any) -> None:
-    from cogrow.forecasts import notify
-
-    notify.send_pending()
+    tasks.send_pending()
 
 
 def _version_link(rel: SupplyRelationship, result: dict[str, Any]) -> tuple[str, str] | None:

@@ -2,16 +2,15 @@
 
 A notice is a row per user, written in the same transaction as the publication or the commits that caused it,
 so it exists exactly when the change does. It shows on the user's forecast pages until read, and is e-mailed
-once through the product's mail backend (MAIL_BACKEND: SMTP, or files read at /dev/mail) by a Celery task
-(`cogrow.forecasts.send_notices`) handed the work after the commit. A row is claimed before it is sent (pending
-or failed -> sent, committed), so two senders never send the same notice; a send that fails marks it failed
-and the next run tries again, up to MAX_ATTEMPTS. Users whose alert e-mail preference is "off" get the notice
-in the app only.
+once through the product's mail backend (cogrow.core.mail: SMTP, or files read at /dev/mail) by a Celery
+task (`cogrow.forecasts.send_notices`, queued by tasks.send_pending after the commit: this module never imports
+the tasks, the tasks import it). A row is claimed before it is sent (pending or failed -> sent, committed), so
+two senders never send the same notice; a send that fails marks it failed and the next run tries again, up to
+MAX_ATTEMPTS. Users whose alert e-mail preference is "off" get the notice in the app only.
 """
 from __future__ import annotations
 
 import logging
-import smtplib
 from collections.abc import Sequence
 from decimal import Decimal
 from email.message import EmailMessage
@@ -24,6 +23,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, update
 
 from cogrow.accounts.models import Membership, User
+from cogrow.core import mail
 from cogrow.core.fields import decimal_text
 from cogrow.core.types import utcnow
 from cogrow.core.weeks import iso_label
@@ -89,19 +89,6 @@ def commits_below(rel: SupplyRelationship, pub: ForecastPublication, cells: Sequ
     return _add(rel, pub, rel.prime_id, PLANNER_ROLES, "commit_below", detail)
 
 
-def send_pending() -> None:
-    """Hand the pending e-mails to the worker, after the caller's commit; a broker that is down leaves them
-    pending for the next run."""
-    from cogrow.celery import NOTIFY_QUEUE
-    from cogrow.forecasts import tasks
-
-    try:
-        # On the notify queue with the other mail: a mail server that hangs must not hold up reconciliation.
-        tasks.send_notices.apply_async(queue=NOTIFY_QUEUE)
-    except Exception:  # noqa: BLE001 - the notices stay in the app and pending; the next run sends them
-        logger.warning("could not queue forecast notice e-mails", exc_info=True)
-
-
 # ---------------------------------------------------------------- reading
 
 def unread(user_id: int, organisation_id: int, relationship_id: int | None = None, limit: int = 20
@@ -155,21 +142,8 @@ def render(notice: ForecastNotice, user: User) -> EmailMessage:
     return message
 
 
-def transport(message: EmailMessage) -> None:
-    """The product's mail backend (the same settings alert e-mail uses): SMTP, or a file read at /dev/mail."""
-    cfg = current_app.config
-    if cfg.get("MAIL_BACKEND", "smtp") == "file":
-        from cogrow.core.devmail import write_message
-
-        write_message(message, cfg["MAIL_DIR"])
-        return
-    with smtplib.SMTP(cfg.get("MAIL_SERVER", "127.0.0.1"), int(cfg.get("MAIL_PORT", 25)),
-                      timeout=int(cfg.get("MAIL_TIMEOUT_SECONDS", 10))) as smtp:
-        if cfg.get("MAIL_USE_TLS"):
-            smtp.starttls()
-        if cfg.get("MAIL_USERNAME"):
-            smtp.login(cfg["MAIL_USERNAME"], cfg.get("MAIL_PASSWORD") or "")
-        smtp.send_message(message)
+# The product's mail backend, the one alert e-mail uses (a test puts a failing one in its place).
+transport = mail.send
 
 
 def send(notice_id: int) -> str:
@@ -191,7 +165,7 @@ def send(notice_id: int) -> str:
         message = render(notice, user)
         db.session.commit()
         transport(message)
-    except (OSError, smtplib.SMTPException) as exc:
+    except mail.SEND_ERRORS as exc:
         notice.email_status = "dead" if notice.email_attempts >= MAX_ATTEMPTS else "failed"
         notice.last_error = f"{type(exc).__name__}: {exc}"[:500]
         db.session.commit()

@@ -32,7 +32,7 @@ from cogrow.core.outbox import enqueue_reconcile
 from cogrow.core.types import utcnow
 from cogrow.core.weeks import current_week, iso_label, local_today, zone_for
 from cogrow.extensions import db
-from cogrow.forecasts import tasks as _tasks  # noqa: F401 - registers the notice e-mail task
+from cogrow.forecasts import tasks  # queues the notice e-mails (importing it registers the task)
 from cogrow.forecasts.models import (AUTHORIZATION_KINDS, MIN_HORIZON_WEEKS, Authorization, ForecastBucket,
                                      ForecastCommit, ForecastCut, ForecastPublication)
 from cogrow.relationships import services as relationships
@@ -538,7 +538,7 @@ def publish(actor: Actor, relationship_id: int, buckets: Sequence[tuple[int, dat
     if commit:
         db.session.commit()
         if cuts:
-            notify.send_pending()
+            tasks.send_pending()
     logger.info("relationship %s: forecast version %s published by %s (%s buckets, %s firm cuts)", rel.id,
                 pub.version_no, actor, total, len(cuts))
     return pub
@@ -855,9 +855,7 @@ def commit_buckets(actor: Actor, relationship_id: int, publication_id: int, rows
     if commit:
         db.session.commit()
         if below:
-            from cogrow.forecasts import notify
-
-            notify.send_pending()
+            tasks.send_pending()
     logger.info("relationship %s: %s commits created, %s updated on version %s by %s", rel.id, len(new_rows),
                 len(changed), pub.version_no, actor)
     return {"created": len(new_rows), "updated": len(changed), "unchanged": len(by_bucket) - len(new_rows) - len(changed)}
