@@ -106,14 +106,14 @@ def _register_blueprints(app: Flask) -> None:
     for domain in ("orders", "forecasts", "production"):
         importlib.import_module(f"cogrow.{domain}.importers")  # registers its import kinds
     app.register_blueprint(core_api.bp)
-    app.register_blueprint(importlib.import_module("cogrow.core.devmail").bp)  # 404 outside development/testing
+    app.register_blueprint(importlib.import_module("cogrow.accounts.devmail").bp)  # 404 outside development/testing
     app.register_blueprint(importlib.import_module("cogrow.apidocs").bp)  # /api/docs: the API's reference page
 
 
 def _register_template_helpers(app: Flask) -> None:
     from flask_babel import get_locale
 
-    from cogrow.core.fields import decimal_text
+    from cogrow.core.fields import decimal_text, grouped_text
     from cogrow.core.labels import role_label, status_label
 
     @app.context_processor
@@ -139,20 +139,12 @@ def _register_template_helpers(app: Flask) -> None:
     # Globals, not context: macros imported without context still see them.
     app.jinja_env.globals.update(role_label=role_label, status_label=status_label)
 
-    app.jinja_env.filters["qty"] = _format_quantity
+    app.jinja_env.filters["qty"] = grouped_text  # 1234.5000 as 1,234.5
     app.jinja_env.filters["dec"] = lambda v: decimal_text(v) if isinstance(v, Decimal) else v
 
     from cogrow.core import formatting
 
     formatting.init_app(app)
-
-
-def _format_quantity(value: Any) -> str:
-    """1234.5000 as 1,234.5: grouped, without trailing zeros."""
-    if value is None:
-        return ""
-    text = f"{value:,.4f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _navigation(actor) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:

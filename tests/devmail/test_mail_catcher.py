@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from cogrow.alerts import notify, services
 from cogrow.config import Config
-from cogrow.core.devmail import write_message
+from cogrow.core.mail import write_message
 from cogrow.core.models import OutboxEvent
 from cogrow.core.types import utcnow
 from tests.alerts.conftest import put_ledger

@@ -5,7 +5,7 @@ from email.message import EmailMessage
 
 from flask import current_app
 
-from cogrow.core.devmail import write_message
+from cogrow.core.mail import write_message
 
 
 def _message_name(tenant, org, db) -> str:

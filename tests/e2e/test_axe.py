@@ -71,7 +71,7 @@ def _demo_ids(app) -> dict:
     from cogrow.accounts.models import Organisation
     from cogrow.alerts.models import Alert
     from cogrow.catalog.models import Item
-    from cogrow.core.devmail import write_message  # noqa: F401  (the dev mail pages exist in this build)
+    from cogrow.core.mail import write_message  # noqa: F401  (the dev mail pages exist in this build)
     from cogrow.coverage import services as coverage
     from cogrow.extensions import db
     from cogrow.forecasts.models import ForecastPublication

@@ -1,7 +1,8 @@
 """Who is acting in this request: the API token in the Authorization header, or the signed-in session.
 
 Registered by the app factory (init_loading). It sets `g.actor` before any view runs; the route guards of
-core/auth.py read it and know nothing of tokens, sessions or users.
+core/auth.py read it and know nothing of tokens, sessions or users. It also hands core's language switch the
+function that stores a signed-in user's language.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from cogrow.accounts.ratelimit import init_rate_limits
 from cogrow.core import audit
 from cogrow.core.auth import Actor
 from cogrow.core.errors import Unauthorized
+from cogrow.core.views import remember_language_with
 from cogrow.extensions import db
 
 # A token's last_used_at is written at most this often, not on every request.
@@ -108,3 +110,4 @@ def init_loading(app: Flask, login_manager: LoginManager, limiter: Limiter) -> N
     login_manager.unauthorized_handler(_unauthorized)
     app.before_request(load_actor)
     init_rate_limits(app, limiter)
+    remember_language_with(app, accounts.set_locale)  # the language switch (core) keeps a user's choice here

@@ -1,14 +1,24 @@
 """The front door, language switch, health check."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, jsonify, redirect, request, session, url_for
+from collections.abc import Callable
 from urllib.parse import urlparse
 
-from cogrow.accounts import services as accounts
+from flask import Blueprint, Flask, current_app, g, jsonify, redirect, request, session, url_for
+
 from cogrow.core import services
 from cogrow.core.auth import public
 
 bp = Blueprint("core", __name__)
+
+# Where the app keeps the function that remembers a signed-in user's language: accounts registers it (core imports
+# no domain), see remember_language_with.
+_LANGUAGE_KEEPER = "cogrow.remember_language"
+
+
+def remember_language_with(app: Flask, keep: Callable[[int, str], None]) -> None:
+    """`keep(user_id, language)` stores the language a signed-in user chose, for their e-mail and next session."""
+    app.extensions[_LANGUAGE_KEEPER] = keep
 
 
 @bp.get("/")
@@ -24,8 +34,9 @@ def set_language():
     if lang in current_app.config["LANGUAGES"]:
         session["lang"] = lang
         actor = g.get("actor")
-        if actor is not None and actor.user_id:
-            accounts.set_locale(actor.user_id, lang)
+        keep = current_app.extensions.get(_LANGUAGE_KEEPER)
+        if actor is not None and actor.user_id and keep is not None:
+            keep(actor.user_id, lang)
     target = request.form.get("next") or url_for("core.index")
     if urlparse(target).netloc or not target.startswith("/"):
         target = url_for("core.index")

@@ -1,20 +1,18 @@
-"""The development mail catcher: e-mail written as .eml files under MAIL_DIR, and pages where an admin reads them.
+"""The development mail catcher's pages: where an admin reads the e-mail kept as .eml files under MAIL_DIR.
 
-With COGROW_MAIL_BACKEND=file (the embedded default) nothing is sent by SMTP; each message lands in `var/mail/`.
-The pages exist only in development and testing. An admin sees the messages addressed to members of their own
+With COGROW_MAIL_BACKEND=file (the embedded default) nothing is sent by SMTP; cogrow.core.mail writes each message
+to `var/mail/`. The pages live here, not in core, because who may read a message depends on the organisation's
+members. They exist only in development and testing. An admin sees the messages addressed to members of their own
 organisation, never another organisation's mail.
 """
 from __future__ import annotations
 
-import logging
 import os
 import re
-import secrets
-from datetime import datetime, timezone
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
-from email.utils import format_datetime, getaddresses, parsedate_to_datetime
+from email.utils import getaddresses, parsedate_to_datetime
 from pathlib import Path
 
 from flask import Blueprint, current_app, g, render_template
@@ -26,26 +24,10 @@ from cogrow.core.errors import NotFound
 from cogrow.extensions import db
 
 bp = Blueprint("devmail", __name__)
-logger = logging.getLogger("cogrow.mail")
 
 ENVIRONMENTS = ("development", "testing")
 LIST_LIMIT = 200
 _NAME = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_-]{0,120}\.eml$")
-
-
-def write_message(message: EmailMessage, directory: str | os.PathLike) -> Path:
-    """Store one message as `<UTC time>-<random>.eml`; written aside and renamed, so a reader never sees half."""
-    folder = Path(directory)
-    folder.mkdir(parents=True, exist_ok=True)
-    now = datetime.now(timezone.utc)
-    if message["Date"] is None:
-        message["Date"] = format_datetime(now)
-    name = f"{now:%Y%m%dT%H%M%S%fZ}-{secrets.token_hex(4)}.eml"
-    partial = folder / f".{name}.part"
-    partial.write_bytes(message.as_bytes(policy=policy.SMTP))
-    os.replace(partial, folder / name)
-    logger.info("e-mail to %s kept in %s (COGROW_MAIL_BACKEND=file)", message["To"], folder / name)
-    return folder / name
 
 
 def _read(path: Path) -> EmailMessage:
