@@ -15,7 +15,6 @@ from sqlalchemy import select
 from cogrow.catalog.models import Item
 from cogrow.core import fields
 from cogrow.core.fields import FieldError
-from cogrow.core.validation import Fields, parse_decimal
 from cogrow.imports import cells
 from cogrow.imports import services as imports
 from cogrow.production.models import ItemPosition, ProductionReport
@@ -210,14 +209,40 @@ def test_dates_weeks_times_and_booleans(app):
 
 
 def test_json_numbers_are_never_grouped_and_form_numbers_are(app):
+    from pydantic import TypeAdapter, ValidationError
     from werkzeug.datastructures import MultiDict
 
+    from cogrow.core.forms import BaseForm, QuantityField
+    from cogrow.core.schema import decimal_type
+
+    class QuantityForm(BaseForm):
+        n = QuantityField()
+
+    as_json = TypeAdapter(decimal_type())
     with app.test_request_context():
-        as_json, as_form = Fields({"n": "1,280"}), Fields(MultiDict({"n": "1,280"}))
-        as_json.decimal("n")
-        as_form.decimal("n")
-        assert "n" in as_json.errors and as_form.values["n"] == 1280
-        assert isinstance(parse_decimal("1,280"), str) and parse_decimal("1,280", grouping=True) == 1280
+        with pytest.raises(ValidationError):
+            as_json.validate_python("1,280", context={"request": True})
+        assert as_json.validate_python("1280", context={"request": True}) == 1280
+        form = QuantityForm(formdata=MultiDict({"n": "1,280"}), meta={"csrf": False})
+        assert form.validate() and form.n.data == 1280
+        assert fields.decimal("1,280", grouping=True) == 1280
+        with pytest.raises(FieldError):
+            fields.decimal("1,280")
         message = fields.FieldError
         with pytest.raises(message, match=re.escape("1,28")):
             fields.quantity("1,28", grouping=True)  # the message shows what was refused
+
+
+@pytest.mark.parametrize("value, machine, people", [
+    (Decimal("1234.5000"), "1234.5", "1,234.5"), (Decimal("1280"), "1280", "1,280"), (Decimal("0.4000"), "0.4", "0.4"),
+    (Decimal("1E+3"), "1000", "1,000"), (Decimal("-12345.0625"), "-12345.0625", "-12,345.0625"), (Decimal(0), "0", "0")])
+def test_one_formatter_for_machines_and_one_for_people_and_forms_read_both_back(value, machine, people):
+    assert fields.decimal_text(value) == machine
+    assert fields.grouped_text(value) == people
+    assert fields.decimal(machine, minimum=None) == value == fields.decimal(people, minimum=None, grouping=True)
+
+
+def test_the_pages_filter_and_the_forms_show_quantities_the_one_way(app):
+    assert fields.grouped_text(None) == "" and fields.decimal_text(None) is None
+    assert app.jinja_env.filters["qty"](Decimal("1280.5000")) == "1,280.5"
+    assert app.jinja_env.filters["dec"](Decimal("1280.5000")) == "1280.5"

@@ -15,6 +15,7 @@ from cogrow.catalog.schemas import PRIME_FIELDS, SUPPLIER_FIELDS
 from cogrow.core import audit, outbox
 from cogrow.core.auth import Actor
 from cogrow.core.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
+from cogrow.coverage import services as coverage
 from cogrow.extensions import db
 from cogrow.relationships import services as relationships
 from cogrow.relationships.models import SupplyRelationship
@@ -81,9 +82,6 @@ def create_item(actor: Actor, relationship_id: int, values: dict[str, Any]) -> I
         raise ValidationFailed("This part number is already in the catalog.",
                                fields={"prime_part_number": _("Already in this relationship's catalog.")}) from None
     audit.record(actor, "item.created", item, detail={"prime_part_number": item.prime_part_number})
-    # Imported here: coverage reads the catalog at import time, so the catalog reaches it only when called.
-    from cogrow.coverage import services as coverage
-
     coverage.open_ledger(rel.id, [item.id])  # its (empty) ledger exists from the start, not at the next sweep
     db.session.commit()
     logger.info("item %s added to relationship %s", item.id, rel.id)

@@ -1,8 +1,8 @@
 """The field parsers: what a part number, a quantity, an integer, a date, an ISO week, a time or a boolean is,
 wherever it comes from.
 
-HTML forms and the JSON API read their fields through `cogrow.core.validation` (Fields, parse_decimal, ...) and
-the importers through `cogrow.imports.cells`; both call the functions here, so "PN\u3164 1" or "1,28" means the
+HTML forms read their fields through `cogrow.core.forms`, the JSON API through the types of `cogrow.core.schema`
+and the importers through `cogrow.imports.cells`; all call the functions here, so "PN\u3164 1" or "1,28" means the
 same thing on a page, in a JSON body and in a spreadsheet cell.
 
 Every parser takes text (or, for the JSON API, a JSON value) and returns the value or raises FieldError with a
@@ -36,7 +36,7 @@ from flask_babel import gettext as _
 from cogrow.core.weeks import business_timezone, parse_iso_label, week_start
 
 __all__ = ["FieldError", "INVISIBLE", "has_invisible", "has_control", "check_characters", "normalise",
-           "part_number", "text", "decimal", "integer", "quantity", "date_value", "iso_week", "moment", "boolean",
+           "part_number", "text", "decimal", "decimal_text", "grouped_text", "integer", "quantity", "date_value", "iso_week", "moment", "boolean",
            "GROUP_SYMBOL", "DECIMAL_SYMBOL", "MAX_DECIMAL", "TRUE_WORDS", "FALSE_WORDS"]
 
 
@@ -210,6 +210,16 @@ def decimal_text(value: Decimal | None) -> str | None:
     if value == value.to_integral():
         return format(value.normalize(), "f")
     return format(value, "f").rstrip("0").rstrip(".")
+
+
+def grouped_text(value: Decimal | int | None) -> str:
+    """A number as people read it on the pages and type it back into their forms: the grouping separator between
+    groups of three digits, at most four places, no trailing zeros (1234.5000 -> 1,234.5); "" for None.
+    `quantity(..., grouping=True)` reads it back. Machines (API, CSV, XLSX) get `decimal_text`, never this."""
+    if value is None:
+        return ""
+    text_ = f"{value:,.4f}"
+    return text_.rstrip("0").rstrip(".") if "." in text_ else text_
 
 
 def quantity(value: Any, *, grouping: bool = False, scale: int = 4) -> Decimal:

@@ -56,11 +56,11 @@ from sqlalchemy import (Date, Integer, and_, bindparam, case, delete, func, inse
 from sqlalchemy.exc import IntegrityError
 
 from cogrow.alerts import services as alerts
-from cogrow.catalog import services as catalog
 from cogrow.catalog.models import Item
 from cogrow.core import audit, formatting, outbox
 from cogrow.core.auth import Actor
 from cogrow.core.errors import NotFound
+from cogrow.core.fields import grouped_text
 from cogrow.core.models import OutboxEvent
 from cogrow.core.types import Quantity, UTCDateTime
 from cogrow.core.weeks import current_week, local_today
@@ -670,9 +670,19 @@ def _fence_weeks(weeks: Sequence[CoverageWeek], ledger: CoverageLedger) -> int:
     return ((max(fence) - ledger.current_week).days // 7 + 1) if fence else 0
 
 
+def _visible_item(actor: Actor, relationship_id: int, item_id: int) -> Item:
+    """The item, if it is in one of the actor's relationships (else not found). The catalog calls coverage when an
+    item is created, so coverage reads the catalog's table, never its services (no import cycle)."""
+    rel = relationships.get_relationship(actor, relationship_id)
+    item = db.session.scalar(select(Item).where(Item.id == item_id, Item.relationship_id == rel.id))
+    if item is None:
+        raise NotFound(_("No such item in this relationship."))
+    return item
+
+
 def item_ledger(actor: Actor, relationship_id: int, item_id: int) -> tuple[Item, CoverageLedger | None, list[CoverageWeek]]:
     """The item's ledger row and its stored weeks; the item is checked against the actor's relationships."""
-    item = catalog.get_item(actor, relationship_id, item_id)
+    item = _visible_item(actor, relationship_id, item_id)
     ledger = db.session.get(CoverageLedger, item.id)
     weeks = list(db.session.scalars(select(CoverageWeek).where(CoverageWeek.item_id == item.id)
                                     .order_by(CoverageWeek.week_start).limit(520)))
@@ -692,7 +702,7 @@ def relationship_ledger(actor: Actor, relationship_id: int, limit: int = 100,
 
 def request_recompute(actor: Actor, relationship_id: int, item_id: int) -> OutboxEvent:
     """Ask for the item's ledger to be recomputed now, through the outbox like any other change."""
-    item = catalog.get_item(actor, relationship_id, item_id)
+    item = _visible_item(actor, relationship_id, item_id)
     event = outbox.enqueue_reconcile(relationship_id, [item.id], "recompute requested")
     audit.record(actor, "coverage.recompute_requested", item)
     db.session.commit()
@@ -749,10 +759,7 @@ def is_pending(relationship_id: int, item_id: int) -> bool:
 
 
 def _n(value: Decimal | None) -> str:
-    if value is None:
-        return "0"
-    text = f"{value:,.4f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
+    return "0" if value is None else grouped_text(value)
 
 
 def explanation(ledger: CoverageLedger) -> str:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import selectinload
 from cogrow.catalog.models import Item
 from cogrow.core.auth import Actor
 from cogrow.core.errors import Conflict
+from cogrow.core.fields import decimal_text
 from cogrow.extensions import db
 from cogrow.imports.cells import choice_cell, code_cell, date_cell, decimal_cell, text_cell
 from cogrow.imports.registry import Column, ImportKind, ParsedRow, RowError, register
@@ -81,7 +82,7 @@ def _text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, Decimal):
-        return format(value.normalize(), "f") if value == value.to_integral_value() else format(value, "f")
+        return decimal_text(value)
     if isinstance(value, date):
         return value.isoformat()
     return str(value)

@@ -36,14 +36,6 @@ REQUIRED = _l("This field is required.")
 NUMBER_ATTRS = {"inputmode": "decimal", "autocomplete": "off"}
 
 
-def format_qty(value: Any) -> str:
-    """A quantity as the pages show it: grouped, without trailing zeros (the fields read it back)."""
-    if value is None:
-        return ""
-    text = f"{value:,.4f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
 class QtyField(QuantityField):
     """A quantity cell: type="text" inputmode="decimal"; a pre-filled value is shown grouped ("1,280")."""
 
@@ -54,7 +46,7 @@ class QtyField(QuantityField):
     def _value(self) -> str:
         if self.raw_data:
             return self.raw_data[0]
-        return format_qty(self.data) if isinstance(self.data, (Decimal, int)) else (self.data or "")
+        return parse.grouped_text(self.data) if isinstance(self.data, (Decimal, int)) else (self.data or "")
 
 
 class AsOfField(TextField):
