@@ -24,8 +24,8 @@ from cogrow.alerts.models import AlertEvent, WebhookDelivery, WebhookEndpoint
 from cogrow.core import audit, outbox
 from cogrow.core.auth import Actor
 from cogrow.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from cogrow.core.fields import has_control, has_invisible
 from cogrow.core.types import utcnow
-from cogrow.core.validation import has_control_chars
 from cogrow.extensions import db
 
 logger = logging.getLogger("cogrow.alerts")
@@ -214,7 +214,7 @@ def create_endpoint(actor: Actor, url: str, description: str = "") -> tuple[Webh
     url = (url or "").strip()
     if not url:
         raise ValidationFailed(_("Some fields are not valid."), fields={"url": _("This field is required.")})
-    if len(url) > 2000 or has_control_chars(url) or any(c.isspace() for c in url):
+    if len(url) > 2000 or has_control(url) or has_invisible(url) or any(c.isspace() for c in url):
         raise ValidationFailed(_("Some fields are not valid."), fields={"url": _("Not a valid URL.")})
     try:
         check_target(url)

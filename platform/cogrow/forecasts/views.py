@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from cogrow.core.fields import decimal_text
+from cogrow.core.fields import FieldError, decimal_text, quantity as read_quantity
 from cogrow.core.auth import requires
 from cogrow.core.errors import BadRequest, ValidationFailed
-from cogrow.core.validation import MAX_BIG_ID, parse_decimal, parse_id, parse_int
+from cogrow.core.validation import MAX_BIG_ID, parse_id, parse_int
 from cogrow.core.weeks import iso_label
 from cogrow.forecasts import notify, services
 from cogrow.forecasts.forms import GrantForm
@@ -143,9 +143,10 @@ def commit(relationship_id: int, version_no: int):
         bucket = key[4:]
         if parse_id(bucket, MAX_BIG_ID) is None:  # buckets have BIGINT keys
             continue
-        quantity = parse_decimal(raw, scale=4, grouping=True)  # a form: "1,280" as the page shows it
-        if isinstance(quantity, str) or quantity < 0:
-            errors[f"qty-{bucket}"] = quantity if isinstance(quantity, str) else _("Must be at least %(n)s.", n=0)
+        try:
+            quantity = read_quantity(raw, scale=4, grouping=True)  # a form: "1,280" as the page shows it
+        except FieldError as exc:
+            errors[f"qty-{bucket}"] = exc.message
             continue
         reason = (request.form.get(f"reason-{bucket}") or "").strip().upper() or None
         rows.append({"bucket_id": parse_id(bucket, MAX_BIG_ID), "quantity": quantity, "reason_code": reason,
