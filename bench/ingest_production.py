@@ -9,8 +9,12 @@
 4. Floor: the same number of report rows inserted directly with one psycopg executemany.
 Prints reports/s, p50/p95 latency, and the ratio to the floor. Goals: >= 1,000 single reports/s,
 >= 20,000 reports/s batched, p95 single < 50 ms at 16 clients.
+With `--cpu` it measures instead the app's CPU time per request in one process (Flask's test client on the same
+database), beside the CPU of the executemany floor: the figure to compare two versions of the code with on a
+machine whose load changes.
 
     .venv/bin/python bench/ingest_production.py [--seconds 15] [--clients 16] [--batches 20] [--items 1000]
+    .venv/bin/python bench/ingest_production.py --cpu [--singles 1000]
 """
 from __future__ import annotations
 
@@ -248,6 +252,59 @@ def _floor(relationship_id: int, item_ids: list[int], rows: int) -> float:
         return rows / (time.perf_counter() - began)
 
 
+def _cpu(seed: dict, var_dir: str, singles: int, batches: int, batch_size: int) -> None:
+    """The app's own CPU per request, in this process (Flask's test client, no HTTP, no other process): CPU time
+    barely moves with the machine's load, so two versions of the code compare even on a busy machine. The floor
+    is this process's CPU for the same rows through one psycopg executemany."""
+    import logging
+
+    import psycopg
+
+    from cogrow import create_app
+    from cogrow.config import TestingConfig
+
+    app = create_app(TestingConfig(PG_URL))
+    app.config["RATELIMIT_ENABLED"] = False
+    logging.getLogger().setLevel(logging.WARNING)
+    client = app.test_client()
+    url = f"/api/v1/relationships/{seed['relationship_id']}/production-reports"
+    headers = {"Authorization": f"Bearer {seed['token']}"}
+    items = seed["item_ids"]
+    start = datetime.now(timezone.utc) - timedelta(hours=6)
+    for n in range(20):  # warm-up: imports, caches, the first connections
+        client.post(url, json=_report(items[n % len(items)], start + timedelta(microseconds=n), n), headers=headers)
+    began = time.process_time()
+    for n in range(singles):
+        response = client.post(url, json=_report(items[n % len(items)], start + timedelta(seconds=1, microseconds=n), n),
+                               headers=headers)
+        assert response.status_code == 201, response.get_data(as_text=True)[:300]
+    single_cpu = (time.process_time() - began) / singles
+    bodies = [{"reports": [_report(items[n % len(items)], start + timedelta(seconds=2 + b, microseconds=n), n)
+                           for n in range(batch_size)]} for b in range(batches)]
+    began = time.process_time()
+    for body in bodies:
+        response = client.post(url + "/batch", json=body, headers=headers)
+        assert response.status_code == 201, response.get_data(as_text=True)[:300]
+    batch_cpu = (time.process_time() - began) / (batches * batch_size)
+    rows = batches * batch_size
+    now = datetime.now(timezone.utc)
+    values = [(seed["relationship_id"], items[n % len(items)], start + timedelta(seconds=3, microseconds=n),
+               Decimal(n % 97), Decimal(1), Decimal(n % 50), Decimal(n % 1000), "api", "", now) for n in range(rows)]
+    with psycopg.connect(PG_URL.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        began = time.process_time()
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO production_report (relationship_id, item_id, as_of, good_qty, scrap_qty, wip_qty, "
+                "fg_on_hand, source, note, received_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", values)
+        conn.commit()
+        floor_cpu = (time.process_time() - began) / rows
+    print(f"app CPU per request, in process ({singles} single POSTs, {batches} batches of {batch_size}):")
+    print(f"  single report: {single_cpu * 1000:.2f} ms CPU per request")
+    print(f"  batched:       {batch_cpu * 1e6:.0f} us CPU per report")
+    print(f"  floor:         {floor_cpu * 1e6:.1f} us CPU per row (one psycopg executemany)")
+    print(f"  ratio to floor: single {single_cpu / floor_cpu:.0f}x   batched {batch_cpu / floor_cpu:.1f}x")
+
+
 def _count_rows() -> tuple[int, int, int]:
     import psycopg
 
@@ -267,6 +324,9 @@ def main() -> None:
     parser.add_argument("--batch-clients", type=int, default=2)
     parser.add_argument("--items", type=int, default=1000)
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (1 = sync worker)")
+    parser.add_argument("--cpu", action="store_true",
+                        help="measure the app's CPU per request in this process instead of the HTTP load")
+    parser.add_argument("--singles", type=int, default=1000, help="single POSTs of the --cpu run")
     parser.add_argument("--load", help=argparse.SUPPRESS)  # internal: run as the load process
     args = parser.parse_args()
     if args.load:
@@ -277,6 +337,9 @@ def main() -> None:
     print(f"database {PG_URL.rsplit('/', 1)[1]}: reset, migrate, seed {args.items} items", flush=True)
     _reset_pg(PG_URL)
     seed = _seed(PG_URL, args.items, var_dir)
+    if args.cpu:
+        _cpu(seed, var_dir, args.singles, min(args.batches, 5), args.batch_size)
+        return
     port = _free_port()
     log_path = Path(var_dir) / "gunicorn.log"
     with open(log_path, "w") as log:
