@@ -108,4 +108,14 @@ def test_the_document_is_openapi_3_1_with_readable_names(app, client):
     assert len(names) == len(set(names))
     assert all(re.fullmatch(r"[a-z][A-Za-z0-9]+", n) for n in names)
     assert all(re.fullmatch(r"[A-Za-z][A-Za-z0-9]+", n) for n in schemas)
+    # A value list is one named component, referenced where it is used (one enum type in a generated client).
+    assert schemas["Currency"]["enum"] == ["KRW", "USD", "EUR", "JPY", "CNY"]
+    assert {"$ref": "#/components/schemas/Currency"} in schemas["ItemCreate"]["properties"]["currency"]["anyOf"]
+    assert "x-cogrow-named" not in response.get_data(as_text=True)
+    # What a client may send is what the API takes: at most four places, no sign where zero is the least.
+    price = schemas["ItemChange"]["properties"]["unit_price"]["anyOf"][0]["anyOf"][0]
+    assert re.fullmatch(price["pattern"], "12.5") and not re.fullmatch(price["pattern"], "-1")
+    assert not re.fullmatch(price["pattern"], "0.00001")
+    if_match = next(p for p in patch["parameters"] if p["name"] == "If-Match")
+    assert re.fullmatch(if_match["schema"]["pattern"], '"3"') and not re.fullmatch(if_match["schema"]["pattern"], "3")
     assert build_document(app) == doc

@@ -59,13 +59,15 @@ def test_a_proposal_must_change_something_and_give_a_reason(client, db, tenant_a
     assert blank.status_code == 422 and set(blank.get_json()["error"]["fields"]) == {"reason"}
 
 
-def test_the_document_links_create_to_get_and_acknowledge(client):
+def test_the_document_links_create_to_get_and_issue_and_issue_to_acknowledge(client):
     doc = client.get("/api/v1/openapi.json").get_json()
     create = doc["paths"]["/api/v1/relationships/{relationship_id}/orders"]["post"]
     links = create["responses"]["201"]["links"]
-    assert links["AcknowledgePurchaseOrder"] == {
-        "operationId": "acknowledgePurchaseOrder",
-        "parameters": {"relationship_id": "$request.path.relationship_id", "po_id": "$response.body#/id"}}
+    # A new PO is a draft: the supplier can acknowledge it only once it is issued, so that link leaves issue.
+    assert set(links) == {"GetPurchaseOrder", "IssuePurchaseOrder"}
+    assert links["IssuePurchaseOrder"]["parameters"]["header.If-Match"] == "$response.header.ETag"
+    issue = doc["paths"]["/api/v1/relationships/{relationship_id}/orders/{po_id}/issue"]["post"]
+    assert issue["responses"]["200"]["links"]["AcknowledgePurchaseOrder"]["operationId"] == "acknowledgePurchaseOrder"
     assert links["GetPurchaseOrder"]["operationId"] == "getPurchaseOrder"
     ids = {op["operationId"] for path in doc["paths"].values() for op in path.values()}
     assert {"listPurchaseOrders", "createPurchaseOrder", "getPurchaseOrder", "revisePurchaseOrder",

@@ -99,7 +99,7 @@ class AlertResolve(Body):
 class AlertBulk(Body):
     """Acknowledge or resolve up to 500 alerts; alerts the action does not apply to are skipped and counted."""
 
-    action: choice_type("acknowledge", "resolve")
+    action: choice_type("acknowledge", "resolve", name="AlertBulkAction")
     ids: id_list_type(_l("A list of 1 to 500 alert ids."))
 
 

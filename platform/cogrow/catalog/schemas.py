@@ -13,8 +13,8 @@ PRIME_FIELDS = ("prime_part_number", "supplier_part_number", "description", "uom
                 "lead_time_days", "active")
 SUPPLIER_FIELDS = ("supplier_part_number",)
 
-Uom = choice_type(*UOMS, upper=True)
-Currency = choice_type(*CURRENCIES, upper=True)
+Uom = choice_type(*UOMS, upper=True, name="Uom")
+Currency = choice_type(*CURRENCIES, upper=True, name="Currency")
 LeadTime = int_type(minimum=0, maximum=3650)
 Description = text_type(max_length=500)
 

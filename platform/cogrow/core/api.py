@@ -32,7 +32,7 @@ from pydantic.json_schema import models_json_schema
 from cogrow.core.auth import access_of, public, requires
 from cogrow.core.errors import BadRequest, PreconditionRequired, UnsupportedMediaType, ValidationFailed
 from cogrow.core.fields import FieldError, integer
-from cogrow.core.schema import MAX_ID, Page, Resource, field_errors
+from cogrow.core.schema import MAX_ID, NAMED_MARK, NAMED_SCHEMAS, Page, Resource, field_errors
 from cogrow.extensions import csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -334,7 +334,7 @@ def build_document(app: Flask) -> dict[str, Any]:
             params.append({"name": "If-Match", "in": "header", "required": required_header,
                            "description": "The ETag you last read; a stale one gets 412"
                                           + (", none 428." if required_header else "."),
-                           "schema": {"type": "string"}})
+                           "schema": {"type": "string", "pattern": r'^(W/)?"[0-9]+"$'}})
         if params:
             item["parameters"] = params
         if op.body is not None:
@@ -377,7 +377,7 @@ def build_document(app: Flask) -> dict[str, Any]:
         release = version("cogrow")
     except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
         release = "0"
-    return {
+    return _named_refs({
         "openapi": "3.1.0",
         "info": {"title": "Cogrow API", "version": release,
                  "description": "Purchase orders, forecasts, production, shipments, coverage and alerts between a "
@@ -386,10 +386,22 @@ def build_document(app: Flask) -> dict[str, Any]:
                  "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"}},
         "servers": [{"url": "/"}],
         "paths": paths,
-        "components": {"schemas": {**query_defs, **defs.get("$defs", {})},
+        "components": {"schemas": {**NAMED_SCHEMAS, **query_defs, **defs.get("$defs", {})},
                        "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",
                                                           "description": "An API token from Settings → API tokens."}}},
-    }
+    })
+
+
+def _named_refs(node: Any) -> Any:
+    """Swap each use of a named value list for a $ref to its one component."""
+    if isinstance(node, dict):
+        if NAMED_MARK in node:
+            rest = {k: v for k, v in node.items() if k not in (NAMED_MARK, "type", "enum")}
+            return {"$ref": f"#/components/schemas/{node[NAMED_MARK]}", **rest}
+        return {key: _named_refs(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_named_refs(value) for value in node]
+    return node
 
 
 @bp.get("/openapi.json")

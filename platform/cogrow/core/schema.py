@@ -125,7 +125,9 @@ _DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
 def decimal_type(*, minimum: Decimal | int | None = 0, maximum: Decimal | int | None = None, scale: int = 4,
                  whole: bool = False) -> Any:
     """A Decimal read from digit text or a JSON integer (never a float, NaN or infinity) and written as text."""
-    number: dict[str, Any] = {"type": "string", "pattern": _DECIMAL_PATTERN if scale else r"^-?[0-9]+$"}
+    sign = "-?" if minimum is None or minimum < 0 else ""
+    places = rf"(\.[0-9]{{1,{scale}}})?" if scale and not whole else ""
+    number: dict[str, Any] = {"type": "string", "pattern": rf"^{sign}[0-9]+{places}$"}
     accepted = {"anyOf": [number, {"type": "integer", **({"minimum": int(minimum)} if minimum is not None else {}),
                                    **({"maximum": int(maximum)} if maximum is not None else {})}],
                 "description": f"A decimal as text (or a JSON integer), at most {scale} places."
@@ -160,15 +162,25 @@ def code_type(*, max_length: int, upper: bool = True) -> Any:
     return Annotated[str, PlainValidator(read), WithJsonSchema({"type": "string", "maxLength": max_length})]
 
 
-def choice_type(*choices: str, upper: bool = False) -> Any:
-    """One of `choices`; with `upper`, written in any case (uom "ea" is "EA")."""
+# Named value lists, listed once in the OpenAPI document's components (a generated client gets one enum type
+# per list, not one per field that uses it).
+NAMED_SCHEMAS: dict[str, dict[str, Any]] = {}
+NAMED_MARK = "x-cogrow-named"
+
+
+def choice_type(*choices: str, upper: bool = False, name: str | None = None) -> Any:
+    """One of `choices`; with `upper`, written in any case (uom "ea" is "EA"); with `name`, a named enum."""
     def pick(value: Any) -> str:
         if isinstance(value, str) and upper:
             value = fields.normalise(value).upper()
         if not isinstance(value, str) or value not in choices:
             raise refuse("Must be one of: " + ", ".join(choices) + ".")
         return value
-    return Annotated[str, PlainValidator(pick), WithJsonSchema({"type": "string", "enum": list(choices)})]
+    schema: dict[str, Any] = {"type": "string", "enum": list(choices)}
+    if name is not None:  # the OpenAPI document swaps the marked schema for a $ref (pydantic would resolve one)
+        NAMED_SCHEMAS[name] = {**schema, "title": name}
+        schema = {**schema, NAMED_MARK: name}
+    return Annotated[str, PlainValidator(pick), WithJsonSchema(schema)]
 
 
 def _time_text(value: datetime) -> str:

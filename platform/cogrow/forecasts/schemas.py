@@ -56,8 +56,8 @@ ItemNumber = Annotated[int, PlainValidator(_json_id), WithJsonSchema({"type": "i
                                                                      "maximum": MAX_ID})]
 Monday = Annotated[Date, AfterValidator(_monday),
                    WithJsonSchema({"type": "string", "format": "date", "description": "A Monday."})]
-ReasonCode = choice_type(*REASON_CODES, upper=True)
-Kind = choice_type(*AUTHORIZATION_KINDS, upper=True)
+ReasonCode = choice_type(*REASON_CODES, upper=True, name="ReasonCode")
+Kind = choice_type(*AUTHORIZATION_KINDS, upper=True, name="AuthorizationKind")
 Text = text_type(max_length=500, multiline=True)
 
 

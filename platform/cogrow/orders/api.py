@@ -71,14 +71,13 @@ def _one(po: models.PurchaseOrder) -> tuple[PurchaseOrderDetail, dict[str, str]]
     return detail, {"ETag": etag(po.version)}
 
 
-# "Get after create": the answer's id is the PO to read, and the issue/acknowledge that usually follow (with the
-# answer's ETag as their If-Match).
+# "Get after create": the answer's id is the PO to read, and the issue that usually follows (with the answer's ETag
+# as its If-Match); a new PO is a draft, so the supplier's acknowledgement links from issuePurchaseOrder instead.
 _PO = {"relationship_id": "$request.path.relationship_id", "po_id": "$response.body#/id"}
 _PO_LINKS = {
     "GetPurchaseOrder": {"operationId": "getPurchaseOrder", "parameters": _PO},
     "IssuePurchaseOrder": {"operationId": "issuePurchaseOrder",
                            "parameters": {**_PO, "header.If-Match": "$response.header.ETag"}},
-    "AcknowledgePurchaseOrder": {"operationId": "acknowledgePurchaseOrder", "parameters": _PO},
 }
 
 

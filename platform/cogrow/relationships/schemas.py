@@ -15,7 +15,7 @@ from cogrow.relationships.models import STATUSES
 
 CURRENCIES = ("KRW", "USD", "EUR", "JPY", "CNY")
 
-Currency = choice_type(*CURRENCIES, upper=True)
+Currency = choice_type(*CURRENCIES, upper=True, name="Currency")
 FirmFence = int_type(minimum=0, maximum=52)
 MaterialFence = int_type(minimum=0, maximum=104)
 Share = decimal_type(minimum=0, maximum=1, scale=4)  # material share, over-delivery tolerance
