@@ -311,7 +311,7 @@ def build_document(app: Flask) -> dict[str, Any]:
         access = access_of(view)
         item: dict[str, Any] = {"operationId": op.operation_id, "tags": [op.tag]}
         doc = (view.__doc__ or "").strip()
-        item["summary"] = op.summary or (doc.splitlines()[0] if doc else op.operation_id)
+        item["summary"] = op.summary or (_first_sentence(doc) if doc else op.operation_id)
         if doc:
             item["description"] = doc
         if access is None:
@@ -390,6 +390,13 @@ def build_document(app: Flask) -> dict[str, Any]:
                        "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",
                                                           "description": "An API token from Settings → API tokens."}}},
     })
+
+
+def _first_sentence(doc: str) -> str:
+    """The docstring's first sentence, on one line (docstrings wrap at the code's width)."""
+    paragraph = " ".join(doc.split("\n\n")[0].split())
+    end = paragraph.find(". ")
+    return paragraph if end < 0 else paragraph[:end + 1]
 
 
 def _named_refs(node: Any) -> Any:
