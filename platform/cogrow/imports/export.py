@@ -25,6 +25,7 @@ from flask import Response, send_file
 from flask_babel import gettext as _
 
 from cogrow.core.errors import BadRequest
+from cogrow.core.fields import decimal_text
 from cogrow.imports.cells import FORMULA_PREFIXES
 
 FORMATS = ("csv", "xlsx")
@@ -41,12 +42,6 @@ def escape_formula(value: str) -> str:
     return value
 
 
-def _decimal_text(value: Decimal) -> str:
-    if value == value.to_integral_value():
-        return format(value.quantize(Decimal(1)), "f")
-    return format(value, "f").rstrip("0").rstrip(".")
-
-
 def csv_value(value: Any) -> str:
     """How one value is written in a CSV cell."""
     if value is None:
@@ -54,7 +49,7 @@ def csv_value(value: Any) -> str:
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, Decimal):
-        return _decimal_text(value)
+        return decimal_text(value)
     if isinstance(value, (int, float)):
         return repr(value) if isinstance(value, float) else str(value)
     if isinstance(value, datetime):

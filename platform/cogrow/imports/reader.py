@@ -24,6 +24,7 @@ from typing import Any
 from flask_babel import gettext as _
 
 from cogrow.core.errors import AppError
+from cogrow.core.fields import decimal_text
 from cogrow.imports.registry import RowError
 
 logger = logging.getLogger("cogrow.imports")
@@ -347,7 +348,7 @@ def _xlsx_text(value: Any) -> str | None:
             return "NaN"
         if value.is_integer() and abs(value) < 2 ** 53:
             return str(int(value))  # also turns -0.0 into "0"
-        return format(Decimal(str(value)).normalize(), "f")
+        return decimal_text(Decimal(str(value)))
     if isinstance(value, datetime):
         if value.time() == time(0):
             return value.date().isoformat()
@@ -446,7 +447,7 @@ def _json_number(text: str) -> str:
         return text
     number = Decimal(text)
     if -30 <= number.adjusted() <= 30:
-        return format(number.normalize(), "f")
+        return decimal_text(number)
     return text
 
 
