@@ -182,7 +182,7 @@ def drive(base: str) -> dict[str, float]:
     ledger = wait_until("the item's ledger to show the report", ledger_moved, WORK_TIMEOUT)
     ledger_seconds = time.monotonic() - started
     print(f"  ledger changed after {ledger_seconds:.1f} s: fg_on_hand {ledger['fg_on_hand']}, "
-          f"excess {ledger['excess']}, exposure_krw {ledger['exposure_krw']}")
+          f"excess {ledger['excess']}, exposure {ledger['exposure_amount']} {ledger['currency']}")
 
     def alert_raised():
         return [a for a in api.json("GET", "/api/v1/alerts")["data"]

@@ -116,7 +116,7 @@ def _ledger_row(item_id: int, rel_id: int, week, now, rng: random.Random, price:
             "cum_shipped": Decimal(rng.randint(900, 1000)) if near else zero, "guaranteed": Decimal(200),
             "fg_on_hand": Decimal(200) + excess, "wip": zero,
             "produced_since_report": zero, "position_as_of": now, "supply": Decimal(200) + excess, "excess": excess,
-            "material_forecast": cover, "material_cover": cover, "exposure_krw": exposure,
+            "material_forecast": cover, "material_cover": cover, "exposure_amount": exposure, "currency": "KRW",
             "projected_excess_qty": zero, "projected_excess_week": None, "shortage_qty": shortage,
             "shortage_week": week + timedelta(weeks=2) if shortage else None}
 
@@ -163,7 +163,7 @@ def generate(app, others: int) -> dict:
             rel_ids.append(conn.execute(insert(SupplyRelationship.__table__).values(
                 prime_id=prime_id, supplier_id=supplier_id, status="active", firm_fence_weeks=4,
                 material_fence_weeks=8, currency="KRW", material_share=Decimal("0.4"), threshold_units=Decimal(100),
-                threshold_krw=Decimal(1_000_000), threshold_pct=Decimal("0.1"), over_delivery_pct=Decimal(0),
+                threshold_amount=Decimal(1_000_000), threshold_pct=Decimal("0.1"), over_delivery_pct=Decimal(0),
                 po_ack_days=3, version=1, created_at=now, accepted_at=now)
                 .returning(SupplyRelationship.__table__.c.id)).scalar_one())
         supplier_rels = {rid for rid, (_, sid) in zip(rel_ids, pairs) if sid == the_supplier}
@@ -190,7 +190,7 @@ def generate(app, others: int) -> dict:
                 factor = Decimal(1) - Decimal("0.05") * back if growing else Decimal(1)
                 snaps.append({"item_id": row["item_id"], "relationship_id": row["relationship_id"],
                               "week_start": week - timedelta(weeks=back),
-                              "exposure_krw": (row["exposure_krw"] * max(Decimal(0), factor)).quantize(Decimal(1)),
+                              "exposure_amount": (row["exposure_amount"] * max(Decimal(0), factor)).quantize(Decimal(1)), "currency": "KRW",
                               "excess_qty": row["excess"], "shortage_qty": row["shortage_qty"],
                               "updated_at": now - timedelta(weeks=back)})
         _bulk(conn, ExposureSnapshot, snaps)

@@ -366,7 +366,7 @@ m AS (SELECT e.*, {least}(excess, {greatest}(mat, raw_left - guaranteed, 0)) AS 
 pe AS (SELECT r.item_id, min(r.wk) AS wk FROM running r JOIN m ON m.item_id = r.item_id
         WHERE r.fence = 1 AND r.cum_pl > {greatest}(m.guaranteed - m.supply, 0) GROUP BY r.item_id)
 SELECT m.item_id, m.guaranteed, m.supply, m.excess, m.cover,
-       (m.excess - m.cover) * m.unit_price + m.cover * (1 - m.share) * m.unit_price AS exposure_krw,
+       (m.excess - m.cover) * m.unit_price + m.cover * (1 - m.share) * m.unit_price AS exposure_amount,
        {greatest}(m.supply + m.fence_pl - m.guaranteed, 0) - m.excess AS projected_excess_qty,
        pe.wk AS projected_excess_week, m.shortage_qty, m.shortage_week
   FROM m LEFT JOIN pe ON pe.item_id = m.item_id
@@ -500,7 +500,7 @@ def check_floor_agrees(app) -> int:
             conn.execute(statement, {"cw": cw, "today": today, "off": (today - cw).days})
             diff = conn.execute(text(
                 "SELECT count(*) FROM floor_ledger f JOIN coverage_ledger l ON l.item_id = f.item_id "
-                "WHERE abs(f.exposure_krw - l.exposure_krw) > 0.01 OR abs(f.guaranteed - l.guaranteed) > 0.0001 "
+                "WHERE abs(f.exposure_amount - l.exposure_amount) > 0.01 OR abs(f.guaranteed - l.guaranteed) > 0.0001 "
                 "OR abs(f.shortage_qty - l.shortage_qty) > 0.0001 "
                 "OR abs(f.projected_excess_qty - l.projected_excess_qty) > 0.0001")).scalar()
             conn.execute(text("DROP TABLE floor_ledger"))
