@@ -38,12 +38,9 @@ def _email(value: Any) -> str:
 Email = Annotated[str, PlainValidator(_email), WithJsonSchema({"type": "string", "format": "email", "maxLength": 254})]
 
 
-class RelationshipTermsChange(Body):
-    """The terms to change; absent ones stay as they are. The fences may not be null; the material fence is never
-    before the firm fence. The currency changes only while the relationship has no items."""
+class _Terms(Body):
+    """The terms both bodies share; a term left out keeps its value (or its default, for a new relationship)."""
 
-    firm_fence_weeks: FirmFence = Field(default=None)
-    material_fence_weeks: MaterialFence = Field(default=None)
     currency: Currency | None = None
     material_share: Share | None = None
     threshold_units: Units | None = None
@@ -53,7 +50,15 @@ class RelationshipTermsChange(Body):
     po_ack_days: AckDays | None = None
 
 
-class RelationshipInvite(Body):
+class RelationshipTermsChange(_Terms):
+    """The terms to change; absent ones stay as they are. The fences may not be null; the material fence is never
+    before the firm fence. The currency changes only while the relationship has no items."""
+
+    firm_fence_weeks: FirmFence = Field(default=None)
+    material_fence_weeks: MaterialFence = Field(default=None)
+
+
+class RelationshipInvite(_Terms):
     """A prime invites a supplier, known by its admin's e-mail (a supplier new to Cogrow is created); terms left out
     take their defaults."""
 
@@ -61,13 +66,6 @@ class RelationshipInvite(Body):
     contact_email: Email
     firm_fence_weeks: FirmFence
     material_fence_weeks: MaterialFence
-    currency: Currency | None = None
-    material_share: Share | None = None
-    threshold_units: Units | None = None
-    threshold_amount: ThresholdAmount | None = None
-    threshold_pct: ThresholdPct | None = None
-    over_delivery_pct: Share | None = None
-    po_ack_days: AckDays | None = None
 
     @field_validator("supplier_name")
     @classmethod
