@@ -39,6 +39,13 @@ STATUS_LABELS = {
         "received": _l("Received"),
         "cancelled": _l("Cancelled"),
     },
+    # Purchase orders and change proposals ("open" is the list filter for every state between issue and close).
+    "po": {
+        "open": _l("Open (issued, not yet closed)"), "draft": _l("Draft"), "issued": _l("Issued"),
+        "acknowledged": _l("Acknowledged"), "change_proposed": _l("Change proposed"), "rejected": _l("Rejected"),
+        "partially_shipped": _l("Partially shipped"), "closed": _l("Closed"), "cancelled": _l("Cancelled"),
+        "accepted": _l("Accepted"), "withdrawn": _l("Withdrawn"),
+    },
     "alert": {
         "open": _l("Open"),
         "acknowledged": _l("Acknowledged"),

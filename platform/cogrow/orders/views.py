@@ -5,12 +5,12 @@ from typing import Any
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from cogrow.catalog import services as catalog
 from cogrow.core.auth import requires
 from cogrow.core.errors import Conflict, PreconditionFailed, ValidationFailed
 from cogrow.core.forms import choices
+from cogrow.core.labels import status_label
 from cogrow.core.validation import form_version, parse_id, parse_int
 from cogrow.extensions import db
 from cogrow.orders import forms, schemas, services, states
@@ -22,18 +22,12 @@ bp = Blueprint("orders", __name__)
 
 @bp.context_processor
 def _labels() -> dict[str, Any]:
-    return {"po_state_label": lambda state: str(STATE_LABELS.get(state, state)), "po_action_label": states.label}
+    return {"po_state_label": lambda state: status_label(state, "po"), "po_action_label": states.label}
 
 PAGE_SIZE = 100
 PRIME = ("admin", "planner")
 SUPPLIER = ("admin", "production")
 REVISE_EXTRA_ROWS = 2
-STATE_LABELS = {
-    "open": _l("Open (issued, not yet closed)"), "draft": _l("Draft"), "issued": _l("Issued"),
-    "acknowledged": _l("Acknowledged"), "change_proposed": _l("Change proposed"), "rejected": _l("Rejected"),
-    "partially_shipped": _l("Partially shipped"), "closed": _l("Closed"), "cancelled": _l("Cancelled"),
-    "accepted": _l("Accepted"), "withdrawn": _l("Withdrawn"),
-}
 EXPORT_HEADERS = ("Prime", "Supplier", "PO number", "Status", "Line", "Prime part number", "Supplier part number",
                   "Quantity", "Due date", "Unit price", "Currency", "Shipped", "Received", "Note")
 
