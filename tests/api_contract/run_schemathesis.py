@@ -10,7 +10,8 @@
 4. Runs `schemathesis run /api/v1/openapi.json` with the checks not_a_server_error,
    response_schema_conformance, content_type_conformance and no_foreign_tenant_data (tests/api_contract/hooks.py):
    first one workflow run (stateful phase only, declared links only) where each request carries the token of a
-   role its operation allows, so that links chain the planner's and the supplier's steps; then one run per role
+   role its operation allows, so that links chain the planner's and the supplier's steps, and the same on the PO
+   chain alone (create -> issue -> acknowledge, which a scenario among every link seldom walks); then one run per role
    on the operations that role may call, side by side, and one on the public operations.
 5. Prints the requests made per run and in total, and the failures; exits 1 on any failure.
 
@@ -344,6 +345,14 @@ def main(argv: list[str] | None = None) -> int:
                                                "COGROW_CONTRACT_WORLD": json.dumps(world)}, work, None,
                                               "stateful", args.workflow_examples, everything, WORKFLOW_CONFIG)
                 results.append(finish_schemathesis(workflow, args))
+                # A PO's own chain, alone: among every link a scenario rarely walks create -> issue -> acknowledge.
+                po_chain_ops = ["createPurchaseOrder", "getPurchaseOrder", "issuePurchaseOrder",
+                                "acknowledgePurchaseOrder"]
+                po_flow = start_schemathesis("po-workflow", spec_url, args,
+                                             {**env, "COGROW_CONTRACT_TOKENS": json.dumps(tokens),
+                                              "COGROW_CONTRACT_WORLD": json.dumps(world)}, work, None,
+                                             "stateful", args.workflow_examples, po_chain_ops, WORKFLOW_CONFIG)
+                results.append(finish_schemathesis(po_flow, args))
             # Then the role runs, side by side (they share the server, as clients do; the prime admin's may
             # suspend the relationship the workflow needs, so the workflow goes first).
             runs = [start_schemathesis(name, spec_url, args, env, work, tokens[name], args.phases,

@@ -7,6 +7,7 @@ brings its own database, `cogrow_schemathesis`, on the same server). `-m "not co
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -44,3 +45,6 @@ def test_schemathesis_finds_no_server_error_schema_violation_or_foreign_data(cap
     with capsys.disabled():  # the figures belong in the test run's output, pass or fail
         print("\n" + summary)
     assert result.returncode == 0, output[-20000:]
+    # The PO chain of the declared links really ran: drafted, issued by the planner, acknowledged by the supplier.
+    chain = re.search(r"PO workflow \(2xx answers\): (\d+) created, (\d+) issued, (\d+) acknowledged", output)
+    assert chain is not None and min(int(n) for n in chain.groups()) > 0, summary
