@@ -182,6 +182,29 @@ def test_a_large_file_read_by_the_worker_is_applied_by_the_worker_too(db, planne
     assert lead_times(db, rel_id)["PN-3"] == 7
 
 
+def test_the_apply_commits_its_outbox_receipt_with_its_rows(db, planner, tenant_a, small_inline, app, monkeypatch):
+    """A worker that dies after the apply's commit (here: in the step that hands out notices) leaves the
+    outbox row done, so the relay never hands an applied file out again."""
+    monkeypatch.setattr(tasks.apply_import, "apply_async", lambda args, **_options: None)
+    rel_id = tenant_a.relationship.id
+    upload(planner, rel_id, csv_bytes([HEADER, *GOOD]))
+    batch = latest(db)
+    planner.post(f"/relationships/{rel_id}/imports/{batch.id}/confirm")
+    db.session.expire_all()
+    [event] = db.session.scalars(select(OutboxEvent).where(OutboxEvent.topic == services.APPLY_TOPIC)).all()
+
+    def die(*_args, **_kwargs):
+        raise SystemExit("the worker was killed after the commit")
+
+    monkeypatch.setattr(services, "_after_commit", die)
+    with app.test_request_context(), pytest.raises(SystemExit):
+        services.run_apply(event.id)
+    db.session.rollback()
+    db.session.expire_all()
+    assert db.session.get(ImportBatch, batch.id).status == "applied"
+    assert db.session.get(OutboxEvent, event.id).done_at is not None
+
+
 def test_the_api_answers_202_with_a_location_to_poll(app, db, tenant_a, small_inline, worker_idle):
     response = _api_upload(app, tenant_a, csv_bytes([HEADER, *GOOD]), confirm="true")
     assert response.status_code == 202

@@ -39,7 +39,12 @@ def mark_done(outbox_ids: Sequence[int] | None) -> None:
     """The task that consumed these rows finished: the relay never publishes them again. Commits."""
     if not outbox_ids:
         return
+    stamp_done(outbox_ids)
+    db.session.commit()
+
+
+def stamp_done(outbox_ids: Sequence[int]) -> None:
+    """Mark these rows done inside the caller's transaction, so the work and its receipt commit together."""
     table = OutboxEvent.__table__
     db.session.execute(update(table).where(table.c.id.in_([int(i) for i in outbox_ids]), table.c.done_at.is_(None))
                        .values(done_at=datetime.now(timezone.utc)))
-    db.session.commit()

@@ -667,19 +667,20 @@ def run_apply(event_id: int) -> str:
         outbox.mark_done([event_id] if event is not None else None)
         logger.info("outbox row %s names no import to apply", event_id)
         return "skipped"
-    result = run_queued(int(payload["import_id"]), payload.get("task_id"))
+    # An applied batch commits its outbox row's receipt with its rows; any other outcome is receipted here.
+    result = run_queued(int(payload["import_id"]), payload.get("task_id"), event_id=event_id)
     outbox.mark_done([event_id])
     return result
 
 
-def run_queued(batch_id: int, task_id: str | None) -> str:
+def run_queued(batch_id: int, task_id: str | None, event_id: int | None = None) -> str:
     """Apply a queued batch: claim it, re-check every row, write it all in one transaction, or mark it failed."""
     locale = db.session.scalar(select(ImportBatch.options).where(ImportBatch.id == batch_id)) or {}
     with force_locale(locale.get("locale") or current_app.config.get("BABEL_DEFAULT_LOCALE", "ko")):
-        return _run_queued(batch_id, task_id)
+        return _run_queued(batch_id, task_id, event_id)
 
 
-def _run_queued(batch_id: int, task_id: str | None) -> str:
+def _run_queued(batch_id: int, task_id: str | None, event_id: int | None) -> str:
     claimed = db.session.execute(
         update(ImportBatch)
         .where(ImportBatch.id == batch_id,
@@ -717,6 +718,8 @@ def _run_queued(batch_id: int, task_id: str | None) -> str:
         if unchanged and effects.NOTHING_CHANGED not in result:
             result = {**result, effects.NOTHING_CHANGED: unchanged}
         _finish(actor, batch, result, total)
+        if event_id is not None:
+            outbox.stamp_done([event_id])
         db.session.commit()
         _after_commit(kind, batch)
         logger.info("import %s applied in the background: %s rows", batch_id, total)
