@@ -53,6 +53,14 @@ def beat_schedule(config: Mapping[str, Any] | None = None) -> dict:
             "schedule": crontab(minute=17),
             "options": {"expires": 3000},
         },
+        # Monthly partitions of production reports and machine readings (PostgreSQL): the next three months made
+        # ahead, months past the retention dropped when the ledger no longer needs them. Daily at 03:40 in Seoul
+        # (18:40 UTC); the task's (job, day) row lets one of two beats run it, a late copy finds the day done.
+        "production-partitions": {
+            "task": "cogrow.production.maintain_partitions",
+            "schedule": crontab(hour=18, minute=40),
+            "options": {"expires": 3600},
+        },
         # 08:00 in Asia/Seoul (UTC+9, no daylight saving time) is 23:00 UTC; the beat runs in UTC.
         "alert-digests": {
             "task": "cogrow.alerts.send_digests",

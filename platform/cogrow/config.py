@@ -114,6 +114,11 @@ class Config:
         self.OUTBOX_RELAY_SECONDS = _env_int("OUTBOX_RELAY_SECONDS", 2)
         # A published outbox row whose task has not finished within this lease is published again.
         self.OUTBOX_LEASE_SECONDS = _env_int("OUTBOX_LEASE_SECONDS", 300)
+        # Production reports and machine readings kept, in whole months before the current one (PostgreSQL, where
+        # they are partitioned by month; production/partitions.py). 0 keeps everything, the default: dropping
+        # history is the operator's decision (the national network keeps e.g. 24 months, ~200 million rows). A
+        # month still holding an item's latest report, or readings the ledger counts, is never dropped.
+        self.PRODUCTION_RETENTION_MONTHS = max(_env_int("PRODUCTION_RETENTION_MONTHS", 0), 0)
 
         # Notifications: SMTP for e-mail; webhook targets on private networks only when allowed (tests).
         self.MAIL_SERVER = _env("MAIL_SERVER", "127.0.0.1")
