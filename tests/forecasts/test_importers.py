@@ -161,3 +161,13 @@ def test_a_cp949_csv_with_dates_for_weeks_is_accepted(db, tenant_a, planner, ite
     assert batch.status == "preview", batch.errors
     imports.confirm(planner, tenant_a.relationship.id, batch.id)
     assert set(db.session.scalars(select(ForecastBucket.week_start))) == {week(n) for n in range(26)}
+
+
+def test_check_buckets_judges_equal_quantities_by_their_own_scale(db):
+    """check_buckets judges each distinct quantity once: 1 and 1.00000 are equal Decimals, but only the second
+    has more than 4 decimal places, and a week given twice is still a duplicate."""
+    base = week(0)
+    ones = [Decimal("1"), Decimal("1.00000"), Decimal("1")]
+    buckets = [(7, base, ones[0]), (7, week(1), ones[1]), (8, base, ones[2]), (8, base, Decimal("2"))]
+    errors = services.check_buckets({7, 8}, buckets + [(7, week(25), ones[0]), (8, week(25), ones[0])], base)
+    assert [(i, f) for i, f, _m in errors] == [(1, "quantity"), (3, "week")]

@@ -431,3 +431,14 @@ def test_workbook_numbers_keep_their_exact_decimal_value():
     assert _xlsx_text(2.0 ** 63) == "9223372036854776000"  # as the file stores it: 9.223372036854776e+18
     assert _xlsx_text(1e-7) == "0.0000001"
     assert _xlsx_text("") is None and _xlsx_text(float("nan")) == "NaN"
+
+
+def test_workbook_numbers_remembered_per_sheet_keep_each_type_apart():
+    """The reader remembers each float's text across rows; 1.0, 1 and True are equal keys with different texts."""
+    from cogrow.imports.reader import _xlsx_cells
+
+    numbers: dict[float, str] = {}
+    row = [1.0, True, 1, 2.5, "", "x", -0.0, float("nan")]
+    assert _xlsx_cells(row, [], numbers) == ["1", "TRUE", "1", "2.5", None, "x", "0", "NaN"]
+    assert _xlsx_cells(list(reversed(row)), [None], numbers) == [None, "NaN", "0", "x", None, "2.5", "1", "TRUE", "1"]
+    assert numbers == {1.0: "1", 2.5: "2.5", 0.0: "0"}

@@ -66,11 +66,31 @@ def _by_part(rel: SupplyRelationship, rows: list[ParsedRow], errors: list[RowErr
 
 def _forecast_validate(actor: Actor, rel: SupplyRelationship, rows: list[ParsedRow]
                        ) -> tuple[list[tuple[int, date, Decimal]], list[RowError]]:
+    """The rows as (item id, week, quantity) buckets, with every row error (unknown part numbers, then the
+    buckets' own rules in services.check_buckets).
+
+    One pass over the rows does what _usable and _by_part do for the other kinds (a forecast file is the one
+    with 100,000 rows): rows missing a required cell are left out (their cell errors are already reported),
+    part numbers are looked up in one dict.
+    """
     errors: list[RowError] = []
-    paired = _by_part(rel, _usable(rows, ("part_number", "week", "quantity")), errors)
-    buckets = [(item_id, row.values["week"], row.values["quantity"]) for row, item_id in paired]
+    parts = services.part_numbers_of(rel.id)
+    buckets: list[tuple[int, date, Decimal]] = []
+    row_numbers: list[int] = []
+    for row in rows:
+        values = row.values
+        part, week, quantity = values.get("part_number"), values.get("week"), values.get("quantity")
+        if part is None or week is None or quantity is None:
+            continue
+        item_id = parts.get(part)
+        if item_id is None:
+            errors.append(RowError(row.row, PART[0], _("%(part)s is not a part number of this relationship.",
+                                                       part=part)))
+            continue
+        buckets.append((item_id, week, quantity))
+        row_numbers.append(row.row)
     for index, field, message in services.check_buckets(services.item_ids_of(rel.id), buckets, current_week()):
-        errors.append(RowError(paired[index][0].row, _COLUMN_OF[field], message))
+        errors.append(RowError(row_numbers[index], _COLUMN_OF[field], message))
     errors.sort(key=lambda e: e.row)
     return buckets, errors
 

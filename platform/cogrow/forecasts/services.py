@@ -283,38 +283,56 @@ def horizon_end(base_week: date) -> date:
 
 def check_buckets(item_ids: set[int], buckets: Sequence[tuple[int, date, Decimal]], base_week: date,
                   ) -> list[tuple[int, str, str]]:
-    """Every business error in `buckets` as (index, field, message); field is item_id, week or quantity."""
+    """Every business error in `buckets` as (index, field, message); field is item_id, week or quantity.
+
+    A file of 100,000 buckets holds a few dozen weeks and quantities: each distinct week and quantity object is
+    judged once (the verdicts are the same as judging every entry), the per-entry work is the duplicate check
+    and the horizon reach.
+    """
     errors: list[tuple[int, str, str]] = []
     last = base_week + timedelta(weeks=MAX_HORIZON_WEEKS)
     seen: set[tuple[int, date]] = set()
     reach: dict[int, tuple[date, int]] = {}  # item -> (latest week, index of that entry)
+    week_verdicts: dict[date, tuple[bool, str] | None] = {}
+    quantity_verdicts: dict[int, bool] = {}  # id(quantity) -> valid; `pinned` keeps those ids from being reused
+    pinned: list[Any] = []
+    quantity_message: str | None = None
     for index, (item_id, week, quantity) in enumerate(buckets):
         if item_id not in item_ids:
             errors.append((index, "item_id", _("No such item in this relationship.")))
             continue
+        if type(week) is date:
+            if week in week_verdicts:
+                verdict = week_verdicts[week]
+            else:
+                verdict = week_verdicts[week] = _week_verdict(week, base_week, last)
+        else:
+            verdict = _week_verdict(week, base_week, last)
         bad = False
-        if not isinstance(week, date) or week.weekday() != 0:
-            errors.append((index, "week", _("Must be the Monday that starts an ISO week.")))
-            continue
-        if week < base_week:
-            errors.append((index, "week", _("%(week)s is in the past: the current week is %(current)s.",
-                                            week=iso_label(week), current=iso_label(base_week))))
+        if verdict is not None:
+            skip, message = verdict
+            errors.append((index, "week", message))
+            if skip:
+                continue
             bad = True
-        elif week > last:
-            errors.append((index, "week", _("%(week)s is more than %(n)s weeks ahead.", week=iso_label(week),
-                                            n=MAX_HORIZON_WEEKS)))
-            bad = True
-        if (not isinstance(quantity, Decimal) or not quantity.is_finite() or quantity < 0
-                or quantity >= _MAX_QUANTITY or quantity.as_tuple().exponent < -4):  # type: ignore[operator]
-            errors.append((index, "quantity", _("Must be a number from 0, with at most 4 decimal places.")))
+        valid = quantity_verdicts.get(id(quantity))
+        if valid is None:
+            valid = quantity_verdicts[id(quantity)] = _valid_quantity(quantity)
+            pinned.append(quantity)
+        if not valid:
+            if quantity_message is None:
+                quantity_message = _("Must be a number from 0, with at most 4 decimal places.")
+            errors.append((index, "quantity", quantity_message))
             bad = True
         key = (item_id, week)
         if key in seen:
             errors.append((index, "week", _("This item and week already appear in an earlier entry.")))
             continue
         seen.add(key)
-        if not bad and (item_id not in reach or week > reach[item_id][0]):
-            reach[item_id] = (week, index)
+        if not bad:
+            known = reach.get(item_id)
+            if known is None or week > known[0]:
+                reach[item_id] = (week, index)
     end = horizon_end(base_week)
     for item_id, (week, index) in reach.items():
         if week < end:
@@ -323,6 +341,23 @@ def check_buckets(item_ids: set[int], buckets: Sequence[tuple[int, date, Decimal
                 week=iso_label(week), end=iso_label(end), n=MIN_HORIZON_WEEKS)))
     errors.sort(key=lambda e: e[0])
     return errors
+
+
+def _week_verdict(week: Any, base_week: date, last: date) -> tuple[bool, str] | None:
+    """None for a week a bucket may take; else (whether the entry is skipped, the message)."""
+    if not isinstance(week, date) or week.weekday() != 0:
+        return True, _("Must be the Monday that starts an ISO week.")
+    if week < base_week:
+        return False, _("%(week)s is in the past: the current week is %(current)s.", week=iso_label(week),
+                        current=iso_label(base_week))
+    if week > last:
+        return False, _("%(week)s is more than %(n)s weeks ahead.", week=iso_label(week), n=MAX_HORIZON_WEEKS)
+    return None
+
+
+def _valid_quantity(quantity: Any) -> bool:
+    return (isinstance(quantity, Decimal) and quantity.is_finite() and 0 <= quantity < _MAX_QUANTITY
+            and quantity.as_tuple().exponent >= -4)  # type: ignore[operator]
 
 
 def _next_version_no(relationship_id: int) -> int:
@@ -347,11 +382,12 @@ def _insert_publication(actor: Actor, rel: SupplyRelationship, base: date, note:
 
 
 def _bulk_insert(table: Any, columns: Sequence[str], rows: Iterable[tuple[Any, ...]], total: int,
-                 progress: Callable[[int, int], None] | None) -> None:
+                 progress: Callable[[int, int], None] | None, sqlite_ready: bool = False) -> None:
     """Insert many rows in the session's transaction: COPY on PostgreSQL, Core executemany in chunks elsewhere.
 
     No ORM objects and no per-row statements; on PostgreSQL, psycopg's executemany still sends one INSERT per
-    row, which COPY beats by an order of magnitude for 100,000 buckets.
+    row, which COPY beats by an order of magnitude for 100,000 buckets. `sqlite_ready`: the rows already hold
+    SQLite's values (text for decimals and dates), so they are not converted one value at a time here.
     """
     connection = db.session.connection()
     done = 0
@@ -369,7 +405,7 @@ def _bulk_insert(table: Any, columns: Sequence[str], rows: Iterable[tuple[Any, .
         sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' for _c in columns)})"
         chunk_rows: list[tuple[Any, ...]] = []
         for row in rows:
-            chunk_rows.append(tuple(_sqlite_value(v) for v in row))
+            chunk_rows.append(row if sqlite_ready else tuple(_sqlite_value(v) for v in row))
             if len(chunk_rows) == INSERT_CHUNK:
                 connection.exec_driver_sql(sql, chunk_rows)
                 done += len(chunk_rows)
@@ -506,20 +542,32 @@ def publish(actor: Actor, relationship_id: int, buckets: Sequence[tuple[int, dat
     pub.cut_reason = reason or None
     pub.firm_cuts = len(cuts)
     firm, material = rel.firm_fence_weeks, rel.material_fence_weeks
-    zones: dict[date, str] = {}
     item_ids: set[int] = set()
     pub_id, rel_id = pub.id, rel.id
+    # On SQLite the rows go to the driver as text (see _bulk_insert): a version repeats a few dozen weeks and
+    # quantities, so each distinct week and quantity object is converted once, not once per bucket.
+    sqlite = db.session.connection().dialect.name == "sqlite"
+    weeks: dict[date, tuple[Any, str]] = {}  # week -> (the week as stored, its zone)
+    quantities: dict[int, Any] = {}  # id(quantity) -> its text; `pinned` keeps those ids from being reused
+    pinned: list[Decimal] = []
 
     def rows() -> Iterable[tuple[Any, ...]]:
         for item_id, week, quantity in buckets:
-            zone = zones.get(week)
-            if zone is None:
-                zone = zones[week] = zone_for((week - base).days // 7, firm, material)
+            stored = weeks.get(week)
+            if stored is None:
+                zone = zone_for((week - base).days // 7, firm, material)
+                stored = weeks[week] = (week.isoformat() if sqlite else week, zone)
+            if sqlite:
+                text = quantities.get(id(quantity))
+                if text is None:
+                    text = quantities[id(quantity)] = _sqlite_value(quantity)
+                    pinned.append(quantity)
+                quantity = text
             item_ids.add(item_id)
-            yield pub_id, rel_id, item_id, week, quantity, zone
+            yield pub_id, rel_id, item_id, stored[0], quantity, stored[1]
 
     _bulk_insert(ForecastBucket.__table__, ("publication_id", "relationship_id", "item_id", "week_start", "quantity",
-                                            "zone"), rows(), len(buckets), progress)
+                                            "zone"), rows(), len(buckets), progress, sqlite_ready=sqlite)
     total = len(buckets)
     if previous is not None:
         # An item the new version leaves out changes its ledger too.

@@ -56,6 +56,7 @@ def _memoised(parse: Callable[[str | None], Any]) -> Callable[[str | None], Any]
             memo[value] = result  # type: ignore[index]
         return result
 
+    cached.memo = memo  # type: ignore[attr-defined]  # parse_rows looks values up here without the call
     return cached
 
 
@@ -147,24 +148,18 @@ def date_cell(*, required: bool = False) -> Callable[[str | None], date | None]:
 
 
 def week_cell(*, required: bool = False) -> Callable[[str | None], date | None]:
-    """An ISO week (2026-W48) or any date in it; the value is that week's Monday."""
-    cache: dict[str, date] = {}  # a file repeats the same few dozen weeks on every row
+    """An ISO week (2026-W48) or any date in it; the value is that week's Monday (a file repeats the same few
+    dozen weeks on every row: memoised)."""
 
     def parse(value: str | None) -> date | None:
         if value is None or not value.strip():
             return _blank(required)
-        hit = cache.get(value)
-        if hit is not None:
-            return hit
         try:
-            monday = fields.iso_week(value)
+            return fields.iso_week(value)
         except FieldError as exc:
             raise ValueError(exc.message) from None
-        if len(cache) < 10_000:
-            cache[value] = monday
-        return monday
 
-    return parse
+    return _memoised(parse)
 
 
 def datetime_cell(tz: str | None = None, *, required: bool = False) -> Callable[[str | None], datetime | None]:

@@ -405,10 +405,29 @@ def read_xlsx(data: bytes, *, max_rows: int = 200_000, max_unzipped: int = 200 *
     return table
 
 
-def _xlsx_cells(values: list[Any], left: list[None]) -> list[Any]:
-    """One calamine row as text cells (None when empty), without the empty cells at its end."""
+_NUMBER_MEMO_SIZE = 10_000
+
+
+def _float_text(value: float, memo: dict[float, str]) -> str:
+    text = _xlsx_text(value)
+    if len(memo) < _NUMBER_MEMO_SIZE and value == value:  # never NaN: it equals nothing, not even itself
+        memo[value] = text  # type: ignore[assignment]
+    return text  # type: ignore[return-value]
+
+
+def _xlsx_cells(values: list[Any], left: list[None], numbers: dict[float, str] | None = None) -> list[Any]:
+    """One calamine row as text cells (None when empty), without the empty cells at its end.
+
+    `numbers` remembers the text of each float already seen in the sheet (a file repeats a few dozen
+    quantities on 100,000 rows): keyed by float only, as 1, 1.0 and True are equal keys but different texts.
+    """
     text = _xlsx_text
-    cells = [None if v == "" else v if type(v) is str else text(v) for v in values]
+    if numbers is None:
+        numbers = {}
+    known = numbers.get
+    cells = [(v or None) if type(v) is str
+             else (known(v) or _float_text(v, numbers)) if type(v) is float
+             else text(v) for v in values]
     if left:
         cells[:0] = left
     while cells and cells[-1] is None:
@@ -418,9 +437,10 @@ def _xlsx_cells(values: list[Any], left: list[None]) -> list[Any]:
 
 def _xlsx_rows(rows: Iterator[list[Any]], header_row: int, left: list[None]) -> Iterator[tuple[int, list[Any]]]:
     row_number = header_row
+    numbers: dict[float, str] = {}
     for values in rows:
         row_number += 1
-        yield row_number, _xlsx_cells(values, left)
+        yield row_number, _xlsx_cells(values, left, numbers)
 
 
 # ---------------------------------------------------------------- JSON

@@ -156,7 +156,7 @@ def parse_rows(kind: ImportKind, table: Table, max_errors: int = DEFAULT_MAX_ERR
     for column in kind.columns:
         for text in (column.key, *column.headers):
             accepted[_norm_header(text)] = column
-    mapping: list[tuple[int, str, Callable[[Any], Any], bool, str]] = []
+    mapping: list[tuple[int, str, Callable[[Any], Any], bool, str, dict[Any, Any] | None]] = []
     seen: dict[str, str] = {}
     headers = list(table.headers)
     for index, raw in enumerate(headers):
@@ -178,7 +178,10 @@ def parse_rows(kind: ImportKind, table: Table, max_errors: int = DEFAULT_MAX_ERR
                                                       other=_shown(seen[column.key]))))
             continue
         seen[column.key] = text
-        mapping.append((index, column.key, column.parse, column.required, _shown(text) or column.key))
+        # A memoised parser (cells.py) exposes the values it has already given: looked up inline below, a
+        # repeated cell (most of a large file) costs one dict lookup instead of a call.
+        mapping.append((index, column.key, column.parse, column.required, _shown(text) or column.key,
+                        getattr(column.parse, "memo", None)))
     for column in kind.columns:
         if column.required and column.key not in seen:
             errors.append(RowError(1, column.headers[0] if column.headers else column.key,
@@ -188,6 +191,8 @@ def parse_rows(kind: ImportKind, table: Table, max_errors: int = DEFAULT_MAX_ERR
 
     width = len(headers)
     named = {index for index, *_rest in mapping}
+    all_named = len(named) == width
+    bad_rows = table.bad_rows
     lenient_tail = table.file_format != "csv"  # XLSX and JSON rows simply end where the data ends
     max_cell = reader.MAX_CELL_CHARS
     rows: list[ParsedRow] = []
@@ -225,8 +230,13 @@ def parse_rows(kind: ImportKind, table: Table, max_errors: int = DEFAULT_MAX_ERR
         total += 1
         values: dict[str, Any] = {}
         ok = True
-        for index, key, parse, required, label in mapping:
+        for index, key, parse, required, label, memo in mapping:
             raw = cells[index]
+            if memo is not None:
+                value = memo.get(raw)
+                if value is not None:  # only texts that parsed (and so fit in a cell) are remembered
+                    values[key] = value
+                    continue
             if raw is None or raw == "":
                 value = None
             elif len(raw) > max_cell:
@@ -246,14 +256,14 @@ def parse_rows(kind: ImportKind, table: Table, max_errors: int = DEFAULT_MAX_ERR
                 ok = False
                 continue
             values[key] = value
-        if len(named) != width:
+        if not all_named:
             for index in range(width):
                 if index not in named and cells[index] not in (None, "") and str(cells[index]).strip():
                     errors.append(RowError(row_number, _("column %(n)s", n=index + 1),
                                            _("This cell has no header.")))
                     ok = False
                     break
-        if ok and row_number not in table.bad_rows:
+        if ok and row_number not in bad_rows:
             rows.append(ParsedRow(row_number, values))
     if reader_errors:
         errors.extend(reader_errors)
