@@ -102,10 +102,16 @@ def _step(sql: str, params: dict | None = None) -> None:
 
 
 def create_partition(table: str, month: datetime) -> str:
-    """Create (and commit) the partition of `table` for the month starting at `month`; its name."""
+    """Create (and commit) the partition of `table` for the month starting at `month`; its name.
+
+    Made as a table of its own and then attached: ATTACH takes only a SHARE UPDATE EXCLUSIVE lock on the parent,
+    which inserts and reads do not wait for (CREATE TABLE … PARTITION OF would take ACCESS EXCLUSIVE). PostgreSQL
+    adds the parent's key, indexes and foreign keys to the empty table as it attaches it.
+    """
     name = partition_name(table, month)
-    _step(f"CREATE TABLE {name} PARTITION OF {table} "
-          f"FOR VALUES FROM ('{month.isoformat()}') TO ('{month_start(month, 1).isoformat()}')")
+    _step(f"CREATE TABLE {name} (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
+    db.session.execute(text(f"ALTER TABLE {table} ATTACH PARTITION {name} "
+                            f"FOR VALUES FROM ('{month.isoformat()}') TO ('{month_start(month, 1).isoformat()}')"))
     db.session.commit()
     return name
 
