@@ -6,8 +6,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from flask import has_request_context, request
+from sqlalchemy import insert
 
 from cogrow.core.models import AuditLog
+from cogrow.core.types import utcnow
 from cogrow.extensions import db
 
 if TYPE_CHECKING:
@@ -38,6 +40,26 @@ def record(actor: Actor | None, action: str, obj: Any = None, *, object_type: st
         ip=_ip(),
         detail=detail,
     ))
+
+
+def row(actor: Actor | None, action: str, *, object_type: str | None, object_id: Any,
+        organisation_id: int | None = None, outcome: str = "ok", detail: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The values of the audit row `record` would add, for a hot path that inserts it with Core (see `write`)."""
+    return {"at": utcnow(),
+            "organisation_id": organisation_id if organisation_id is not None else (actor.organisation_id if actor else None),
+            "user_id": actor.user_id if actor else None, "token_id": actor.token_id if actor else None,
+            "action": action, "outcome": outcome, "object_type": object_type,
+            "object_id": str(object_id) if object_id is not None else None, "ip": _ip(), "detail": detail}
+
+
+def write(actor: Actor | None, action: str, *, object_type: str | None, object_id: Any,
+          detail: dict[str, Any] | None = None) -> None:
+    """The same row as `record`, sent at once as one Core INSERT in the current transaction: no ORM object and no
+    flush of the unit of work (the ingest paths write one per request, at thousands of requests a second)."""
+    db.session.execute(insert(TABLE), row(actor, action, object_type=object_type, object_id=object_id, detail=detail))
+
+
+TABLE = AuditLog.__table__
 
 
 def record_denied(actor: Actor | None, action: str, reason: str, message: str = "",

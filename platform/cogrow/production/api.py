@@ -28,7 +28,7 @@ guard_path("line_id", _line_of_this_relationship)
 guard_path("line_ref", _line_of_this_relationship)
 
 
-def _report(report: models.ProductionReport) -> ProductionReport:
+def _report(report: models.ProductionReport | services.StoredReport) -> ProductionReport:
     return ProductionReport(
         id=report.id, relationship_id=report.relationship_id, item_id=report.item_id, as_of=report.as_of,
         good_qty=report.good_qty, scrap_qty=report.scrap_qty, wip_qty=report.wip_qty, fg_on_hand=report.fg_on_hand,

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, bindparam, case, func, insert, literal_column, or_, select, update
+from sqlalchemy import BigInteger, and_, any_, bindparam, case, func, insert, literal_column, or_, select, text, union_all, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -31,6 +33,7 @@ from cogrow.catalog.models import Item
 from cogrow.core import audit, outbox
 from cogrow.core.auth import Actor
 from cogrow.core.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
+from cogrow.core.models import OutboxEvent
 from cogrow.core.types import utcnow
 from cogrow.core.validation import parse_id
 from cogrow.core.weeks import business_zone, week_start
@@ -47,6 +50,10 @@ _REPORTS = ProductionReport.__table__
 _PLANS = PlannedOutput.__table__
 _POSITIONS = ItemPosition.__table__
 _READINGS = MachineReading.__table__
+_RELATIONSHIPS = SupplyRelationship.__table__
+_ITEMS = Item.__table__
+_LINES = ProductionLine.__table__
+_OUTBOX = OutboxEvent.__table__
 _POSITION_COLUMNS = ("relationship_id", "report_id", "as_of", "good_qty", "scrap_qty", "wip_qty", "fg_on_hand",
                      "raw_on_hand", "updated_at")
 
@@ -56,12 +63,78 @@ _POSITION_COLUMNS = ("relationship_id", "report_id", "as_of", "good_qty", "scrap
 def _writable(actor: Actor, relationship_id: int) -> SupplyRelationship:
     """The relationship, if the actor is its supplier with a production or admin role and it is active."""
     rel = relationships.get_relationship(actor, relationship_id)
-    if actor.organisation_id != rel.supplier_id or actor.role not in WRITER_ROLES:
-        raise Forbidden(_("Only the supplier's production users and admins report production."))
-    if rel.status != "active":
-        raise Conflict(_("The relationship is %(status)s: production cannot be reported.", status=rel.status),
-                       state=rel.status)
+    _refuse_writer(actor, rel.supplier_id, rel.status)
     return rel
+
+
+def _refuse_writer(actor: Actor, supplier_id: int, status: str) -> None:
+    """403 unless the actor is the supplier with a writer role; 409 unless the relationship is active."""
+    if actor.organisation_id != supplier_id or actor.role not in WRITER_ROLES:
+        raise Forbidden(_("Only the supplier's production users and admins report production."))
+    if status != "active":
+        raise Conflict(_("The relationship is %(status)s: production cannot be reported.", status=status),
+                       state=status)
+
+
+def _ingest_context_query():
+    """Tenancy, the writer's rights, the items and what they carry forward, in one round trip: the relationship as the
+    actor sees it (no row: 404), joined to the named items of that relationship, each with its current position and
+    the position's planned weeks. Built once; the ingest paths run it with bound parameters."""
+    rel, item, p, plan = _RELATIONSHIPS, _ITEMS, _POSITIONS, _PLANS
+    org = bindparam("org")
+    return (select(rel.c.supplier_id, rel.c.status, item.c.id.label("item_id"), p.c.report_id, p.c.as_of,
+                   p.c.wip_qty, p.c.fg_on_hand, p.c.raw_on_hand, plan.c.week_start, plan.c.quantity)
+            .select_from(rel.outerjoin(item, and_(item.c.relationship_id == rel.c.id,
+                                                  item.c.id.in_(bindparam("item_ids", expanding=True))))
+                         .outerjoin(p, and_(p.c.item_id == item.c.id, p.c.relationship_id == rel.c.id))
+                         .outerjoin(plan, plan.c.report_id == p.c.report_id))
+            .where(rel.c.id == bindparam("relationship_id"), or_(rel.c.prime_id == org, rel.c.supplier_id == org)))
+
+
+_INGEST_CONTEXT = _ingest_context_query()
+
+
+def _writable_items(actor: Actor, relationship_id: int,
+                    item_ids: Iterable[int]) -> tuple[set[int], dict[int, dict[str, Any]]]:
+    """`_writable`, the items' membership of the relationship (`resolve_items` for ids) and their `current_bases`,
+    in one query: the ids among `item_ids` that are the relationship's, and their bases."""
+    rows = db.session.execute(_INGEST_CONTEXT, {"relationship_id": relationship_id, "org": actor.organisation_id,
+                                                "item_ids": sorted(set(item_ids))}).all()
+    if not rows:
+        raise NotFound("No such relationship.")
+    _refuse_writer(actor, rows[0].supplier_id, rows[0].status)
+    known: set[int] = set()
+    bases: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        if row.item_id is None:
+            continue
+        known.add(row.item_id)
+        if row.report_id is None:
+            continue
+        base = bases.setdefault(row.item_id, {"report_id": row.report_id, "as_of": row.as_of, "wip_qty": row.wip_qty,
+                                              "fg_on_hand": row.fg_on_hand, "raw_on_hand": row.raw_on_hand,
+                                              "plan": {}})
+        if row.week_start is not None:
+            base["plan"][row.week_start] = row.quantity
+    return known, bases
+
+
+def _checked_reports(actor: Actor, relationship_id: int, reports: Sequence[dict[str, Any]],
+                     prefix: str) -> dict[int, dict[str, Any]] | None:
+    """Who may write, and which items: 404/403/409 as `_writable`, then a 422 naming every unknown item or part
+    number (as `resolve_items`). Returns the items' bases, or None when part numbers were resolved (the writer then
+    reads the bases itself). One query for reports by item id, three when part numbers name items."""
+    if any(r.get("item_id") is None for r in reports):
+        rel = _writable(actor, relationship_id)
+        errors = resolve_items(rel.id, reports, prefix)
+        bases = None
+    else:
+        known, bases = _writable_items(actor, relationship_id, (r["item_id"] for r in reports))
+        errors = {f"{prefix.format(i=index)}item_id": _("No such item in this relationship.")
+                  for index, r in enumerate(reports) if r["item_id"] not in known}
+    if errors:
+        raise ValidationFailed(_("Some reports are not valid; nothing was saved."), fields=errors)
+    return bases
 
 
 def can_write(actor: Actor, rel: SupplyRelationship) -> bool:
@@ -108,35 +181,54 @@ def resolve_items(relationship_id: int, reports: Sequence[dict[str, Any]], prefi
 def record_reports(actor: Actor, relationship_id: int, reports: Sequence[dict[str, Any]], source: str = "api",
                    prefix: str = "reports[{i}].") -> list[int]:
     """Append reports (parsed by schemas.parse_report) in one transaction; all or nothing. Returns their ids."""
-    rel = _writable(actor, relationship_id)
-    errors = resolve_items(rel.id, reports, prefix)
-    if errors:
-        raise ValidationFailed(_("Some reports are not valid; nothing was saved."), fields=errors)
-    ids = write_reports(actor, rel.id, reports, source, prefix=prefix)
+    bases = _checked_reports(actor, relationship_id, reports, prefix)
+    ids = write_reports(actor, relationship_id, reports, source, prefix=prefix, bases=bases)
     db.session.commit()
     return ids
 
 
-def record_report(actor: Actor, relationship_id: int, values: dict[str, Any], source: str = "api") -> ProductionReport:
+@dataclass(frozen=True)
+class StoredPlan:
+    week_start: date
+    quantity: Decimal
+
+
+@dataclass(frozen=True)
+class StoredReport:
+    """A report as stored, built from what was written (no ORM object, no second read on the hot path)."""
+
+    id: int
+    relationship_id: int
+    item_id: int
+    as_of: datetime
+    good_qty: Decimal
+    scrap_qty: Decimal
+    wip_qty: Decimal
+    fg_on_hand: Decimal
+    raw_on_hand: Decimal | None
+    plan: list[StoredPlan]
+    source: str
+    note: str
+    reported_by_id: int | None
+    token_id: int | None
+    received_at: datetime
+
+
+def record_report(actor: Actor, relationship_id: int, values: dict[str, Any], source: str = "api") -> StoredReport:
     """Append one report; errors name the fields themselves (item_id, not reports[0].item_id).
 
-    Returns a detached copy of what was stored, built from the values (no second read on the hot path).
+    Returns what was stored, built from the values (no second read on the hot path).
     """
     now = utcnow()
-    rel = _writable(actor, relationship_id)
-    errors = resolve_items(rel.id, [values], "")
-    if errors:
-        raise ValidationFailed(_("Some reports are not valid; nothing was saved."), fields=errors)
-    report_id = write_reports(actor, rel.id, [values], source, now=now, prefix="")[0]
+    bases = _checked_reports(actor, relationship_id, [values], "")
+    report_id = write_reports(actor, relationship_id, [values], source, now=now, prefix="", bases=bases)[0]
     db.session.commit()
-    report = ProductionReport(
-        id=report_id, relationship_id=rel.id, item_id=values["item_id"], as_of=values["as_of"],
+    return StoredReport(
+        id=report_id, relationship_id=relationship_id, item_id=values["item_id"], as_of=values["as_of"],
         good_qty=values["good_qty"], scrap_qty=values["scrap_qty"], wip_qty=values["wip_qty"],
         fg_on_hand=values["fg_on_hand"], raw_on_hand=values.get("raw_on_hand"), source=source,
         note=values.get("note") or "", reported_by_id=actor.user_id, token_id=actor.token_id, received_at=now,
-        plan=[PlannedOutput(report_id=report_id, week_start=week, quantity=qty)
-              for week, qty in sorted(values.get("plan") or ())])
-    return report
+        plan=[StoredPlan(week_start=week, quantity=qty) for week, qty in sorted(values.get("plan") or ())])
 
 
 _CARRIED = ("wip_qty", "fg_on_hand", "raw_on_hand")
@@ -245,13 +337,18 @@ def fill_unchanged(relationship_id: int, reports: Sequence[dict[str, Any]],
 
 
 def write_reports(actor: Actor, relationship_id: int, reports: Sequence[dict[str, Any]], source: str,
-                  announce: bool = True, now: datetime | None = None, prefix: str = "reports[{i}].") -> list[int]:
-    """The hot path, inside the caller's transaction (no commit): one query for the items' current positions
-    (what blank fields keep, see `fill_unchanged`), Core executemany for the reports and their plans, one
-    conditional upsert statement for the positions, one audit row and one outbox row (unless `announce` is
-    False: a caller writing in chunks announces once with `announce_reports`)."""
+                  announce: bool = True, now: datetime | None = None, prefix: str = "reports[{i}].",
+                  bases: dict[int, dict[str, Any]] | None = None) -> list[int]:
+    """The hot path, inside the caller's transaction (no commit): the items' current positions (what blank fields
+    keep, see `fill_unchanged`; one query unless the caller read them as `bases`), the reports and their plans, one
+    conditional upsert statement for the positions, one audit row and one outbox row (unless `announce` is False: a
+    caller writing in chunks announces once with `announce_reports`).
+
+    On PostgreSQL a request of many reports takes its ids from the sequence in one query and sends the rows with
+    COPY, and the positions are upserted from the stored rows by the database (no parameters per row); a single
+    report, and every request on SQLite, is one INSERT … RETURNING (executemany for many)."""
     now = now or utcnow()
-    missing = fill_unchanged(relationship_id, reports)
+    missing = fill_unchanged(relationship_id, reports, bases)
     if missing:
         raise ValidationFailed(_("Some reports are not valid; nothing was saved."),
                                fields={f"{prefix.format(i=index)}{name}": message
@@ -262,32 +359,109 @@ def write_reports(actor: Actor, relationship_id: int, reports: Sequence[dict[str
         "fg_on_hand": r["fg_on_hand"], "raw_on_hand": r.get("raw_on_hand"), "source": source,
         "note": r.get("note") or "", "reported_by_id": actor.user_id, "token_id": actor.token_id, "received_at": now,
     } for r in reports]
-    ids = list(db.session.execute(insert(_REPORTS).returning(_REPORTS.c.id, sort_by_parameter_order=True),
-                                  rows).scalars())
+    copied = len(rows) >= COPY_FROM and _dialect() == "postgresql"
+    if copied:
+        ids = _copy_with_ids(_REPORTS, _REPORT_COLUMNS, rows)
+    elif len(rows) == 1:
+        ids = [db.session.execute(_INSERT_REPORT, rows[0]).scalar_one()]
+    else:
+        ids = list(db.session.execute(insert(_REPORTS).returning(_REPORTS.c.id, sort_by_parameter_order=True),
+                                      rows).scalars())
     plans = [{"report_id": report_id, "week_start": week, "quantity": qty}
              for report_id, r in zip(ids, reports) for week, qty in r.get("plan") or ()]
-    if plans:
+    if plans and copied:
+        _copy(_PLANS, ("report_id", "week_start", "quantity"), plans)
+    elif plans:
         db.session.execute(insert(_PLANS), plans)
     latest: dict[int, dict[str, Any]] = {}
     for report_id, row in zip(ids, rows):
         held = latest.get(row["item_id"])
         if held is None or (row["as_of"], report_id) > (held["as_of"], held["report_id"]):
             latest[row["item_id"]] = {**row, "report_id": report_id}
-    upsert_positions([{"item_id": item_id, "updated_at": now, **{k: row[k] for k in _POSITION_COLUMNS if k != "updated_at"}}
-                      for item_id, row in latest.items()])
+    if copied:
+        _upsert_positions_from_reports(relationship_id, ids, now)
+    else:
+        upsert_positions([{"item_id": item_id, "updated_at": now,
+                           **{k: row[k] for k in _POSITION_COLUMNS if k != "updated_at"}}
+                          for item_id, row in latest.items()])
     if announce:
         announce_reports(actor, relationship_id, len(ids), source, latest, ids[0])
     return ids
+
+
+# A request of at least this many reports goes to PostgreSQL by COPY (below it, one INSERT costs less).
+COPY_FROM = 20
+_REPORT_COLUMNS = ("relationship_id", "item_id", "as_of", "good_qty", "scrap_qty", "wip_qty", "fg_on_hand",
+                   "raw_on_hand", "source", "note", "reported_by_id", "token_id", "received_at")
+_INSERT_REPORT = insert(_REPORTS).returning(_REPORTS.c.id)
+
+
+def _dialect() -> str:
+    return db.session.get_bind().dialect.name
+
+
+def _copy(table: Any, columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
+    """COPY rows into a table inside the session's transaction (PostgreSQL: psycopg's COPY FROM STDIN)."""
+    raw = db.session.connection().connection.driver_connection
+    names = ", ".join(columns)
+    with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(tuple(row[name] for name in columns))
+
+
+def _copy_with_ids(table: Any, columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> list[int]:
+    """COPY rows with ids drawn first from the table's own sequence (one query), so that COPY, which returns
+    nothing, still gives each row its id, in the rows' order."""
+    ids = sorted(db.session.execute(
+        text(f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) FROM generate_series(1, :n)"),
+        {"n": len(rows)}).scalars())
+    _copy(table, ("id", *columns), [{"id": row_id, **row} for row_id, row in zip(ids, rows)])
+    return ids
+
+
+def _upsert_positions_from_reports(relationship_id: int, ids: Sequence[int], now: datetime) -> None:
+    """`upsert_positions` for reports already stored (PostgreSQL): each item's latest of these reports (by as_of,
+    then id) becomes its position unless the position holds a later one, in one statement over the stored rows."""
+    r = _REPORTS
+    latest = (select(r.c.item_id, r.c.relationship_id, r.c.id, r.c.as_of, r.c.good_qty, r.c.scrap_qty, r.c.wip_qty,
+                     r.c.fg_on_hand, r.c.raw_on_hand, bindparam("now", now, type_=_POSITIONS.c.updated_at.type))
+              .where(r.c.relationship_id == relationship_id,
+                     r.c.id == any_(bindparam("ids", list(ids), type_=ARRAY(BigInteger))))
+              .distinct(r.c.item_id).order_by(r.c.item_id, r.c.as_of.desc(), r.c.id.desc()))
+    db.session.execute(_position_upsert(pg_insert(_POSITIONS).from_select(["item_id", *_POSITION_COLUMNS], latest)))
 
 
 def announce_reports(actor: Actor, relationship_id: int, count: int, source: str, item_ids: Iterable[int],
                      first_report_id: int | None = None) -> None:
     """One audit row and one outbox row for a request's reports, in the caller's transaction."""
     items = sorted(set(item_ids))
-    audit.record(actor, "production.reported", object_type="supply_relationship", object_id=relationship_id,
-                 detail={"reports": count, "source": source, "first_report_id": first_report_id, "item_ids": items[:100]})
-    outbox.enqueue_reconcile(relationship_id, items, "production_report")
+    _audit_and_reconcile(actor, "production.reported", "supply_relationship", relationship_id,
+                         {"reports": count, "source": source, "first_report_id": first_report_id,
+                          "item_ids": items[:100]}, relationship_id, items, "production_report")
     logger.info("relationship %s: %s production report(s) from %s by %s", relationship_id, count, source, actor)
+
+
+def _audit_and_reconcile(actor: Actor, action: str, object_type: str, object_id: Any, detail: dict[str, Any],
+                         relationship_id: int, item_ids: Iterable[int], reason: str) -> None:
+    """The audit row and the reconcile outbox row of an ingest request, inserted with Core in the caller's
+    transaction (what audit.record and outbox.enqueue_reconcile add, without ORM objects and a flush). On
+    PostgreSQL one statement writes both (the audit row as a data-modifying WITH of the outbox INSERT)."""
+    outbox_row = {"topic": outbox.RECONCILE, "relationship_id": relationship_id,
+                  "payload": {"item_ids": sorted({int(i) for i in item_ids}), "reason": reason},
+                  "created_at": utcnow(), "attempts": 0}
+    audit_row = audit.row(actor, action, object_type=object_type, object_id=object_id, detail=detail)
+    if _dialect() == "postgresql":
+        db.session.execute(_AUDITED_OUTBOX, {**outbox_row, **{f"audit_{k}": v for k, v in audit_row.items()}})
+    else:
+        db.session.execute(insert(audit.TABLE), audit_row)
+        db.session.execute(insert(_OUTBOX), outbox_row)
+
+
+_AUDITED_OUTBOX = insert(_OUTBOX).values({name: bindparam(name) for name in (
+    "topic", "relationship_id", "payload", "created_at", "attempts")}).add_cte(
+    insert(audit.TABLE).values({name: bindparam(f"audit_{name}") for name in (
+        "at", "organisation_id", "user_id", "token_id", "action", "outcome", "object_type", "object_id", "ip",
+        "detail")}).cte("audit_row"))
 
 
 def upsert_positions(rows: list[dict[str, Any]]) -> None:
@@ -298,16 +472,35 @@ def upsert_positions(rows: list[dict[str, Any]]) -> None:
     """
     if not rows:
         return
-    dialect = db.session.get_bind().dialect.name
-    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(_POSITIONS)
+    dialect = _dialect()
+    stmt = _UPSERTS.get(dialect)
+    if stmt is None:
+        stmt = _UPSERTS[dialect] = _as_text(_position_upsert(
+            pg_insert(_POSITIONS) if dialect == "postgresql" else sqlite_insert(_POSITIONS)), dialect, _POSITIONS)
+    db.session.execute(stmt, rows)
+
+
+def _as_text(stmt: Any, dialect: str, table: Any) -> Any:
+    """A statement SQLAlchemy cannot cache (ON CONFLICT DO UPDATE … WHERE is compiled anew on every call, about
+    0.7 ms) compiled once, as text whose parameters keep their columns' types."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    compiled = stmt.compile(dialect=postgresql.dialect(paramstyle="named") if dialect == "postgresql"
+                            else sqlite.dialect(paramstyle="named"))
+    return text(str(compiled)).bindparams(*[bindparam(name, type_=table.c[name].type) for name in compiled.params])
+
+
+def _position_upsert(stmt: Any) -> Any:
     new = stmt.excluded
-    stmt = stmt.on_conflict_do_update(
+    return stmt.on_conflict_do_update(
         index_elements=[_POSITIONS.c.item_id],
         set_={name: new[name] for name in _POSITION_COLUMNS},
         where=or_(new.as_of > _POSITIONS.c.as_of,
                   and_(new.as_of == _POSITIONS.c.as_of, new.report_id > _POSITIONS.c.report_id)),
     )
-    db.session.execute(stmt, rows)
+
+
+_UPSERTS: dict[str, Any] = {}  # the statement per dialect, built once (building it costs more than running it)
 
 
 def list_reports(actor: Actor, relationship_id: int, item_id: int | None = None, limit: int = 100,
@@ -486,21 +679,66 @@ def update_line(actor: Actor, relationship_id: int, line_id: int, values: dict[s
 def _lock_line(line_id: int) -> None:
     """Serialise writers of one line: the merge reads neighbours, so two merges must not interleave.
     (SQLite already runs one writer at a time: its transactions begin IMMEDIATE.)"""
-    if db.session.get_bind().dialect.name == "postgresql":
+    if _dialect() == "postgresql":
         db.session.execute(select(ProductionLine.id).where(ProductionLine.id == line_id).with_for_update())
+
+
+def _window_query():
+    """Stored readings of a line from the one just before `earliest` to the one just after `latest`: one UNION ALL
+    (the two neighbours as subqueries, which both databases accept inside a compound), built once."""
+    r = _READINGS
+    cols = (r.c.id, r.c.read_at, r.c.counter, r.c.produced, r.c.new_run)
+    line = bindparam("line_id")
+    before = (select(*cols).where(r.c.line_id == line, r.c.read_at < bindparam("earliest"))
+              .order_by(r.c.read_at.desc()).limit(1).subquery("before"))
+    inside = select(*cols).where(r.c.line_id == line, r.c.read_at >= bindparam("earliest"),
+                                 r.c.read_at <= bindparam("latest"))
+    after = (select(*cols).where(r.c.line_id == line, r.c.read_at > bindparam("latest"))
+             .order_by(r.c.read_at).limit(1).subquery("after"))
+    return union_all(select(*before.c), inside, select(*after.c))
+
+
+_WINDOW = _window_query()
 
 
 def _window(line_id: int, earliest: datetime, latest: datetime) -> list[counters.Stored]:
     """Stored readings from the one just before `earliest` to the one just after `latest`, in time order."""
-    r = _READINGS
-    cols = (r.c.id, r.c.read_at, r.c.counter, r.c.produced, r.c.new_run)
-    before = select(*cols).where(r.c.line_id == line_id, r.c.read_at < earliest).order_by(r.c.read_at.desc()).limit(1)
-    inside = select(*cols).where(r.c.line_id == line_id, r.c.read_at >= earliest, r.c.read_at <= latest)
-    after = select(*cols).where(r.c.line_id == line_id, r.c.read_at > latest).order_by(r.c.read_at).limit(1)
-    rows = [*db.session.execute(before), *db.session.execute(inside), *db.session.execute(after)]
+    rows = list(db.session.execute(_WINDOW, {"line_id": line_id, "earliest": earliest, "latest": latest}))
     rows.sort(key=lambda row: row.read_at)
     return [counters.Stored(read_at=row.read_at, counter=row.counter, produced=int(row.produced),
                             new_run=row.new_run, id=row.id) for row in rows]
+
+
+def _line_query(by_code: bool):
+    """The line of a relationship the actor sees, with the writer's facts, locked for the merge on PostgreSQL
+    (FOR UPDATE OF the line: `_lock_line` folded into the read). No row: the caller finds out which 404 it is."""
+    rel, line = _RELATIONSHIPS, _LINES
+    org = bindparam("org")
+    return (select(rel.c.supplier_id, rel.c.status, line.c.id, line.c.item_id, line.c.counter_max, line.c.active)
+            .select_from(rel.join(line, line.c.relationship_id == rel.c.id))
+            .where(rel.c.id == bindparam("relationship_id"), or_(rel.c.prime_id == org, rel.c.supplier_id == org),
+                   (line.c.code == bindparam("ref")) if by_code else (line.c.id == bindparam("ref")))
+            .with_for_update(of=line))
+
+
+_LINE_BY_ID = _line_query(by_code=False)
+_LINE_BY_CODE = _line_query(by_code=True)
+
+
+def _writable_line(actor: Actor, relationship_id: int, line_ref: int | str) -> Any:
+    """`_writable`, `get_line` and `_lock_line` in one query: the line's id, item, counter_max and active flag."""
+    by_code = not (isinstance(line_ref, int) or line_ref.isdigit())  # codes are never all digits
+    ref = (line_ref.strip().upper() if by_code else
+           (line_ref if isinstance(line_ref, int) else parse_id(line_ref) or 0))  # type: ignore[union-attr]
+    row = db.session.execute(_LINE_BY_CODE if by_code else _LINE_BY_ID,
+                             {"relationship_id": relationship_id, "org": actor.organisation_id, "ref": ref}).first()
+    if row is None:  # no such relationship for the actor, or no such line in it: say which, as before
+        db.session.rollback()
+        _writable(actor, relationship_id)
+        get_line(actor, relationship_id, line_ref)
+        raise NotFound(_("No such production line in this relationship."))
+    _refuse_writer(actor, row.supplier_id, row.status)
+    return row
 
 
 def record_readings(actor: Actor, relationship_id: int, line_ref: int | str,
@@ -509,9 +747,10 @@ def record_readings(actor: Actor, relationship_id: int, line_ref: int | str,
 
     A reading already stored with the same counter is ignored; one stored with another counter makes
     the whole request a 409 (nothing saved). Returns what was accepted and the produced units it added.
+    Round trips: the line with the writer's rights (locked), the window of stored neighbours, the new readings
+    (COPY on PostgreSQL for many), the recomputed steps if any, the audit and outbox rows, the commit.
     """
-    rel = _writable(actor, relationship_id)
-    line = get_line(actor, rel.id, line_ref)
+    line = _writable_line(actor, relationship_id, line_ref)
     if not line.active:
         raise Conflict(_("The production line is inactive: activate it to record readings."), state="inactive")
     if line.counter_max is not None:
@@ -519,7 +758,6 @@ def record_readings(actor: Actor, relationship_id: int, line_ref: int | str,
                    for i, (_at, counter) in enumerate(readings) if counter > line.counter_max}
         if too_big:
             raise ValidationFailed(_("Some readings are not valid; nothing was saved."), fields=too_big)
-    _lock_line(line.id)
     times = [at for at, _counter in readings]
     window = _window(line.id, min(times), max(times))
     old_steps = {s.id: s.produced for s in window}
@@ -536,22 +774,29 @@ def record_readings(actor: Actor, relationship_id: int, line_ref: int | str,
         db.session.rollback()
         return summary
     now = utcnow()
-    db.session.execute(insert(_READINGS), [
-        {"line_id": line.id, "relationship_id": rel.id, "item_id": line.item_id, "read_at": s.read_at,
-         "counter": s.counter, "produced": s.produced, "new_run": s.new_run, "received_at": now}
-        for s in result.inserts])
+    rows = [{"line_id": line.id, "relationship_id": relationship_id, "item_id": line.item_id, "read_at": s.read_at,
+             "counter": s.counter, "produced": s.produced, "new_run": s.new_run, "received_at": now}
+            for s in result.inserts]
+    if len(rows) >= COPY_FROM and _dialect() == "postgresql":
+        _copy(_READINGS, _READING_COLUMNS, rows)
+    else:
+        db.session.execute(insert(_READINGS), rows)
     if result.updates:
         db.session.execute(
             update(_READINGS).where(_READINGS.c.id == bindparam("rid"))
             .values(produced=bindparam("new_produced"), new_run=bindparam("new_new_run")),
             [{"rid": s.id, "new_produced": s.produced, "new_new_run": s.new_run} for s in result.updates])
-    audit.record(actor, "machine_readings.recorded", line,
-                 detail={"accepted": summary["accepted"], "duplicates": summary["duplicates"],
-                         "recomputed": summary["recomputed"], "produced": added})
-    outbox.enqueue_reconcile(rel.id, [line.item_id], "machine_reading")
+    _audit_and_reconcile(actor, "machine_readings.recorded", "production_line", line.id,
+                         {"accepted": summary["accepted"], "duplicates": summary["duplicates"],
+                          "recomputed": summary["recomputed"], "produced": added},
+                         relationship_id, [line.item_id], "machine_reading")
     db.session.commit()
     logger.info("line %s: %s reading(s), %s produced", line.id, summary["accepted"], added)
     return summary
+
+
+_READING_COLUMNS = ("line_id", "relationship_id", "item_id", "read_at", "counter", "produced", "new_run",
+                    "received_at")
 
 
 def list_readings(actor: Actor, relationship_id: int, item_id: int | None = None, line_id: int | None = None,
