@@ -8,6 +8,7 @@ report can replace), and so is one before 2000.
 """
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Annotated, Any, Callable
@@ -108,6 +109,8 @@ def _required_code(value: str) -> str:
 
 
 def _counter(value: Any) -> int:
+    if type(value) is int and 0 <= value <= COUNTER_LIMIT:  # what gateways send: the same int, without the parser
+        return value
     try:
         return int(fields.decimal(value, minimum=0, maximum=COUNTER_LIMIT, whole=True))
     except FieldError as exc:
@@ -121,7 +124,21 @@ def _line_code(value: str) -> str:
     return value
 
 
-ReportQuantity = _lean(Quantity, fields.decimal, minimum=0, scale=4)
+# Digit text that fields.decimal(minimum=0, scale=4) would read as Decimal(text) unchanged: no sign, no leading zero,
+# at most 14 whole digits (under MAX_DECIMAL) and 4 places. Anything else takes the full parser (and its messages).
+_PLAIN_QUANTITY = re.compile(r"(?:0|[1-9][0-9]{0,13})(?:\.[0-9]{1,4})?", re.ASCII)
+
+
+def _quantity(value: Any, **options: Any) -> Decimal:
+    """fields.decimal for a report's quantity, with a shortcut for the plain digit text machines send (a batch reads
+    five per report): the same Decimal, a tenth of the time."""
+    if type(value) is str and _PLAIN_QUANTITY.fullmatch(value):
+        number = Decimal(value)
+        return number if number else Decimal(0)  # no "0.00": fields.decimal answers 0 as Decimal(0)
+    return fields.decimal(value, **options)
+
+
+ReportQuantity = _lean(Quantity, _quantity, minimum=0, scale=4)
 ReportMoment = _lean(Moment, fields.moment)
 ReportWeek = _lean(Week, fields.iso_week)
 ItemRef = Annotated[int, PlainValidator(_item_ref), WithJsonSchema({"type": "integer", "minimum": 1,
