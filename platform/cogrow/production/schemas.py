@@ -109,7 +109,7 @@ def _required_code(value: str) -> str:
 
 
 def _counter(value: Any) -> int:
-    if type(value) is int and 0 <= value <= COUNTER_LIMIT:  # what gateways send: the same int, without the parser
+    if type(value) is int and 0 <= value < fields.MAX_DECIMAL:  # what gateways send: the same int, sans the parser
         return value
     try:
         return int(fields.decimal(value, minimum=0, maximum=COUNTER_LIMIT, whole=True))
