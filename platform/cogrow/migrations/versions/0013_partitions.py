@@ -117,7 +117,7 @@ def upgrade() -> None:
     op.execute(f"ALTER TABLE item_position DROP CONSTRAINT {_POSITION_FK}")
     op.execute(f"ALTER TABLE planned_output DROP CONSTRAINT {_PLAN_FK}")
     for table in _TABLES:
-        name, key, twin = table.name, table.key, f"{table.name}_partitioned"
+        name, key, twin = table.name, table.key, f"{table.name}_0013_twin"
         oldest = bind.execute(text(f"SELECT min({key}) FROM {name}")).scalar()
         newest = bind.execute(text(f"SELECT max({key}) FROM {name}")).scalar()
         first = min(oldest, now) if oldest is not None else now
@@ -142,7 +142,7 @@ def downgrade() -> None:
         return
     op.execute(f"ALTER TABLE item_position DROP CONSTRAINT {_POSITION_FK}")
     for table in _TABLES:
-        twin = f"{table.name}_plain"
+        twin = f"{table.name}_0013_twin"
         op.execute(f"CREATE TABLE {twin} (LIKE {table.name} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
         _swap(table, twin)  # dropping the partitioned table drops its partitions
         _finish(table, "id")
