@@ -44,8 +44,10 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
 
     from cogrow.celery import celery_init_app
     from cogrow.cli import register_cli
+    from cogrow.core.outbox import install_kick
 
     celery_init_app(app)
+    install_kick()  # a commit that writes outbox rows asks the worker for a relay at once
     register_cli(app)
     return app
 

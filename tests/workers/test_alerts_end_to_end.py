@@ -1,5 +1,9 @@
 """End to end with a real worker, a real beat and the real Redis: a production report raises an excess alert that
-reaches the inbox, an SMTP server and a signed webhook; a PO that covers the excess resolves it, notified too."""
+reaches the inbox, an SMTP server and a signed webhook; a PO that covers the excess resolves it, notified too.
+
+Each commit that writes outbox rows asks for a relay at once (core.outbox), so the PO issued before any production
+is reconciled on its own and raises a shortage risk first; the report resolves it. The test waits for that shortage
+alert before reporting, so the steps never depend on whether two commits fall into one relay."""
 from __future__ import annotations
 
 import uuid
@@ -23,11 +27,12 @@ def _api(client, method: str, path: str, token: str, body=None, headers=None):
     return response
 
 
-def _excess_alerts(client, token: str, item_id: int, status: str | None = None) -> list[dict]:
+def _excess_alerts(client, token: str, item_id: int, status: str | None = None,
+                   kind: str = "excess_inventory") -> list[dict]:
     response = _api(client, "GET", "/alerts?status=all", token)
     assert response.status_code == 200, response.get_data(as_text=True)
     return [a for a in response.get_json()["data"]
-            if a["type"] == "excess_inventory" and a["item_id"] == item_id and (status is None or a["status"] == status)]
+            if a["type"] == kind and a["item_id"] == item_id and (status is None or a["status"] == status)]
 
 
 def _issue_po(client, token: str, rel_id: int, item_id: int, number: str, quantity: str, due: date) -> dict:
@@ -59,8 +64,14 @@ def test_a_report_over_guaranteed_demand_alerts_everyone_once_and_a_covering_po_
 
             due = local_today() + timedelta(days=10)
 
-            # Guaranteed demand: an issued PO for 100 units. Nothing is in excess yet.
+            # Guaranteed demand: an issued PO for 100 units. Nothing is in excess yet; with nothing produced, the
+            # PO is at risk of shortage, and that alert reaches everyone first.
             _issue_po(client, planner_token, rel_id, item_id, "PO-E2E-1", "100", due)
+            at_risk = wait_for(lambda: _excess_alerts(client, procurement_token, item_id, "open", "shortage_risk"),
+                               ARRIVAL_TIMEOUT)
+            assert at_risk, f"no shortage alert for the uncovered PO after {ARRIVAL_TIMEOUT}s\n{_logs(st)}"
+            (shortage,) = at_risk
+            assert wait_for(lambda: _arrived(st, ids, "alert.raised", shortage["id"]), ARRIVAL_TIMEOUT), tally(st).line()
 
             # The supplier reports FG 150 + WIP 30 = 180 against 100 guaranteed: 80 units in excess.
             report = _api(client, "POST", f"/relationships/{rel_id}/production-reports", tokens["supplier:production"], {
@@ -73,7 +84,7 @@ def test_a_report_over_guaranteed_demand_alerts_everyone_once_and_a_covering_po_
             assert open_alerts, f"no excess alert in the inbox after {ARRIVAL_TIMEOUT}s\n{_logs(st)}"
             (alert,) = open_alerts
             assert alert["numbers"]["excess"] in ("80", "80.0000") and alert["numbers"]["guaranteed"] in ("100", "100.0000")
-            raised = wait_for(lambda: _arrived(st, ids, "alert.raised"), ARRIVAL_TIMEOUT)
+            raised = wait_for(lambda: _arrived(st, ids, "alert.raised", alert["id"]), ARRIVAL_TIMEOUT)
             assert raised, f"the raise did not reach SMTP and the webhook receiver\n{tally(st).line()}\n{_logs(st)}"
 
             # The planner covers the excess with a second issued PO of 80: guaranteed 180 = supply.
@@ -82,30 +93,37 @@ def test_a_report_over_guaranteed_demand_alerts_everyone_once_and_a_covering_po_
             assert resolved, f"the alert did not resolve after {ARRIVAL_TIMEOUT}s\n{_logs(st)}"
             assert [a["id"] for a in resolved] == [alert["id"]]
             assert not _excess_alerts(client, procurement_token, item_id, "open")
-            notified = wait_for(lambda: _arrived(st, ids, "alert.resolved"), ARRIVAL_TIMEOUT)
+            notified = wait_for(lambda: _arrived(st, ids, "alert.resolved", alert["id"]), ARRIVAL_TIMEOUT)
             assert notified, f"the resolution did not reach SMTP and the webhook receiver\n{tally(st).line()}\n{_logs(st)}"
 
             # Give a redelivery or a second relay every chance to send something twice, then count.
             wait_for(lambda: False, 4)
-            events = _api(client, "GET", f"/alerts/{alert['id']}/events", procurement_token).get_json()["data"]
-            assert [e["kind"] for e in events if e["kind"] in ("raised", "escalated", "resolved")] in (
-                ["raised", "resolved"], ["resolved", "raised"])
+            # The report resolved the shortage (its resolution is notified like any other).
+            assert wait_for(lambda: _arrived(st, ids, "alert.resolved", shortage["id"]), ARRIVAL_TIMEOUT), tally(st).line()
+            for each in (alert, shortage):
+                events = _api(client, "GET", f"/alerts/{each['id']}/events", procurement_token).get_json()["data"]
+                assert [e["kind"] for e in events if e["kind"] in ("raised", "escalated", "resolved")] in (
+                    ["raised", "resolved"], ["resolved", "raised"]), (each["type"], events)
             t = tally(st)
             print(f"\nend-to-end: {t.line()}")
             assert (t.lost, t.duplicated, t.emails_resent, t.hooks_resent, t.hooks_unverified) == (0, 0, 0, 0, 0), t.line()
-            assert t.events == 2 and t.pending_outbox == 0 and t.undelivered_rows == 0, t.line()
+            assert t.events == 4 and t.pending_outbox == 0 and t.undelivered_rows == 0, t.line()
             mine = [m for m in st.mailbox.snapshot() if ids["procurement_email"] in m.to]
-            assert len(mine) == 2 and all(f"/alerts/{alert['id']}" in m.body for m in mine), [m.subject for m in mine]
+            assert len(mine) == 4, [m.subject for m in mine]
+            assert sum(f"/alerts/{alert['id']}" in m.body for m in mine) == 2, [m.subject for m in mine]
             hooks = st.receiver.snapshot()
-            assert sorted(h.payload["type"] for h in hooks) == ["alert.raised", "alert.resolved"]
-            assert all(h.payload["data"]["alert_id"] == alert["id"] for h in hooks)
+            for each in (alert, shortage):
+                assert sorted(h.payload["type"] for h in hooks if h.payload["data"]["alert_id"] == each["id"]) == [
+                    "alert.raised", "alert.resolved"]
+            assert len(hooks) == 4
     finally:
         flush_redis(REDIS_E2E_URL)
 
 
-def _arrived(st, ids, kind: str) -> bool:
-    """The procurement user's e-mail and a verified webhook for an event of this kind have both arrived."""
-    hooks = [h for h in st.receiver.snapshot() if h.verified and h.payload.get("type") == kind]
+def _arrived(st, ids, kind: str, alert_id: int) -> bool:
+    """The procurement user's e-mail and a verified webhook for an event of this kind of this alert have arrived."""
+    hooks = [h for h in st.receiver.snapshot()
+             if h.verified and h.payload.get("type") == kind and h.payload["data"].get("alert_id") == alert_id]
     event_ids = {h.payload["data"]["event_id"] for h in hooks}
     if not event_ids:
         return False
