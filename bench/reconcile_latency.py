@@ -1,24 +1,28 @@
-"""End-to-end latency: production report POST → excess alert visible through GET /api/v1/alerts.
+"""End-to-end latency: production report POST -> excess alert visible through GET /api/v1/alerts.
 
-    .venv/bin/python bench/reconcile_latency.py [--posts 200] [--relay-seconds 2] [--kick|--no-kick]
-                                                [--database sqlite|postgresql]
+    .venv/bin/python bench/reconcile_latency.py [--posts 200] [--deployment embedded|postgresql|both] [--gap 0]
 
-Everything is real: gunicorn on 127.0.0.1 (2 workers), a Celery worker and a beat on the shared Redis (db 12,
-flushed), a temporary SQLite file (or the PostgreSQL database `cogrow_bench_latency`, dropped and created). Each
-POST targets a fresh item with no guaranteed demand, so its report raises one excess alert; the bench polls the
-alert list (newest first) every 10 ms until that item's alert shows, and prints p50/p95 of POST → visible.
+It measures the product as shipped: the Procfile's web, worker, notify and beat run under `python -m
+cogrow.launcher` (what `make run` starts), with nothing added to their code. Two deployments:
+
+- `embedded` (the default of `make run`): a temporary SQLite database, the SQLite-backed kombu broker
+  (`sqla+sqlite:///.../broker.sqlite`) and the `db+sqlite` result backend, as Config gives them;
+- `postgresql`: the PostgreSQL database `cogrow_bench_latency` (dropped and created) and Redis (db 12, flushed) as
+  broker and result backend.
+
+Each POST targets a fresh item with no guaranteed demand, so its report raises one excess alert; the bench polls the
+alert list (newest first) every 10 ms until that item's alert shows, and prints p50/p95 of POST -> visible.
+The POSTs follow each other at once; `--gap 1.5` waits that long before each, so that the embedded worker is back
+at its idle polling interval (celery.EMBEDDED_POLL_SECONDS) when the report comes, as for a lone report.
 
 The floor is what the path cannot avoid: one in-process write of the same report plus one direct reconcile (with
-its alert sync), plus one round trip of a trivial task (cogrow.smoke) through Redis and the worker.
-
-`--kick` (the default) runs gunicorn with a config hook that publishes `cogrow.coverage.relay` right after any
-commit that wrote an outbox row, while the beat stays the safety net; `--no-kick` shows the beat alone. The
-hook is the prototype of the change proposed for the app itself (see post_worker_init below).
+its alert sync), plus one round trip of a trivial task (cogrow.smoke) through the same broker and worker.
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
 import signal
 import socket
@@ -28,7 +32,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -41,40 +45,6 @@ PG_DATABASE = "cogrow_bench_latency"
 FLOOR_SAMPLES = 50
 POLL_SECONDS = 0.01
 VISIBLE_TIMEOUT = 30
-
-
-# --- gunicorn config hook (loaded with `-c python:bench.reconcile_latency` when kicking) ------------------------
-
-def post_worker_init(worker) -> None:  # noqa: ARG001 - gunicorn's hook signature
-    """In each web worker: after a commit that wrote an outbox row, publish the relay at once."""
-    if os.environ.get("COGROW_BENCH_KICK") != "1":
-        return
-    install_relay_kick()
-
-
-def install_relay_kick() -> None:
-    """The faster path: the commit that writes outbox rows asks for a relay now instead of at the next beat."""
-    from flask import current_app, has_app_context
-    from sqlalchemy import event
-    from sqlalchemy.orm import Session
-
-    from cogrow.core.models import OutboxEvent
-
-    @event.listens_for(Session, "after_flush")
-    def _note_outbox(session, _context):
-        if any(isinstance(obj, OutboxEvent) for obj in session.new):
-            session.info["cogrow_outbox_written"] = True
-
-    @event.listens_for(Session, "after_commit")
-    def _kick(session):
-        if not session.info.pop("cogrow_outbox_written", False) or not has_app_context():
-            return
-        with contextlib.suppress(Exception):  # the beat's relay is the safety net
-            current_app.extensions["celery"].send_task("cogrow.coverage.relay", expires=10)
-
-    @event.listens_for(Session, "after_rollback")
-    def _forget(session):
-        session.info.pop("cogrow_outbox_written", None)
 
 
 # --- the bench ------------------------------------------------------------------------------------------------
@@ -187,72 +157,84 @@ def _floor_in_process(app, seeded: dict, item_ids: list[int]) -> list[float]:
 
 
 def _floor_round_trip(app, samples: int) -> list[float]:
-    """A trivial task (cogrow.smoke) sent through Redis, run by the worker, its result read back."""
+    """A trivial task (cogrow.smoke) sent through the broker, run by the worker, its result read back (a database
+    result backend is polled every 5 ms, so its reading adds little to the broker's own hop)."""
     celery_app = app.extensions["celery"]
     out = []
     for n in range(samples):
         start = time.perf_counter()
         result = celery_app.send_task("cogrow.smoke", args=[f"latency-{n}"])
-        result.get(timeout=30)
+        result.get(timeout=30, interval=0.005)
         out.append(time.perf_counter() - start)
         result.forget()
     return out
 
 
-def measure(posts: int = 200, relay_seconds: int = 2, kick: bool = True, database: str = "sqlite",
-            workdir: Path | None = None, verbose: bool = True) -> dict:
-    """Run the whole measurement; returns seconds: p50, p95, floor parts and ratios."""
-    import httpx
+def _environment(deployment: str, workdir: Path) -> dict[str, str]:
+    """The settings of one deployment; what is not named here is the product's default."""
+    env = {
+        "COGROW_VAR_DIR": str(workdir), "COGROW_CELERY_EAGER": "false", "COGROW_RATELIMIT_ENABLED": "false",
+        "COGROW_MAIL_ENABLED": "false", "COGROW_LOG_LEVEL": "WARNING",
+    }
+    if deployment == "embedded":
+        env["COGROW_DATABASE_URL"] = _database_url("sqlite", workdir)
+        for name in ("COGROW_BROKER_URL", "COGROW_RESULT_BACKEND"):
+            os.environ.pop(name, None)  # the defaults: sqla+sqlite broker and db+sqlite results under var/
+    else:
+        env.update({"COGROW_DATABASE_URL": _database_url("postgresql", workdir), "COGROW_BROKER_URL": REDIS_URL,
+                    "COGROW_RESULT_BACKEND": REDIS_URL})
+    return env
+
+
+def _flush_redis() -> None:
     import redis
 
-    workdir = workdir or Path(tempfile.mkdtemp(prefix="cogrow-latency-"))
-    url = _database_url(database, workdir)
-    env = {
-        "COGROW_VAR_DIR": str(workdir), "COGROW_DATABASE_URL": url, "COGROW_BROKER_URL": REDIS_URL,
-        "COGROW_RESULT_BACKEND": REDIS_URL, "COGROW_CELERY_EAGER": "false", "COGROW_RATELIMIT_ENABLED": "false",
-        "COGROW_OUTBOX_RELAY_SECONDS": str(relay_seconds), "COGROW_MAIL_ENABLED": "false",
-        "COGROW_BENCH_KICK": "1" if kick else "0", "COGROW_LOG_LEVEL": "WARNING",
-    }
-    os.environ.update(env)
-    client_redis = redis.Redis.from_url(REDIS_URL)
-    client_redis.flushdb()
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
 
-    from flask_migrate import upgrade
+
+def measure(posts: int = 200, deployment: str = "embedded", workdir: Path | None = None, gap: float = 0.0,
+            verbose: bool = True) -> dict:
+    """Run the whole measurement on one deployment; returns seconds: p50, p95, floor parts and ratios."""
+    import httpx
+
+    workdir = workdir or Path(tempfile.mkdtemp(prefix=f"cogrow-latency-{deployment}-"))
+    env = _environment(deployment, workdir)
+    os.environ.update(env)
+    if deployment == "postgresql":
+        _flush_redis()
 
     from cogrow import create_app
+    from flask_migrate import upgrade
 
-    app = create_app()
+    # The bench's own writes (seed, floor) must not wake the worker: only the measured POSTs go through the product.
+    app = create_app({"OUTBOX_KICK": False})
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per poll of the alert list otherwise
     with app.app_context():
         upgrade()
     seeded = _seed(app, posts + FLOOR_SAMPLES)
     post_items, floor_items = seeded["items"][:posts], seeded["items"][posts:]
-
-    child_env = {**os.environ, **env, "PYTHONPATH": os.pathsep.join([str(ROOT / "platform"), str(ROOT)])}
-    port = _free_port()
-    procs: list[subprocess.Popen] = []
-    logs = {name: workdir / f"{name}.log" for name in ("web", "worker", "beat")}
-
-    def spawn(name: str, args: list[str]) -> subprocess.Popen:
-        with open(logs[name], "wb") as log:
-            process = subprocess.Popen(args, cwd=ROOT, env=child_env, stdout=log, stderr=subprocess.STDOUT,
-                                       start_new_session=True)
-        procs.append(process)
-        return process
+    relay_seconds = app.config.get("OUTBOX_RELAY_SECONDS")
+    broker = app.config["CELERY_BROKER_URL"]
 
     bin_dir = Path(sys.executable).parent
-    gunicorn = [str(bin_dir / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2", "--log-level", "warning"]
-    if kick:
-        gunicorn += ["-c", "python:bench.reconcile_latency"]
+    child_env = {**os.environ, **env, "PYTHONPATH": os.pathsep.join([str(ROOT / "platform"), str(ROOT)]),
+                 "PATH": os.pathsep.join([str(bin_dir), os.environ.get("PATH", "")])}
+    port = _free_port()
+    log_path = workdir / "processes.log"
+    with open(log_path, "wb") as log:
+        launcher = subprocess.Popen([sys.executable, "-m", "cogrow.launcher", "--port", str(port), "--procfile",
+                                     str(ROOT / "Procfile"), "web", "worker", "notify", "beat"],
+                                    cwd=ROOT, env=child_env, stdout=log, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, start_new_session=True)
     try:
-        web = spawn("web", [*gunicorn, "cogrow:create_app()"])
-        worker = spawn("worker", [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "--pool",
-                                  "prefork", "--concurrency", "2", "--loglevel", "INFO", "--without-heartbeat",
-                                  "--without-mingle", "--without-gossip"])
-        beat = spawn("beat", [sys.executable, "-m", "celery", "-A", "workers.celery_app", "beat", "--loglevel", "INFO",
-                              "--schedule", str(workdir / "beat-schedule"), "--pidfile", str(workdir / "beat.pid")])
-        _wait_port(port, web)
-        _wait_log(logs["worker"], " ready.", worker)
-        _wait_log(logs["beat"], "beat: Starting", beat)
+        _wait_port(port, launcher)
+        _wait_log(log_path, "beat: Starting", launcher)
+        _wait_log(log_path, "reconcile@", launcher)
+        _wait_ready(log_path, launcher)
 
         rel = seeded["relationship"]
         supplier = {"Authorization": f"Bearer {seeded['tokens']['production']}"}
@@ -261,6 +243,8 @@ def measure(posts: int = 200, relay_seconds: int = 2, kick: bool = True, databas
         post_times: list[float] = []
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30, trust_env=False) as http:
             for n, item_id in enumerate(post_items):
+                if gap:
+                    time.sleep(gap)  # the worker has been idle this long when the report arrives
                 start = time.perf_counter()
                 response = http.post(f"/api/v1/relationships/{rel}/production-reports", json=_report_body(item_id),
                                      headers={**supplier, "Idempotency-Key": str(uuid.uuid4())})
@@ -280,27 +264,25 @@ def measure(posts: int = 200, relay_seconds: int = 2, kick: bool = True, databas
         in_process = _floor_in_process(app, seeded, floor_items)
         round_trip = _floor_round_trip(app, FLOOR_SAMPLES)
     finally:
-        for process in procs:
+        with contextlib.suppress(ProcessLookupError):
+            launcher.send_signal(signal.SIGTERM)  # the launcher stops each process gracefully
+        try:
+            launcher.wait(timeout=45)
+        except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in procs:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+                os.killpg(launcher.pid, signal.SIGKILL)
+            launcher.wait(timeout=10)
         with contextlib.suppress(Exception):
             app.extensions["celery"].close()
-        client_redis.flushdb()
-        client_redis.close()
+        if deployment == "postgresql":
+            _flush_redis()
 
     floor = statistics.median(in_process) + statistics.median(round_trip)
     result = {
         "posts": len(latencies), "p50": _pct(latencies, 0.50), "p95": _pct(latencies, 0.95),
         "max": max(latencies), "post_p50": _pct(post_times, 0.50),
         "floor_in_process_p50": statistics.median(in_process), "floor_round_trip_p50": statistics.median(round_trip),
-        "floor": floor, "relay_seconds": relay_seconds, "kick": kick, "database": database,
+        "floor": floor, "relay_seconds": relay_seconds, "gap": gap, "deployment": deployment, "broker": broker.split(":", 1)[0],
     }
     result["ratio_p50"] = result["p50"] / floor
     result["ratio_p95"] = result["p95"] / floor
@@ -309,29 +291,50 @@ def measure(posts: int = 200, relay_seconds: int = 2, kick: bool = True, databas
     return result
 
 
+def _wait_ready(path: Path, process: subprocess.Popen, timeout: float = 60) -> None:
+    """Both Celery nodes (worker and notify) said they are ready."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the launcher exited:\n{path.read_text(errors='replace')[-3000:]}")
+        if path.read_text(errors="replace").count(" ready.") >= 2:
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"the Celery nodes are not ready after {timeout}s:\n{path.read_text(errors='replace')[-3000:]}")
+
+
 def report(r: dict) -> None:
     ms = 1000
-    path = "relay kicked after the web commit + beat" if r["kick"] else "beat relay only"
-    print(f"end-to-end latency ({r['database']}, {r['posts']} posts, {path}, beat relay every {r['relay_seconds']} s)")
+    where = ("embedded: SQLite + sqla+sqlite broker" if r["deployment"] == "embedded"
+             else "PostgreSQL + Redis")
+    spacing = f"each after {r['gap']:g} s idle" if r["gap"] else "back to back"
+    print(f"end-to-end latency ({where}, {r['posts']} posts {spacing}, Procfile processes, beat relay every "
+          f"{r['relay_seconds']} s)")
     print(f"  POST -> alert visible      : p50 {r['p50'] * ms:7.0f} ms   p95 {r['p95'] * ms:7.0f} ms   "
           f"max {r['max'] * ms:7.0f} ms   (goal p95 < 1000 ms: {'yes' if r['p95'] < 1 else 'NO'})")
     print(f"  the POST alone             : p50 {r['post_p50'] * ms:7.0f} ms")
     print(f"  floor                      : {r['floor'] * ms:7.1f} ms = write + direct reconcile "
-          f"{r['floor_in_process_p50'] * ms:.1f} ms + Redis/worker round trip {r['floor_round_trip_p50'] * ms:.1f} ms")
-    print(f"  ratio to the floor         : p50 {r['ratio_p50']:.2f}x   p95 {r['ratio_p95']:.2f}x")
+          f"{r['floor_in_process_p50'] * ms:.1f} ms + {r['broker']} broker/worker round trip "
+          f"{r['floor_round_trip_p50'] * ms:.1f} ms")
+    print(f"  ratio to the floor         : p50 {r['ratio_p50']:.2f}x   p95 {r['ratio_p95']:.2f}x", flush=True)
 
 
-def main(argv: list[str] | None = None) -> dict:
+def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=200)
-    parser.add_argument("--relay-seconds", type=int, default=2, help="the beat's relay period (OUTBOX_RELAY_SECONDS)")
-    parser.add_argument("--kick", action=argparse.BooleanOptionalAction, default=True,
-                        help="publish the relay right after the web commit (the proposed fast path)")
-    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--deployment", choices=("embedded", "postgresql", "both"), default="both")
+    parser.add_argument("--gap", type=float, default=0.0,
+                        help="seconds of quiet before each POST (the embedded worker polls slower when idle)")
     parser.add_argument("--workdir", default=None)
     args = parser.parse_args(argv)
-    workdir = Path(args.workdir) if args.workdir else None
-    return measure(args.posts, args.relay_seconds, args.kick, args.database, workdir)
+    deployments = ("embedded", "postgresql") if args.deployment == "both" else (args.deployment,)
+    results = []
+    for deployment in deployments:
+        workdir = Path(args.workdir) / deployment if args.workdir else None
+        if workdir is not None:
+            workdir.mkdir(parents=True, exist_ok=True)
+        results.append(measure(args.posts, deployment, workdir, args.gap))
+    return results
 
 
 if __name__ == "__main__":
