@@ -71,6 +71,37 @@ def test_a_single_report_with_a_plan_takes_seven_statements_at_most_and_keeps_au
     assert audit.token_id is not None and audit.organisation_id == tenant_a.supplier.id
 
 
+def test_a_single_report_without_plan_writes_all_it_wrote_before_in_fewer_statements(client, db, tenant_a):
+    from tests.conftest import on_postgres
+
+    url, auth = reports_url(tenant_a), headers(tenant_a)
+    later = client.post(url, json=report_body(tenant_a, as_of=at(10), fg_on_hand="10"), headers=auth).get_json()
+    body = report_body(tenant_a, as_of=at(40), fg_on_hand="40", raw_on_hand="2.5", note=NOTE)
+    with _statements(db) as sent:
+        response = client.post(url, json=body, headers=auth)
+    assert response.status_code == 201, response.get_json()
+    # token, context, then one statement on PostgreSQL (report, position, audit, outbox) or four on SQLite
+    assert len(sent) <= (3 if on_postgres() else 6), "\n".join(s[:120] for s in sent)
+    older = response.get_json()
+    row = db.session.get(ProductionReport, older["id"])
+    assert (row.fg_on_hand, row.raw_on_hand, row.note, row.token_id is not None) == (Decimal("40"), Decimal("2.5"),
+                                                                                     NOTE, True)
+    assert db.session.get(ItemPosition, tenant_a.item.id).report_id == later["id"]  # the later report stays
+    newest = client.post(url, json=report_body(tenant_a, as_of=at(5), fg_on_hand="5"), headers=auth).get_json()
+    position = db.session.get(ItemPosition, tenant_a.item.id)
+    # raw_on_hand is carried from the report just before by as_of (the later one, which had none), not the older
+    assert (position.report_id, position.fg_on_hand, position.raw_on_hand) == (newest["id"], Decimal("5"), None)
+    audits = list(db.session.scalars(select(AuditLog).where(AuditLog.action == "production.reported")
+                                     .order_by(AuditLog.id)))
+    assert [a.detail for a in audits][1] == {"reports": 1, "source": "api", "first_report_id": older["id"],
+                                             "item_ids": [tenant_a.item.id]}
+    assert (audits[1].object_type, audits[1].object_id, audits[1].organisation_id) == (
+        "supply_relationship", str(tenant_a.relationship.id), tenant_a.supplier.id)
+    events = list(db.session.scalars(select(OutboxEvent).order_by(OutboxEvent.id)))
+    assert len(events) == 3 and events[1].payload == {"item_ids": [tenant_a.item.id], "reason": "production_report"}
+    assert events[1].topic == "reconcile" and events[1].relationship_id == tenant_a.relationship.id
+
+
 def test_a_batch_big_enough_for_copy_stores_ids_in_order_with_plans_positions_audit_and_outbox(client, db, tenant_a):
     items = [tenant_a.item] + [f.ItemFactory(supply_relationship=tenant_a.relationship) for _ in range(4)]
     db.session.commit()

@@ -56,12 +56,12 @@ def _resolve_token(raw: str) -> Actor | None:
     its use at most once per TOKEN_TOUCH_INTERVAL; None otherwise."""
     if not raw.startswith(accounts.TOKEN_PREFIX) or len(raw) > 100:
         return None
-    row = db.session.execute(_TOKEN, {"token_hash": hashlib.sha256(raw.encode("utf-8")).hexdigest()}).first()
+    row = db.session.connection().execute(_TOKEN, {"token_hash": hashlib.sha256(raw.encode("utf-8")).hexdigest()}).first()
     at = _now()
     if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= at):
         return None
     if row.last_used_at is None or at - row.last_used_at >= TOKEN_TOUCH_INTERVAL:
-        db.session.execute(_TOUCH, {"token_id": row.id, "at": at})
+        db.session.connection().execute(_TOUCH, {"token_id": row.id, "at": at})
         db.session.commit()
     return Actor(organisation_id=row.organisation_id, org_kind=row.kind, role=row.role, token_id=row.id)
 
