@@ -103,10 +103,12 @@ def test_migrations_match_the_models(app):
     from alembic.migration import MigrationContext
 
     from cogrow.extensions import db as database
+    from cogrow.production.partitions import unplanned_differences
 
     with app.app_context(), database.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
-        diff = compare_metadata(context, database.metadata)
+        # On PostgreSQL the monthly partitions (migration 0013) differ from the models on purpose, and only so.
+        diff = unplanned_differences(compare_metadata(context, database.metadata))
     assert diff == []
 
 
