@@ -846,7 +846,15 @@ def record_readings(actor: Actor, relationship_id: int, line_ref: int | str,
     rows = [{"line_id": line.id, "relationship_id": relationship_id, "item_id": line.item_id, "read_at": s.read_at,
              "counter": s.counter, "produced": s.produced, "new_run": s.new_run, "received_at": now}
             for s in result.inserts]
-    if len(rows) >= COPY_FROM and _dialect() == "postgresql":
+    detail = {"accepted": summary["accepted"], "duplicates": summary["duplicates"],
+              "recomputed": summary["recomputed"], "produced": added}
+    dialect = _dialect()
+    if dialect == "postgresql" and len(rows) == 1 and not result.updates:
+        _write_one_reading(actor, rows[0], detail)
+        db.session.commit()
+        logger.info("line %s: 1 reading(s), %s produced", line.id, added)
+        return summary
+    if len(rows) >= COPY_FROM and dialect == "postgresql":
         _copy(_READINGS, _READING_COLUMNS, rows)
     else:
         _core().execute(_INSERT_READINGS, rows)
@@ -855,9 +863,7 @@ def record_readings(actor: Actor, relationship_id: int, line_ref: int | str,
             update(_READINGS).where(_READINGS.c.id == bindparam("rid"))
             .values(produced=bindparam("new_produced"), new_run=bindparam("new_new_run")),
             [{"rid": s.id, "new_produced": s.produced, "new_new_run": s.new_run} for s in result.updates])
-    _audit_and_reconcile(actor, "machine_readings.recorded", "production_line", line.id,
-                         {"accepted": summary["accepted"], "duplicates": summary["duplicates"],
-                          "recomputed": summary["recomputed"], "produced": added},
+    _audit_and_reconcile(actor, "machine_readings.recorded", "production_line", line.id, detail,
                          relationship_id, [line.item_id], "machine_reading")
     db.session.commit()
     logger.info("line %s: %s reading(s), %s produced", line.id, summary["accepted"], added)
@@ -865,8 +871,26 @@ def record_readings(actor: Actor, relationship_id: int, line_ref: int | str,
 
 
 _INSERT_READINGS = insert(_READINGS)
+
+
+def _one_reading_statement() -> Any:
+    """One statement for a single new reading on PostgreSQL: the reading and the audit row as data-modifying WITHs
+    of the outbox INSERT (which the outbox's listeners see as such)."""
+    cols = _READING_COLUMNS
+    reading = (text(f"INSERT INTO machine_reading ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)})")
+               .bindparams(*[bindparam(c, type_=_READINGS.c[c].type) for c in cols]).columns().cte("new_reading"))
+    return _AUDITED_OUTBOX.add_cte(reading)
+
+
+def _write_one_reading(actor: Actor, row: dict[str, Any], detail: dict[str, Any]) -> None:
+    audit_row = audit.row(actor, "machine_readings.recorded", object_type="production_line", object_id=row["line_id"],
+                          detail=detail)
+    db.session.execute(_ONE_READING, {
+        **row, **{f"audit_{k}": v for k, v in audit_row.items()}, "topic": outbox.RECONCILE,
+        "payload": {"item_ids": [row["item_id"]], "reason": "machine_reading"}, "created_at": utcnow(), "attempts": 0})
 _READING_COLUMNS = ("line_id", "relationship_id", "item_id", "read_at", "counter", "produced", "new_run",
                     "received_at")
+_ONE_READING = _one_reading_statement()
 
 
 def list_readings(actor: Actor, relationship_id: int, item_id: int | None = None, line_id: int | None = None,
