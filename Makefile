@@ -55,13 +55,21 @@ test-sqlite: install-dev
 test-postgres: install-dev
 	COGROW_TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest -m "not e2e and not worker" tests
 
-# Every instant runs even after one fails; the target fails if any did and names them.
+# Every instant runs even after one fails, CALENDAR_JOBS at a time (each in its own SQLite file); the target fails
+# if any did and names them, after printing the output of each.
+CALENDAR_JOBS ?= 2
 test-calendar: install-dev
-	@failed=""; for now in $(CALENDAR_INSTANTS); do \
+	@logs="$$(mktemp -d)"; \
+	for now in $(CALENDAR_INSTANTS); do echo "$$now"; done | xargs -P $(CALENDAR_JOBS) -I{} sh -c \
+		'COGROW_TEST_NOW={} COGROW_TEST_DATABASE_URL= $(BIN)/python -m pytest -q -p no:cacheprovider \
+			-m "not e2e and not worker" $(CALENDAR_SUITES) > "$$0/$$(echo {} | tr -c "0-9A-Za-z\n" _).log" 2>&1 \
+			|| touch "$$0/$$(echo {} | tr -c "0-9A-Za-z\n" _).failed"' "$$logs"; \
+	failed=""; for now in $(CALENDAR_INSTANTS); do \
+		name="$$(echo $$now | tr -c "0-9A-Za-z\n" _)"; \
 		echo "== calendar pass at $$now"; \
-		COGROW_TEST_NOW=$$now COGROW_TEST_DATABASE_URL= $(BIN)/python -m pytest -q -p no:cacheprovider \
-			-m "not e2e and not worker" $(CALENDAR_SUITES) || failed="$$failed $$now"; \
-	done; \
+		if [ -e "$$logs/$$name.failed" ]; then failed="$$failed $$now"; cat "$$logs/$$name.log"; \
+		else tail -n 2 "$$logs/$$name.log"; fi; \
+	done; rm -rf "$$logs"; \
 	if [ -n "$$failed" ]; then echo "calendar pass failed at:$$failed"; exit 1; fi
 
 # Refresh the pinned front-end files (static/vendor/manifest.json) from the npm registry; no node needed.
