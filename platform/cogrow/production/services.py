@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import BigInteger, Integer, and_, any_, bindparam, case, func, insert, literal_column, or_, select, text, union_all, update
+from sqlalchemy import Integer, and_, any_, bindparam, case, func, insert, literal_column, or_, select, text, union_all, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -348,8 +348,8 @@ def write_reports(actor: Actor, relationship_id: int, reports: Sequence[dict[str
     caller writing in chunks announces once with `announce_reports`).
 
     On PostgreSQL a request of many reports takes its ids from the sequence in one query and sends the rows with
-    COPY, and the positions are upserted from the stored rows by the database (no parameters per row); a single
-    report, and every request on SQLite, is one INSERT … RETURNING (executemany for many)."""
+    COPY, and the positions go as one array per column (no parameters per row); a single report without planned
+    weeks is one statement (`_write_one_report`); on SQLite, INSERT … RETURNING (executemany for many)."""
     now = now or utcnow()
     missing = fill_unchanged(relationship_id, reports, bases)
     if missing:
@@ -384,12 +384,12 @@ def write_reports(actor: Actor, relationship_id: int, reports: Sequence[dict[str
         held = latest.get(row["item_id"])
         if held is None or (row["as_of"], report_id) > (held["as_of"], held["report_id"]):
             latest[row["item_id"]] = {**row, "report_id": report_id}
+    positions = [{"item_id": item_id, "updated_at": now, **{k: row[k] for k in _POSITION_COLUMNS if k != "updated_at"}}
+                 for item_id, row in latest.items()]
     if copied:
-        _upsert_positions_from_reports(relationship_id, ids, now)
+        _upsert_positions_by_arrays(positions)
     else:
-        upsert_positions([{"item_id": item_id, "updated_at": now,
-                           **{k: row[k] for k in _POSITION_COLUMNS if k != "updated_at"}}
-                          for item_id, row in latest.items()])
+        upsert_positions(positions)
     if announce:
         announce_reports(actor, relationship_id, len(ids), source, latest, ids[0])
     return ids
@@ -486,16 +486,22 @@ def _copy_with_ids(table: Any, columns: Sequence[str], rows: Sequence[dict[str, 
     return ids
 
 
-def _upsert_positions_from_reports(relationship_id: int, ids: Sequence[int], now: datetime) -> None:
-    """`upsert_positions` for reports already stored (PostgreSQL): each item's latest of these reports (by as_of,
-    then id) becomes its position unless the position holds a later one, in one statement over the stored rows."""
-    r = _REPORTS
-    latest = (select(r.c.item_id, r.c.relationship_id, r.c.id, r.c.as_of, r.c.good_qty, r.c.scrap_qty, r.c.wip_qty,
-                     r.c.fg_on_hand, r.c.raw_on_hand, bindparam("now", now, type_=_POSITIONS.c.updated_at.type))
-              .where(r.c.relationship_id == relationship_id,
-                     r.c.id == any_(bindparam("ids", list(ids), type_=ARRAY(BigInteger))))
-              .distinct(r.c.item_id).order_by(r.c.item_id, r.c.as_of.desc(), r.c.id.desc()))
-    db.session.execute(_position_upsert(pg_insert(_POSITIONS).from_select(["item_id", *_POSITION_COLUMNS], latest)))
+def _upsert_positions_by_arrays(rows: Sequence[dict[str, Any]]) -> None:
+    """`upsert_positions` on PostgreSQL for many items: the rows go as one array per column (unnest), so the
+    statement has ten parameters whatever the count, and SQLAlchemy renders and binds nothing per row."""
+    if rows:
+        _core().execute(_UPSERT_BY_ARRAYS, {name: [row[name] for row in rows] for name in _ARRAY_TYPES})
+
+
+_ARRAY_TYPES = {"item_id": "INTEGER", "relationship_id": "INTEGER", "report_id": "BIGINT",
+                "as_of": "TIMESTAMP WITH TIME ZONE", "good_qty": "NUMERIC", "scrap_qty": "NUMERIC", "wip_qty": "NUMERIC",
+                "fg_on_hand": "NUMERIC", "raw_on_hand": "NUMERIC", "updated_at": "TIMESTAMP WITH TIME ZONE"}
+_UPSERT_BY_ARRAYS = text(
+    f"INSERT INTO item_position ({', '.join(_ARRAY_TYPES)}) SELECT * FROM unnest("
+    + ", ".join(f"CAST(:{name} AS {sql}[])" for name, sql in _ARRAY_TYPES.items())
+    + ") ON CONFLICT (item_id) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in _POSITION_COLUMNS)
+    + " WHERE excluded.as_of > item_position.as_of OR (excluded.as_of = item_position.as_of AND "
+      "excluded.report_id > item_position.report_id)")
 
 
 def announce_reports(actor: Actor, relationship_id: int, count: int, source: str, item_ids: Iterable[int],
