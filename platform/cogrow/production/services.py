@@ -239,8 +239,8 @@ _NEEDS_BASE = ("wip_qty", "fg_on_hand")
 MAX_PLAN_WEEKS = 26  # planned output reaches at most this many weeks past the report's week (schemas checks it)
 
 
-def _report_week(as_of: datetime) -> date:
-    return week_start(as_of.astimezone(business_zone()).date())
+def _report_week(as_of: datetime, zone: Any = None) -> date:
+    return week_start(as_of.astimezone(zone or business_zone()).date())
 
 
 def current_bases(relationship_id: int, item_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
@@ -317,6 +317,7 @@ def fill_unchanged(relationship_id: int, reports: Sequence[dict[str, Any]],
     if bases is None:
         bases = current_bases(relationship_id, (r["item_id"] for r in reports))
     errors: dict[tuple[int, str], str] = {}
+    zone = business_zone()  # once per request, not once per report (a thousand in a batch)
     order = sorted(range(len(reports)), key=lambda i: (reports[i]["item_id"], reports[i]["as_of"], i))
     previous: dict[int, dict[str, Any]] = {}  # item -> the latest report filled so far in this request
     for index in order:
@@ -330,10 +331,13 @@ def fill_unchanged(relationship_id: int, reports: Sequence[dict[str, Any]],
                     report[name] = base[name]
                 elif name in _NEEDS_BASE:
                     errors[(index, name)] = _("Required: this item has no earlier report to keep it from.")
-        first = _report_week(as_of)
-        last = first + timedelta(weeks=MAX_PLAN_WEEKS)
-        plan = {week: qty for week, qty in (base["plan"].items() if base else ()) if first <= week <= last}
-        plan.update(dict(report.get("plan") or ()))
+        if (base is None or not base["plan"]) and not report.get("plan"):
+            plan = {}  # nothing to carry and nothing named: most machine reports
+        else:
+            first = _report_week(as_of, zone)
+            last = first + timedelta(weeks=MAX_PLAN_WEEKS)
+            plan = {week: qty for week, qty in (base["plan"].items() if base else ()) if first <= week <= last}
+            plan.update(dict(report.get("plan") or ()))
         report["plan"] = sorted(plan.items())
         previous[item_id] = {"as_of": as_of, "plan": plan, **{name: report.get(name) for name in _CARRIED}}
     return errors
