@@ -310,7 +310,8 @@ def collector_paused() -> Iterator[None]:
     Those steps create hundreds of thousands of small objects (a row, its dict, its values) that all stay alive
     until the step ends: each full collection walks every one of them to free nothing, about a third of the time
     a 100,000-row file takes to read. Reference counting still frees everything as usual; the collector runs
-    again at the end. Pausing is process-wide, so it is resumed only by the step that paused it.
+    again at the end (its one pass over rows still alive then, e.g. a preview's rows kept for the confirm, comes
+    after the response). Pausing is process-wide, so it is resumed only by the step that paused it.
     """
     paused = gc.isenabled()
     if paused:
@@ -384,14 +385,16 @@ def upload(actor: Actor, relationship_id: int, kind: str, filename: str | None, 
     if weight > setting("IMPORT_INLINE_PARSE_BYTES", DEFAULT_INLINE_PARSE_BYTES):
         return _defer_parse(actor, batch, data)
 
-    table, payload, parsed = read_and_validate(actor, rel, import_kind, name, data, encoding, delimiter, content_type)
-    _store_check(actor, rel, import_kind, batch, data, table, payload, parsed)
-    db.session.add(batch)
-    db.session.flush()
-    _audit_check(actor, batch)
-    db.session.commit()
-    if batch.status == "preview":
-        _remember(batch, table, parsed.rows, parsed.total)
+    with collector_paused():  # the preview and the commit run while the file's rows are alive, too
+        table, payload, parsed = read_and_validate(actor, rel, import_kind, name, data, encoding, delimiter,
+                                                   content_type)
+        _store_check(actor, rel, import_kind, batch, data, table, payload, parsed)
+        db.session.add(batch)
+        db.session.flush()
+        _audit_check(actor, batch)
+        db.session.commit()
+        if batch.status == "preview":
+            _remember(batch, table, parsed.rows, parsed.total)
     logger.info("import %s (%s) uploaded by %s: %s rows, %s errors", batch.id, batch.kind, actor, parsed.total,
                 batch.error_count)
     return batch
@@ -499,7 +502,8 @@ def _run_parse(batch: ImportBatch) -> str:
             raise AppError(_("There is no import of this kind."))
         table, payload, parsed = read_and_validate(actor, rel, kind, batch.filename, data, _opt(batch, "encoding"),
                                                    _opt(batch, "delimiter"), _opt(batch, "content_type"))
-        _store_check(actor, rel, kind, batch, data, table, payload, parsed)
+        with collector_paused():
+            _store_check(actor, rel, kind, batch, data, table, payload, parsed)
     except Exception as exc:
         db.session.rollback()
         if not isinstance(exc, AppError):
@@ -611,6 +615,11 @@ def _queue(actor: Actor, batch: ImportBatch) -> ImportBatch:
 
 
 def _apply_now(actor: Actor, rel: SupplyRelationship, kind: ImportKind, batch: ImportBatch) -> ImportBatch:
+    with collector_paused():
+        return _apply_paused(actor, rel, kind, batch)
+
+
+def _apply_paused(actor: Actor, rel: SupplyRelationship, kind: ImportKind, batch: ImportBatch) -> ImportBatch:
     table, payload, parsed = read_and_validate(
         actor, rel, kind, batch.filename, batch.content or b"", _opt(batch, "encoding"), _opt(batch, "delimiter"),
         _opt(batch, "content_type"), batch=batch)
@@ -620,8 +629,7 @@ def _apply_now(actor: Actor, rel: SupplyRelationship, kind: ImportKind, batch: I
     unchanged = effects.before_apply(kind.name, rel.id, payload)
     _claim(batch, "applied")
     try:
-        with collector_paused():
-            result = kind.apply(actor, rel, payload, batch, lambda done, of: None) or {}
+        result = kind.apply(actor, rel, payload, batch, lambda done, of: None) or {}
     except Exception:
         db.session.rollback()
         raise
