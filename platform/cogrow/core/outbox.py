@@ -101,11 +101,12 @@ class _Kicker:
                 celery_app.send_task(RELAY_TASK, expires=KICK_EXPIRES_SECONDS, retry=False, ignore_result=True,
                                      add_to_parent=False, headers={KICK_HEADER: 1},
                                      connection=self._connection_for(celery_app))
-            except Exception:  # the change is committed; the beat's relay publishes its rows
+            except Exception as exc:  # noqa: BLE001 - the change is committed; the beat's relay publishes its rows
                 self._drop()
                 self._quiet_until = time.monotonic() + KICK_BACKOFF_SECONDS
-                logger.warning("could not ask for an outbox relay now; the beat's relay will publish the rows",
-                               exc_info=True)
+                # One line, no traceback: a broker that is down says so every KICK_BACKOFF_SECONDS per process.
+                logger.warning("could not ask for an outbox relay now (%s: %s); the beat's relay will publish the rows",
+                               type(exc).__name__, exc)
                 return False
             return True
 
