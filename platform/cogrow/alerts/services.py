@@ -9,7 +9,8 @@ from decimal import Decimal
 from typing import Any, Iterable
 
 from flask_babel import gettext as _
-from sqlalchemy import Date, Integer, Numeric, String, and_, case, column, delete, func, or_, select, table, update
+from sqlalchemy import (Date, Integer, Numeric, String, and_, bindparam, case, column, delete, func, insert, or_, select,
+                        table, text, update)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.orm.exc import StaleDataError
@@ -22,6 +23,7 @@ from cogrow.alerts.models import (
 from cogrow.core import audit, outbox
 from cogrow.core.fields import decimal_text
 from cogrow.core.auth import Actor
+from cogrow.core.models import OutboxEvent
 from cogrow.core.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
 from cogrow.core.types import UTCDateTime, utcnow
 from cogrow.core.validation import parse_id
@@ -72,7 +74,9 @@ ZERO = Decimal("0")
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Conditions: what should be open now, from the ledger, the POs and the ASNs.
+# Conditions: what should be open now, from the ledger, the POs and the ASNs. One scope serves the per-report
+# reconcile (one relationship, some items) and the full sweep (every active relationship): each condition is ONE
+# query over its scope, never a loop over relationships.
 
 @dataclass
 class Finding:
@@ -83,6 +87,7 @@ class Finding:
     exposure: Decimal
     numbers: dict[str, Any]
     context: dict[str, Any] = field(default_factory=dict)
+    relationship_id: int = 0
 
 
 def _json_value(value: Any) -> Any:
@@ -134,49 +139,84 @@ def _ledger_numbers(row: Any) -> dict[str, Any]:
     return {name: _json_value(row[name]) for name in LEDGER_NUMBERS}
 
 
-def _ledger_findings(rel: SupplyRelationship, item_ids: list[int] | None,
+
+@dataclass(frozen=True)
+class AlertScope:
+    """The alerts a sync covers: one relationship (some or all of its items), or every active relationship."""
+
+    relationship_id: int | None
+    item_ids: tuple[int, ...] | None = None
+
+    def narrow(self, query, rel_column, item_column):
+        if self.relationship_id is None:
+            return query.where(rel_column.in_(select(SupplyRelationship.id)
+                                              .where(SupplyRelationship.status == "active")))
+        query = query.where(rel_column == self.relationship_id)
+        if self.item_ids is not None:
+            query = query.where(item_column.in_(self.item_ids))
+        return query
+
+
+def _terms(scope: AlertScope) -> dict[int, Any]:
+    """The alert terms of the scope's relationships (thresholds, currency, acknowledgement days), by id."""
+    rel = SupplyRelationship
+    query = select(rel.id, rel.currency, rel.threshold_units, rel.threshold_amount, rel.threshold_pct, rel.po_ack_days)
+    query = (query.where(rel.status == "active") if scope.relationship_id is None
+             else query.where(rel.id == scope.relationship_id))
+    return {row.id: row for row in db.session.execute(query)}
+
+
+def _ledger_findings(scope: AlertScope, terms: dict[int, Any],
                      current: dict[int, dict[str, Any]] | None = None) -> list[Finding]:
     """The ledger conditions that hold now; `current` (when given) receives every item's ledger numbers."""
-    query = select(*[LEDGER.c[name] for name in ("item_id", *LEDGER_NUMBERS)]).where(
-        LEDGER.c.relationship_id == rel.id)
-    if item_ids is not None:
-        query = query.where(LEDGER.c.item_id.in_(item_ids))
+    query = scope.narrow(select(LEDGER.c.relationship_id, *[LEDGER.c[name] for name in ("item_id", *LEDGER_NUMBERS)]),
+                         LEDGER.c.relationship_id, LEDGER.c.item_id)
     findings = []
     for row in db.session.execute(query).mappings():
+        rel = terms.get(row["relationship_id"])
+        if rel is None:
+            continue
         numbers = _ledger_numbers(row)
         if current is not None:
             current[row["item_id"]] = numbers
         price = _dec(row["unit_price"])
         excess, exposure = _dec(row["excess"]), _dec(row["exposure_amount"])
         if excess_exceeds_threshold(rel, excess, exposure, _dec(row["guaranteed"]), row["currency"]):
-            findings.append(Finding("excess_inventory", row["item_id"], exposure, numbers))
+            findings.append(Finding("excess_inventory", row["item_id"], exposure, numbers, relationship_id=rel.id))
         projected = _dec(row["projected_excess_qty"])
         if projected > 0:
             findings.append(Finding("projected_excess", row["item_id"], projected * price,
-                                    {**numbers, "value": decimal_text(projected * price)}))
+                                    {**numbers, "value": decimal_text(projected * price)}, relationship_id=rel.id))
         shortage = _dec(row["shortage_qty"])
         if shortage > 0:
             # A shortage is measured in revenue at risk (units short x price), not in exposure: the ledger's
             # exposure_amount is about excess stock and is 0 when stock is short.
             at_risk = decimal_text(shortage * price)
             findings.append(Finding("shortage_risk", row["item_id"], shortage * price,
-                                    {**numbers, "value": at_risk, "revenue_at_risk": at_risk}))
+                                    {**numbers, "value": at_risk, "revenue_at_risk": at_risk}, relationship_id=rel.id))
     return findings
 
 
-def _po_findings(rel: SupplyRelationship, item_ids: list[int] | None, now: datetime) -> list[Finding]:
-    """po_unacknowledged and asn_overdue, each from one query over the PO lines in scope."""
+def _po_findings(scope: AlertScope, terms: dict[int, Any], now: datetime) -> list[Finding]:
+    """po_unacknowledged and asn_overdue, each from one query over the PO lines in scope.
+
+    Each relationship has its own acknowledgement days: the query takes the lines of issued POs older than the
+    shortest of them, and each line is then held to its own relationship's term.
+    """
+    if not terms:
+        return []
     open_qty = PurchaseOrderLine.quantity - PurchaseOrderLine.shipped_qty
-    base = (select(PurchaseOrderLine.item_id, PurchaseOrder.id, PurchaseOrder.number, PurchaseOrder.issued_at,
-                   PurchaseOrderLine.line_no, PurchaseOrderLine.due_date, open_qty.label("open_qty"),
-                   PurchaseOrderLine.unit_price)
-            .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.purchase_order_id)
-            .where(PurchaseOrderLine.relationship_id == rel.id, PurchaseOrder.relationship_id == rel.id)
-            .order_by(PurchaseOrderLine.item_id, PurchaseOrder.number, PurchaseOrderLine.line_no))
-    if item_ids is not None:
-        base = base.where(PurchaseOrderLine.item_id.in_(item_ids))
+    base = scope.narrow(
+        select(PurchaseOrderLine.relationship_id, PurchaseOrderLine.item_id, PurchaseOrder.id, PurchaseOrder.number,
+               PurchaseOrder.issued_at, PurchaseOrderLine.line_no, PurchaseOrderLine.due_date,
+               open_qty.label("open_qty"), PurchaseOrderLine.unit_price)
+        .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.purchase_order_id)
+        .where(PurchaseOrder.relationship_id == PurchaseOrderLine.relationship_id)
+        .order_by(PurchaseOrderLine.item_id, PurchaseOrder.number, PurchaseOrderLine.line_no),
+        PurchaseOrderLine.relationship_id, PurchaseOrderLine.item_id)
+    shortest = min(t.po_ack_days for t in terms.values())
     unacknowledged = base.where(PurchaseOrder.status == "issued", PurchaseOrder.issued_at.is_not(None),
-                                PurchaseOrder.issued_at <= now - timedelta(days=rel.po_ack_days))
+                                PurchaseOrder.issued_at <= now - timedelta(days=shortest))
     today = local_today(now)
     overdue = base.where(PurchaseOrder.status.in_(BINDING_STATES), PurchaseOrderLine.due_date < today,
                          PurchaseOrderLine.shipped_qty < PurchaseOrderLine.quantity)
@@ -184,8 +224,13 @@ def _po_findings(rel: SupplyRelationship, item_ids: list[int] | None, now: datet
     for alert_type, query in (("po_unacknowledged", unacknowledged), ("asn_overdue", overdue)):
         grouped: dict[int, dict[str, Any]] = {}
         for row in db.session.execute(query):
+            rel = terms.get(row.relationship_id)
+            if rel is None:
+                continue
+            if alert_type == "po_unacknowledged" and row.issued_at > now - timedelta(days=rel.po_ack_days):
+                continue
             entry = grouped.setdefault(row.item_id, {"qty": ZERO, "value": ZERO, "pos": [], "lines": 0,
-                                                     "first": None, "po_ids": []})
+                                                     "first": None, "po_ids": [], "rel": rel})
             qty = _dec(row.open_qty)
             entry["qty"] += qty
             entry["value"] += qty * _dec(row.unit_price)
@@ -196,11 +241,13 @@ def _po_findings(rel: SupplyRelationship, item_ids: list[int] | None, now: datet
             mark = row.issued_at.isoformat() if alert_type == "po_unacknowledged" else row.due_date.isoformat()
             entry["first"] = min(entry["first"] or mark, mark)
         for item_id, entry in grouped.items():
+            rel = entry["rel"]
             numbers = {"qty": decimal_text(entry["qty"]), "value": decimal_text(entry["value"]),
                        "lines": entry["lines"], "since": entry["first"], "ack_days": rel.po_ack_days,
                        "currency": rel.currency}
             findings.append(Finding(alert_type, item_id, entry["value"], numbers,
-                                    {"po_numbers": entry["pos"][:20], "po_ids": entry["po_ids"][:20]}))
+                                    {"po_numbers": entry["pos"][:20], "po_ids": entry["po_ids"][:20]},
+                                    relationship_id=rel.id))
     return findings
 
 
@@ -371,60 +418,242 @@ def sync_alerts(relationship_id: int, item_ids: Iterable[int] | None, now: datet
 
     Runs in the caller's transaction (the reconciliation) and does not commit.
     """
+    ids = tuple(sorted({int(i) for i in item_ids})) if item_ids is not None else None
+    if ids == ():
+        return
+    if db.session.get(SupplyRelationship, relationship_id) is None:
+        return
+    sync_scope(AlertScope(int(relationship_id), ids), now)
+
+
+def sync_all_alerts(now: datetime | None = None) -> dict[str, int]:
+    """The full sweep's sync: every item of every active relationship, with the same statements as one report's."""
+    return sync_scope(AlertScope(None, None), now)
+
+
+_ALERT = Alert.__table__
+_EVENT = AlertEvent.__table__
+_OUTBOX = OutboxEvent.__table__
+# Rows per IN list of ids, below every database's limit of bound parameters.
+_CHUNK = 1000
+
+
+def _chunks(values: list[Any]) -> Iterable[list[Any]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start:start + _CHUNK]
+
+
+@dataclass
+class _Live:
+    """An alert as the sync reads it (a row, not an ORM object: the sweep reads tens of thousands)."""
+
+    id: int
+    type: str
+    relationship_id: int
+    item_id: int
+    status: str
+    severity: str
+    exposure: Decimal
+    numbers: dict[str, Any]
+    context: dict[str, Any]
+    version: int
+    recheck: bool
+
+
+def _event_row(alert: _Live, kind: str, now: datetime, reason: str | None = None,
+               extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The automatic event row that _add_event writes for an ORM alert, for a bulk insert."""
+    qty, amount = headline(alert.type, alert.numbers)
+    numbers = dict(alert.numbers or {})
+    if extra:
+        numbers["why"] = extra
+    return {"uuid": str(uuid.uuid4()), "alert_id": alert.id, "kind": kind, "at": now, "severity": alert.severity,
+            "status": alert.status, "numbers": numbers, "comment": None, "snoozed_until": None, "qty": qty,
+            "amount": amount, "reason": reason, "side": None, "user_id": None, "token_id": None,
+            "organisation_id": None}
+
+
+def _write_events(events: list[tuple[_Live, dict[str, Any]]]) -> None:
+    """Insert the event rows, and one notify outbox row for each notified kind (as _add_event does), in bulk."""
+    if not events:
+        return
+    db.session.execute(insert(_EVENT), [row for _alert, row in events])
+    notices = [{"topic": NOTIFY, "relationship_id": alert.relationship_id,
+                "payload": {"event_id": row["uuid"], "alert_id": alert.id, "kind": row["kind"]}}
+               for alert, row in events if row["kind"] in NOTIFIED_KINDS]
+    if notices:
+        db.session.execute(insert(_OUTBOX), notices)
+
+
+def _versioned_update(rows: list[dict[str, Any]], **values: Any) -> None:
+    """UPDATE alerts by id and expected version (as the ORM's version counter does), in one executemany."""
+    if not rows:
+        return
+    statement = (update(_ALERT).where(_ALERT.c.id == bindparam("b_id"), _ALERT.c.version == bindparam("b_version"))
+                 .values(version=_ALERT.c.version + 1, **values))
+    result = db.session.execute(statement, rows)
+    connection = db.session.connection()
+    if connection.dialect.supports_sane_multi_rowcount and result.rowcount not in (-1, len(rows)):
+        raise StaleDataError(f"alert sync expected to update {len(rows)} alerts, updated {result.rowcount}: "
+                             "another transaction changed them")
+
+
+def sync_scope(scope: AlertScope, now: datetime | None = None) -> dict[str, int]:
+    """Raise, update, resolve and reopen the alerts of a scope, set-based: a few reads over the whole scope, the
+    comparison in memory, and one bulk statement per kind of write (INSERT … ON CONFLICT DO NOTHING for raised
+    alerts, executemany UPDATEs for refreshed and resolved ones, bulk INSERTs of their events and outbox rows).
+
+    The same alerts, events and notifications as handling each finding one by one: at most one live alert per
+    (type, relationship, item), an update only when its numbers, context or severity changed, an escalation when
+    the severity rose (both sides' acknowledgements end), the events' figures as of the change. Runs in the
+    caller's transaction and does not commit; returns the counts.
+    """
     now = now or utcnow()
-    rel = db.session.get(SupplyRelationship, relationship_id)
-    if rel is None:
-        return
-    ids = sorted({int(i) for i in item_ids}) if item_ids is not None else None
-    if ids == []:
-        return
-    current: dict[int, dict[str, Any]] = {}
-    findings = {(f.type, f.item_id): f for f in (*_ledger_findings(rel, ids, current), *_po_findings(rel, ids, now))}
-    query = select(Alert).where(Alert.relationship_id == rel.id,
-                                or_(Alert.status != "resolved", Alert.recheck.is_(True)))
-    if ids is not None:
-        query = query.where(Alert.item_id.in_(ids))
-    live, recheck = {}, {}
-    for a in db.session.scalars(query.order_by(Alert.id)):
-        (recheck if a.status == "resolved" else live)[(a.type, a.item_id)] = a
-    counts = {"raised": 0, "updated": 0, "resolved": 0, "reopened": 0}
-    for key, finding in findings.items():
-        alert = live.get(key)
-        if alert is None and key in recheck:
-            if _reopen(recheck[key], rel, finding, now):
-                counts["reopened"] += 1
-                continue
-        if alert is None:
-            alert = _open(rel, finding, now)
-            if alert is None:  # lost a race with another sync: the winner's alert is the one to update
-                alert = db.session.scalar(select(Alert).where(
-                    Alert.type == finding.type, Alert.relationship_id == rel.id, Alert.item_id == finding.item_id,
-                    Alert.status != "resolved"))
-                if alert is None:
-                    continue
-                _refresh(alert, rel, finding, now)
-            counts["raised"] += 1
-        else:
-            _refresh(alert, rel, finding, now)
-            counts["updated"] += 1
-    for key, alert in recheck.items():
-        if key not in findings or alert.status == "resolved":
-            alert.recheck = False  # the reconcile confirms the manual resolution (or another alert took over)
-    closing = [(key, alert) for key, alert in live.items() if key not in findings]
-    report_dates: dict[int, Any] = {}
-    if any(a.type in ("excess_inventory", "projected_excess", "shortage_risk") for _k, a in closing):
-        report_dates = dict(db.session.execute(select(ItemPosition.item_id, ItemPosition.as_of).where(
-            ItemPosition.item_id.in_({a.item_id for _k, a in closing}))).all())
-    for key, alert in closing:
-        now_numbers = current.get(alert.item_id)
-        reason, extra = _why_cleared(alert, now_numbers, report_dates)
-        alert.numbers, alert.exposure = _cleared_numbers(alert, now_numbers)
-        _close(alert, now, reason=reason, extra=extra)
-        counts["resolved"] += 1
     db.session.flush()
+    counts = {"raised": 0, "updated": 0, "resolved": 0, "reopened": 0}
+    terms = _terms(scope)
+    if not terms:
+        return counts
+    current: dict[int, dict[str, Any]] = {}
+    findings = {(f.type, f.item_id): f
+                for f in (*_ledger_findings(scope, terms, current), *_po_findings(scope, terms, now))}
+    a = _ALERT.c
+    query = scope.narrow(select(a.id, a.type, a.relationship_id, a.item_id, a.status, a.severity, a.exposure, a.numbers,
+                                a.context, a.version, a.recheck)
+                         .where(or_(a.status != "resolved", a.recheck.is_(True))), a.relationship_id, a.item_id)
+    live: dict[tuple[str, int], _Live] = {}
+    recheck: dict[tuple[str, int], _Live] = {}
+    for row in db.session.execute(query.order_by(a.id)):
+        alert = _Live(*row)
+        (recheck if alert.status == "resolved" else live)[(alert.type, alert.item_id)] = alert
+
+    def severity(finding: Finding) -> str:
+        rel = terms[finding.relationship_id]
+        return severity_for(finding.exposure, rel.threshold_amount, rel.currency)
+
+    touched: set[int] = set()
+    events: list[tuple[_Live, dict[str, Any]]] = []
+    refreshed: list[dict[str, Any]] = []
+    reset: list[int] = []
+
+    def refresh(alert: _Live, finding: Finding) -> None:
+        new = severity(finding)
+        if alert.numbers == finding.numbers and alert.severity == new and alert.context == finding.context:
+            return
+        escalated = SEVERITY_RANK[new] > SEVERITY_RANK[alert.severity]
+        refreshed.append({"b_id": alert.id, "b_version": alert.version, "b_numbers": finding.numbers,
+                          "b_context": finding.context, "b_exposure": finding.exposure, "b_severity": new})
+        alert.numbers, alert.context, alert.exposure, alert.severity = finding.numbers, finding.context, finding.exposure, new
+        touched.add(alert.id)
+        if escalated:
+            reset.append(alert.id)  # a rise in severity needs attention again on both sides
+        events.append((alert, _event_row(alert, "escalated" if escalated else "updated", now)))
+
+    # Reopen: a manual resolution whose condition still holds. Rare (a person resolved it), so one by one, through
+    # the ORM (which also confirms a resolution it cannot reopen).
+    to_open: list[Finding] = []
+    reopened: set[tuple[str, int]] = set()
+    for key, finding in findings.items():
+        if key in live:
+            refresh(live[key], finding)
+            counts["updated"] += 1
+        elif key in recheck:
+            orm = db.session.get(Alert, recheck[key].id)
+            reopened.add(key)
+            if orm is not None and _reopen(orm, terms[finding.relationship_id], finding, now):
+                counts["reopened"] += 1
+            else:
+                to_open.append(finding)
+        else:
+            to_open.append(finding)
+
+    # Raise: one INSERT for all; ON CONFLICT skips an alert a concurrent sync opened first, which is then updated.
+    if to_open:
+        rows = [{"type": f.type, "relationship_id": f.relationship_id, "item_id": f.item_id, "status": "open",
+                 "severity": severity(f), "exposure": f.exposure, "numbers": f.numbers, "context": f.context,
+                 "opened_at": now, "updated_at": now, "recheck": False, "version": 1} for f in to_open]
+        dialect = db.session.connection().dialect.name
+        upsert = _upsert(dialect)
+        statement = (upsert(_ALERT).on_conflict_do_nothing(index_elements=["type", "relationship_id", "item_id"],
+                                                           index_where=text("status <> 'resolved'"))
+                     .returning(a.id, a.type, a.item_id))
+        opened: dict[tuple[str, int], int] = {}
+        for chunk in _chunks(rows):
+            for row in db.session.execute(statement, chunk):
+                opened[(row.type, row.item_id)] = row.id
+        lost = []
+        for finding, row in zip(to_open, rows):
+            alert_id = opened.get((finding.type, finding.item_id))
+            if alert_id is None:
+                lost.append(finding)
+                continue
+            alert = _Live(alert_id, finding.type, finding.relationship_id, finding.item_id, "open", row["severity"],
+                          finding.exposure, finding.numbers, finding.context, 1, False)
+            events.append((alert, _event_row(alert, "raised", now)))
+            counts["raised"] += 1
+        for finding in lost:  # lost a race with another sync: the winner's alert is the one to update
+            winner = db.session.execute(select(a.id, a.type, a.relationship_id, a.item_id, a.status, a.severity,
+                                               a.exposure, a.numbers, a.context, a.version, a.recheck).where(
+                a.type == finding.type, a.relationship_id == finding.relationship_id, a.item_id == finding.item_id,
+                a.status != "resolved")).first()
+            if winner is not None:
+                refresh(_Live(*winner), finding)
+                counts["raised"] += 1
+
+    # Confirm manual resolutions whose condition no longer holds (or that another alert took over).
+    confirmed = [{"b_id": alert.id, "b_version": alert.version} for key, alert in recheck.items()
+                 if key not in reopened]
+    touched.update(row["b_id"] for row in confirmed)
+
+    # Resolve: the live alerts whose condition cleared.
+    closing = [alert for key, alert in live.items() if key not in findings]
+    report_dates: dict[int, Any] = {}
+    ledger_items = sorted({al.item_id for al in closing if al.type in ("excess_inventory", "projected_excess",
+                                                                         "shortage_risk")})
+    for chunk in _chunks(ledger_items):
+        report_dates.update(db.session.execute(select(ItemPosition.item_id, ItemPosition.as_of)
+                                               .where(ItemPosition.item_id.in_(chunk))).all())
+    closed: list[dict[str, Any]] = []
+    for alert in closing:
+        now_numbers = current.get(alert.item_id)
+        reason, extra = _why_cleared(alert, now_numbers, report_dates)  # type: ignore[arg-type]
+        alert.numbers, alert.exposure = _cleared_numbers(alert, now_numbers)  # type: ignore[arg-type]
+        alert.status = "resolved"
+        closed.append({"b_id": alert.id, "b_version": alert.version, "b_numbers": alert.numbers,
+                       "b_exposure": alert.exposure})
+        touched.add(alert.id)
+        events.append((alert, _event_row(alert, "resolved", now, reason=reason, extra=extra)))
+        counts["resolved"] += 1
+
+    _versioned_update(refreshed, numbers=bindparam("b_numbers", type_=a.numbers.type),
+                      context=bindparam("b_context", type_=a.context.type),
+                      exposure=bindparam("b_exposure", type_=a.exposure.type), severity=bindparam("b_severity"),
+                      updated_at=now)
+    _versioned_update(confirmed, recheck=False)
+    _versioned_update(closed, numbers=bindparam("b_numbers", type_=a.numbers.type),
+                      exposure=bindparam("b_exposure", type_=a.exposure.type), status="resolved",
+                      resolved_at=now, updated_at=now, snoozed_until=None, resolved_by_id=None, recheck=False)
+    for chunk in _chunks(reset):
+        db.session.execute(delete(AlertSide).where(AlertSide.alert_id.in_(chunk)))
+    _write_events(events)
+    db.session.flush()
+    # ORM copies of the alerts written here (a caller's, a test's) must read the new rows.
+    for obj in list(db.session.identity_map.values()):
+        if isinstance(obj, Alert) and obj.id in touched:
+            db.session.expire(obj)
     if counts["raised"] or counts["resolved"] or counts["reopened"]:
-        logger.info("relationship %s: %s alerts raised, %s resolved, %s reopened", rel.id, counts["raised"],
-                    counts["resolved"], counts["reopened"])
+        logger.info("%s: %s alerts raised, %s resolved, %s reopened",
+                    "all relationships" if scope.relationship_id is None else f"relationship {scope.relationship_id}",
+                    counts["raised"], counts["resolved"], counts["reopened"])
+    return counts
+
+
+def _upsert(dialect: str):
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert
+    return upsert
 
 
 # ---------------------------------------------------------------------------------------------------------------
