@@ -305,3 +305,14 @@ def test_a_failed_e_mail_is_kept_and_sent_by_the_next_run(app, db, tenant_a, pla
     assert notify.send_all() == {"sent": 2}
     db.session.expire_all()
     assert {n.email_status for n in db.session.scalars(select(ForecastNotice))} == {"sent"} and len(mailbox()) == 2
+
+
+def test_a_forecast_import_calls_the_mail_worker_only_when_it_cuts(db, tenant_a, planner, mailbox, request_ctx):
+    """A version without cuts writes no notice, so its import does not queue the notice task; one with cuts does."""
+    rel_id = tenant_a.relationship.id
+    part = tenant_a.item.prime_part_number
+    for name, quantity, reason in (("first.csv", "50", None), ("more.csv", "60", None), ("cut.csv", "10", "Retooling")):
+        data = csv_bytes([HEADER] + [[part, iso_label(week(n)), quantity] for n in range(26)])
+        batch = imports.upload(planner, rel_id, "forecast", name, data)
+        assert imports.confirm(planner, rel_id, batch.id, reason=reason).status == "applied"
+    assert mailbox.queues == ["notify"] and len(mailbox()) == 2

@@ -178,6 +178,13 @@ def _send_notices(batch: Any) -> None:
     tasks.send_pending()
 
 
+def _send_cut_notices(batch: Any) -> None:
+    """A forecast version writes notices only when it cuts firm-zone quantities (as publish does): the mail
+    worker is only called then, not after every file."""
+    if (((batch.summary or {}).get("result") or {}).get("firm_cuts") or 0) > 0:
+        tasks.send_pending()
+
+
 def _version_link(rel: SupplyRelationship, result: dict[str, Any]) -> tuple[str, str] | None:
     version_no = result.get("version_no")
     if not isinstance(version_no, int):
@@ -348,7 +355,7 @@ def _commit_template(actor: Actor, rel: SupplyRelationship) -> list[list[Any]]:
 register(ImportKind(
     name="forecast", label=lambda: _("Forecast"), org_kind="prime", roles=services.PLANNER_ROLES,
     columns=_FORECAST_COLUMNS, validate=_forecast_validate, preview=_forecast_preview, apply=_forecast_apply,
-    example_rows=_forecast_template, confirm_check=_forecast_confirm_check, after_commit=_send_notices,
+    example_rows=_forecast_template, confirm_check=_forecast_confirm_check, after_commit=_send_cut_notices,
     result_link=_version_link))
 register(ImportKind(
     name="authorizations", label=lambda: _("Authorizations"), org_kind="prime", roles=services.PLANNER_ROLES,
