@@ -118,10 +118,33 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _start_gunicorn(port: int, var_dir: str, log, threads: int, app: str = "cogrow:create_app()") -> subprocess.Popen:
+BENCH_REDIS = os.environ.get("COGROW_BENCH_INGEST_REDIS", "redis://127.0.0.1:6379/15")
+
+
+def _broker(choice: str) -> str | None:
+    """The broker the product publishes its outbox kicks to (one relay message after each commit that wrote outbox
+    rows, core/outbox.py): Redis as deployed (PostgreSQL with Redis) when it answers, else the embedded default's
+    SQLite broker. The bench's own Redis database is emptied before and after (no worker consumes the kicks)."""
+    if choice == "embedded":
+        return None
+    try:
+        import redis
+
+        redis.Redis.from_url(BENCH_REDIS, socket_connect_timeout=1).flushdb()
+        return BENCH_REDIS
+    except Exception:
+        if choice == "redis":
+            raise SystemExit(f"--broker redis: {BENCH_REDIS} does not answer")
+        return None
+
+
+def _start_gunicorn(port: int, var_dir: str, log, threads: int, app: str = "cogrow:create_app()",
+                    broker: str | None = None) -> subprocess.Popen:
     # The per-token rate limit (600/min) would answer most of the load with 429: the bench measures the work.
     env = {**os.environ, "COGROW_DATABASE_URL": PG_URL, "COGROW_VAR_DIR": var_dir, "COGROW_ENV": "development",
            "COGROW_RATELIMIT_ENABLED": "false"}
+    if broker:
+        env["COGROW_BROKER_URL"] = broker
     # gthread workers: a request spends most of its time waiting on PostgreSQL, so a few threads per worker
     # overlap those waits (each thread has its own app context and session). --threads 1 is the sync worker.
     # The app floor runs under exactly the same settings (only the app differs).
@@ -503,11 +526,12 @@ def _run_load(port: int, config: dict, seconds: float) -> dict:
     return json.loads(load.stdout.strip().splitlines()[-1])
 
 
-def _serve_and_load(app: str, var_dir: str, threads: int, config: dict, log_name: str) -> dict:
+def _serve_and_load(app: str, var_dir: str, threads: int, config: dict, log_name: str,
+                    broker: str | None = None) -> dict:
     port = _free_port()
     log_path = Path(var_dir) / log_name
     with open(log_path, "w") as log:
-        server = _start_gunicorn(port, var_dir, log, threads, app)
+        server = _start_gunicorn(port, var_dir, log, threads, app, broker)
         try:
             _wait_ready(port)
             return _run_load(port, config, config["seconds"])
@@ -534,6 +558,8 @@ def main(argv: list[str] | None = None, default_feed: str = "production") -> Non
                         help="measure the app's CPU per request in this process instead of the HTTP load")
     parser.add_argument("--profile", action="store_true", help="with --cpu: cProfile's top frames of both paths")
     parser.add_argument("--singles", type=int, default=1000, help="single POSTs of the --cpu run")
+    parser.add_argument("--broker", choices=("auto", "redis", "embedded"), default="auto",
+                        help="where the product's outbox kicks go: Redis (auto: when it answers) or the SQLite broker")
     parser.add_argument("--load", help=argparse.SUPPRESS)  # internal: run as the load process
     args = parser.parse_args(argv)
     if args.load:
@@ -549,8 +575,11 @@ def main(argv: list[str] | None = None, default_feed: str = "production") -> Non
         return
     config = {"feed": args.feed, "seconds": args.seconds, "clients": args.clients, "batches": args.batches,
               "batch_size": args.batch_size, "batch_clients": args.batch_clients, "hours_ago": 6, **seed}
-    result = _serve_and_load("cogrow:create_app()", var_dir, args.threads, config, "gunicorn.log")
+    broker = _broker(args.broker)
+    result = _serve_and_load("cogrow:create_app()", var_dir, args.threads, config, "gunicorn.log", broker)
     stored = _count_rows()
+    if broker:
+        _broker("redis")  # empty again: the kicks nobody consumed
     # The app floor: the same single POSTs (three hours earlier, so no reading lands on a time already stored).
     app_floor = _serve_and_load("ingest_production:floor_app()", var_dir, args.threads,
                                 {**config, "batches": 0, "hours_ago": 9}, "gunicorn-floor.log")
@@ -562,7 +591,8 @@ def main(argv: list[str] | None = None, default_feed: str = "production") -> Non
     app_floor_rate = app_floor["single_ok"] / app_floor["single_elapsed"]
     batch_rate = result["batch_ok"] * args.batch_size / result["batch_elapsed"]
     print(f"machine: {os.cpu_count()} cores (shared with other processes, load average {os.getloadavg()[0]:.1f}); "
-          f"gunicorn 2 workers x {args.threads} threads; load process on the same machine; feed {args.feed}")
+          f"gunicorn 2 workers x {args.threads} threads; load process on the same machine; feed {args.feed}; "
+          f"outbox kicks to {broker or 'the embedded SQLite broker'}")
     print(f"single {noun}, {args.clients} clients, {result['single_elapsed']:.1f} s: {result['single_ok']} ok, "
           f"{result['single_error_count']} errors {result['single_errors']}")
     print(f"  {single_rate:,.0f} {noun}/s   p50 {result['single_p50'] * 1000:.1f} ms   p95 "
