@@ -39,6 +39,9 @@ def looks_like_formula(value: str) -> bool:
 
 
 _MEMO_SIZE = 10_000
+# Only short texts are remembered: they are the ones a file repeats, and a remembered text is taken by
+# imports.services.parse_rows without its cell-length check.
+_MEMO_TEXT = 256
 
 
 def _memoised(parse: Callable[[str | None], Any]) -> Callable[[str | None], Any]:
@@ -52,7 +55,7 @@ def _memoised(parse: Callable[[str | None], Any]) -> Callable[[str | None], Any]
         if hit is not None:
             return hit
         result = parse(value)
-        if result is not None and len(memo) < _MEMO_SIZE:
+        if result is not None and len(memo) < _MEMO_SIZE and len(value) <= _MEMO_TEXT:  # type: ignore[arg-type]
             memo[value] = result  # type: ignore[index]
         return result
 

@@ -236,7 +236,7 @@ def parse_rows(kind: ImportKind, table: Table, max_errors: int = DEFAULT_MAX_ERR
             raw = cells[index]
             if memo is not None:
                 value = memo.get(raw)
-                if value is not None:  # only texts that parsed (and so fit in a cell) are remembered
+                if value is not None:  # only short texts that parsed are remembered (cells._MEMO_TEXT)
                     values[key] = value
                     continue
             if raw is None or raw == "":
