@@ -162,8 +162,7 @@ def _kick_enabled() -> bool:
     app = current_app
     if app.config.get("CELERY_TASK_ALWAYS_EAGER"):
         return False  # eager tasks run in-process; there is no worker to wake
-    # Off in the test suite unless a test switches it on: most tests commit outbox rows and run no worker.
-    return bool(app.config.get("OUTBOX_KICK", not app.testing))
+    return bool(app.config.get("OUTBOX_KICK", True))  # off in TestingConfig unless a test switches it on
 
 
 def _after_flush(session: Session, _context: Any) -> None:
