@@ -205,6 +205,30 @@ def test_the_apply_commits_its_outbox_receipt_with_its_rows(db, planner, tenant_
     assert db.session.get(OutboxEvent, event.id).done_at is not None
 
 
+def test_a_stored_upload_and_a_queued_apply_relay_their_own_rows_and_wake_no_second_relay(
+        db, planner, tenant_a, small_inline, app, monkeypatch, worker_idle):
+    from cogrow.core import outbox as outbox_module
+
+    kicks = []
+    monkeypatch.setitem(app.config, "OUTBOX_KICK", True)
+    monkeypatch.setattr(app.extensions["celery"], "send_task", lambda name, **_kwargs: kicks.append(name))
+    monkeypatch.setattr(outbox_module._kicker, "_connection_for", lambda _celery_app: "connection")
+    outbox_module._kicker.reset()
+    monkeypatch.setattr(tasks.apply_import, "apply_async", lambda args, **_options: None)
+    rel_id = tenant_a.relationship.id
+    upload(planner, rel_id, csv_bytes([HEADER, *GOOD]))
+    assert len(worker_idle) == 1 and kicks == []  # the upload's own relay handed the row over
+    tasks.parse_import.apply(args=worker_idle)
+    batch = latest(db)
+    planner.post(f"/relationships/{rel_id}/imports/{batch.id}/confirm")
+    db.session.expire_all()
+    assert batch.status == "queued" and kicks == []
+    outbox_module.enqueue(outbox_module.RECONCILE, {"item_ids": None, "reason": "test"})
+    db.session.commit()
+    assert kicks == [outbox_module.RELAY_TASK]  # any other commit with outbox rows still wakes the relay
+    outbox_module._kicker.reset()
+
+
 def test_the_api_answers_202_with_a_location_to_poll(app, db, tenant_a, small_inline, worker_idle):
     response = _api_upload(app, tenant_a, csv_bytes([HEADER, *GOOD]), confirm="true")
     assert response.status_code == 202

@@ -450,6 +450,7 @@ def _defer_parse(actor: Actor, batch: ImportBatch, data: bytes) -> ImportBatch:
     outbox.enqueue(PARSE_TOPIC, {"import_id": batch.id}, relationship_id=batch.relationship_id)
     audit.record(actor, "import.received", batch, detail={"kind": batch.kind, "filename": batch.filename,
                                                            "bytes": len(data)})
+    outbox.skip_kick()  # _publish below relays this row itself
     db.session.commit()
     batch_id = batch.id
     logger.info("import %s (%s) uploaded by %s: %s bytes, to be read by the worker", batch_id, batch.kind, actor,
@@ -607,6 +608,7 @@ def _queue(actor: Actor, batch: ImportBatch) -> ImportBatch:
     outbox.enqueue(APPLY_TOPIC, {"import_id": batch.id, "task_id": batch.task_id},
                    relationship_id=batch.relationship_id)
     audit.record(actor, "import.queued", batch, detail={"rows": batch.total_rows})
+    outbox.skip_kick()  # _publish below relays this row itself
     db.session.commit()
     batch_id = batch.id
     _publish(APPLY_TOPIC)
