@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from sqlalchemy import select
 
 from cogrow.alerts import services
@@ -41,7 +43,9 @@ def _scenario(db, tenant_a, tenant_b, sync):
     return _state(db)
 
 
-def test_the_sweep_sync_writes_what_each_relationships_sync_writes(db, tenant_a, tenant_b):
+@pytest.mark.parametrize("copy_from", [1, services.COPY_FROM])
+def test_the_sweep_sync_writes_what_each_relationships_sync_writes(db, tenant_a, tenant_b, monkeypatch, copy_from):
+    """With copy_from=1 the sweep's writes take the bulk path (COPY on PostgreSQL) even for these few rows."""
     def per_relationship(now):
         for tenant in (tenant_a, tenant_b):
             services.sync_alerts(tenant.relationship.id, None, now)
@@ -57,6 +61,8 @@ def test_the_sweep_sync_writes_what_each_relationships_sync_writes(db, tenant_a,
     for table in (AlertSide, AlertEvent, OutboxEvent, Alert):
         db.session.query(table).delete()
     db.session.commit()
+
+    monkeypatch.setattr(services, "COPY_FROM", copy_from)
 
     def sweep(now):
         assert services.sync_all_alerts(now) is not None

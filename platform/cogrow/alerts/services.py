@@ -483,6 +483,11 @@ def _copy(table_name: str, columns: list[str], rows: Iterable[tuple[Any, ...]]) 
             copy.write_row(row)
 
 
+# From this many rows, PostgreSQL writes them by COPY; below it (a report's reconcile: a few alerts), a plain
+# executemany costs less than a temporary table's DDL.
+COPY_FROM = 200
+
+
 def _postgres() -> bool:
     return db.session.connection().dialect.name == "postgresql"
 
@@ -498,7 +503,7 @@ def _write_events(events: list[tuple[_Live, dict[str, Any]]]) -> None:
     notices = [{"topic": NOTIFY, "relationship_id": alert.relationship_id,
                 "payload": {"event_id": row["uuid"], "alert_id": alert.id, "kind": row["kind"]}}
                for alert, row in events if row["kind"] in NOTIFIED_KINDS]
-    if not _postgres():
+    if not _postgres() or len(events) < COPY_FROM:
         db.session.execute(insert(_EVENT), [row for _alert, row in events])
         if notices:
             db.session.execute(insert(_OUTBOX), notices)
@@ -521,8 +526,9 @@ def _insert_alerts(rows: list[dict[str, Any]], now: datetime) -> dict[tuple[str,
     the ids of those inserted by (type, item). PostgreSQL: COPY into a temporary table, then one INSERT … SELECT."""
     a = _ALERT.c
     opened: dict[tuple[str, int], int] = {}
-    if not _postgres():
-        statement = (_upsert("sqlite")(_ALERT).on_conflict_do_nothing(
+    postgres = _postgres()
+    if not postgres or len(rows) < COPY_FROM:
+        statement = (_upsert("postgresql" if postgres else "sqlite")(_ALERT).on_conflict_do_nothing(
             index_elements=["type", "relationship_id", "item_id"], index_where=text("status <> 'resolved'"))
             .returning(a.id, a.type, a.item_id))
         for chunk in _chunks(rows):
