@@ -88,12 +88,12 @@ def on_postgres() -> bool:
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests marked postgres_only run in the PostgreSQL pass of `make test`; the SQLite pass deselects them."""
-    if on_postgres():
-        return
-    kept = [item for item in items if "postgres_only" not in item.keywords]
+    """Tests marked postgres_only run in the PostgreSQL pass of `make test` and those marked sqlite_only in the SQLite
+    pass; each pass deselects the other's (never a skip)."""
+    other = "sqlite_only" if on_postgres() else "postgres_only"
+    kept = [item for item in items if other not in item.keywords]
     if len(kept) != len(items):
-        config.hook.pytest_deselected(items=[item for item in items if "postgres_only" in item.keywords])
+        config.hook.pytest_deselected(items=[item for item in items if other in item.keywords])
         items[:] = kept
 
 

@@ -64,9 +64,8 @@ def _reading(db, line, read_at: datetime, counter: int, produced: int) -> Machin
     return reading
 
 
+@pytest.mark.sqlite_only
 def test_the_embedded_default_has_nothing_to_partition(db, tenant_a):
-    if on_postgres():
-        pytest.skip("SQLite only")
     report = _report(db, tenant_a.item, _now() - timedelta(days=900), current=True)
     assert partitions.maintain(_now(), retention_months=1).created == []
     assert partitions.locked_maintain(1, _now()) == partitions.Outcome()
