@@ -215,6 +215,10 @@ def _po_findings(scope: AlertScope, terms: dict[int, Any], now: datetime) -> lis
         .where(PurchaseOrder.relationship_id == PurchaseOrderLine.relationship_id)
         .order_by(PurchaseOrderLine.item_id, PurchaseOrder.number, PurchaseOrderLine.line_no),
         PurchaseOrderLine.relationship_id, PurchaseOrderLine.item_id)
+    if scope.relationship_id is not None:
+        # The PO's own relationship as a constant too (as before the scopes): SQLite then searches both tables by
+        # their relationship indexes instead of joining on a column.
+        base = base.where(PurchaseOrder.relationship_id == scope.relationship_id)
     shortest = min(t.po_ack_days for t in terms.values())
     unacknowledged = base.where(PurchaseOrder.status == "issued", PurchaseOrder.issued_at.is_not(None),
                                 PurchaseOrder.issued_at <= now - timedelta(days=shortest))
