@@ -130,6 +130,28 @@ def test_the_reconcile_task_twice_gives_the_same_rows(db):
     assert db.session.query(CoverageLedger).filter_by(item_id=it.id).count() == 1
 
 
+def test_the_reconcile_task_relays_its_own_notifications_and_wakes_no_second_relay(app, db, monkeypatch):
+    kicks, relayed = [], []
+    monkeypatch.setitem(app.config, "OUTBOX_KICK", True)
+    monkeypatch.setattr(app.extensions["celery"], "send_task", lambda name, **_kwargs: kicks.append(name))
+    monkeypatch.setattr(outbox._kicker, "_connection_for", lambda _celery_app: "connection")
+    outbox._kicker.reset()
+
+    def reconcile_that_notifies(relationship_id, item_ids):
+        outbox.enqueue("notify", {"event_id": 1})  # what an alert raised by the sync writes
+        db.session.commit()
+        return 1
+
+    monkeypatch.setattr(services, "reconcile", reconcile_that_notifies)
+    monkeypatch.setattr(services, "relay_pending", lambda **kwargs: relayed.append(kwargs) or 0)
+    assert tasks.reconcile(1, [1]) == 1
+    assert relayed == [{"topics": ("notify",)}] and kicks == []
+    outbox.enqueue("notify", {"event_id": 2})
+    db.session.commit()
+    assert kicks == [outbox.RELAY_TASK]  # the skip lasted one transaction
+    outbox._kicker.reset()
+
+
 def test_the_sweep_runs_once_per_period(db):
     rel = b.relationship()
     it = b.item(rel)
