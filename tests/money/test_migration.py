@@ -3,16 +3,14 @@ alert numbers lose the exposure_krw key, and the way back restores the old names
 from __future__ import annotations
 
 import json
-import os
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
-from cogrow import config, create_app
+from tests.migrations import database_at
 
 NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
 D = Decimal
@@ -70,41 +68,10 @@ def _fill(conn) -> None:
          numbers={"qty": "1", "value": "10"})
 
 
-def _database_url(tmp_path) -> str:
-    """SQLite in tmp, or on a PostgreSQL run a database of its own beside the suite's (created afresh)."""
-    base = os.environ.get("COGROW_TEST_DATABASE_URL") or ""
-    if not base.startswith("postgresql"):
-        return f"sqlite:///{tmp_path / 'old.sqlite'}"
-    url = make_url(base)
-    name = f"{url.database}_money_migration"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
-
-
 @pytest.fixture
 def old_database(tmp_path, monkeypatch):
-    monkeypatch.setenv("COGROW_VAR_DIR", str(tmp_path))
-    url = _database_url(tmp_path)
-    app = create_app(config.TestingConfig(url))
-    from flask_migrate import upgrade
-
-    with app.app_context():
-        upgrade(revision="0011_document_numbers")
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        _fill(conn)
-    try:
-        yield app, engine
-    finally:
-        engine.dispose()
-        with app.app_context():
-            from cogrow.extensions import db
-
-            db.engine.dispose()
+    with database_at(tmp_path, monkeypatch, "0011_document_numbers", _fill, name="money_migration") as found:
+        yield found
 
 
 def _numbers(conn, table: str) -> dict:

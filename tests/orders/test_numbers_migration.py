@@ -7,10 +7,9 @@ cascade-delete its lines. This test is what shows the migration does not.
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
-from cogrow import create_app
-from cogrow import config
+from tests.migrations import database_at
 
 NOW = "2026-11-01 00:00:00"
 
@@ -54,24 +53,8 @@ def _fill(conn) -> None:
 
 @pytest.fixture
 def old_database(tmp_path, monkeypatch):
-    monkeypatch.setenv("COGROW_VAR_DIR", str(tmp_path))
-    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
-    app = create_app(config.TestingConfig(url))
-    from flask_migrate import upgrade
-
-    with app.app_context():
-        upgrade(revision="0010_forecast_cuts")
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        _fill(conn)
-    try:
-        yield app, engine
-    finally:
-        engine.dispose()
-        with app.app_context():
-            from cogrow.extensions import db
-
-            db.engine.dispose()
+    with database_at(tmp_path, monkeypatch, "0010_forecast_cuts", _fill) as found:
+        yield found
 
 
 def test_upgrade_renames_later_duplicates_and_keeps_every_line(old_database):

@@ -3,17 +3,15 @@ partitions and stay readable through the ORM, ids go on from the same sequences,
 tables with their keys. On SQLite the migration changes nothing."""
 from __future__ import annotations
 
-import os
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from cogrow import config, create_app
+from tests.migrations import database_at
 
 D = Decimal
 SEPT = datetime(2026, 9, 14, 6, tzinfo=timezone.utc)
@@ -56,41 +54,10 @@ def _fill(conn) -> None:
             conn.execute(text(f"SELECT setval('{table}_id_seq', 3)"))
 
 
-def _database_url(tmp_path) -> str:
-    """SQLite in tmp, or on a PostgreSQL run a database of its own beside the suite's (created afresh)."""
-    base = os.environ.get("COGROW_TEST_DATABASE_URL") or ""
-    if not base.startswith("postgresql"):
-        return f"sqlite:///{tmp_path / 'old.sqlite'}"
-    url = make_url(base)
-    name = f"{url.database}_partitions_migration"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
-
-
 @pytest.fixture
 def old_database(tmp_path, monkeypatch):
-    monkeypatch.setenv("COGROW_VAR_DIR", str(tmp_path))
-    url = _database_url(tmp_path)
-    app = create_app(config.TestingConfig(url))
-    from flask_migrate import upgrade
-
-    with app.app_context():
-        upgrade(revision="0012_money_currency")
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        _fill(conn)
-    try:
-        yield app, engine
-    finally:
-        engine.dispose()
-        with app.app_context():
-            from cogrow.extensions import db
-
-            db.engine.dispose()
+    with database_at(tmp_path, monkeypatch, "0012_money_currency", _fill, name="partitions_migration") as found:
+        yield found
 
 
 def _kinds(conn) -> dict[str, str]:
