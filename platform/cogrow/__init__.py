@@ -101,7 +101,7 @@ def _register_blueprints(app: Flask) -> None:
 
     # Each domain has views.py (a blueprint named after it) and api.py (routes on the shared API blueprint).
     for domain in ("core", "accounts", "relationships", "catalog", "orders", "forecasts", "imports", "production",
-                   "shipments", "coverage", "alerts", "home", "money"):
+                   "shipments", "coverage", "alerts", "home", "money", "reliability", "scorecards", "liability", "edi"):
         app.register_blueprint(importlib.import_module(f"cogrow.{domain}.views").bp)
         if domain not in ("core", "home", "money"):
             importlib.import_module(f"cogrow.{domain}.api")

@@ -1,0 +1,1 @@
+"""EDI in and out: X12 and EDIFACT messages mapped onto forecasts, orders, acknowledgements and ASNs."""

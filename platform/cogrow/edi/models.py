@@ -1,0 +1,2 @@
+"""Tables of the edi domain."""
+from __future__ import annotations

@@ -1,0 +1,2 @@
+"""JSON routes of the liability domain, on the shared API blueprint."""
+from __future__ import annotations

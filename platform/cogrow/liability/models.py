@@ -1,0 +1,2 @@
+"""Tables of the liability domain."""
+from __future__ import annotations

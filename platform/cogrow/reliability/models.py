@@ -1,0 +1,2 @@
+"""Tables of the reliability domain."""
+from __future__ import annotations

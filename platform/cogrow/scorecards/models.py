@@ -1,0 +1,2 @@
+"""Tables of the scorecards domain."""
+from __future__ import annotations
