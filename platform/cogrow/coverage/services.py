@@ -52,7 +52,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import (Date, Integer, and_, bindparam, case, delete, func, insert, literal_column, not_, or_, select,
-                        union_all, update)
+                        type_coerce, union_all, update)
 from sqlalchemy.exc import IntegrityError
 
 from cogrow.alerts import services as alerts
@@ -173,38 +173,72 @@ def _scope_items(scope: _Scope):
     return scope.narrow(query, _item, "id").subquery("scope")
 
 
-def _events(scope: _Scope):
-    """Demand and planned output per (item, week) as one UNION ALL: PO lines, zoned buckets, planned output."""
-    cw = CW
-    binding = _po.c.status.in_(BINDING_STATES)
-    is_open = and_(binding, _pol.c.quantity > _pol.c.shipped_qty)
-    open_qty = case((is_open, _pol.c.quantity - _pol.c.shipped_qty), else_=ZERO)
-    # What covers the firm bucket of the line's week is its ordered quantity: the shipped part met that week's
-    # demand. A past-due line covers the current week with what it still owes, since its shipped part met a
-    # week that is gone.
-    due_now_or_later = _pol.c.due_date >= cw
-    cover = case((due_now_or_later, _pol.c.quantity), else_=open_qty)
-    po_lines = scope.narrow(
-        select(_pol.c.item_id, greatest(week_of(_pol.c.due_date), cw, type_=Date()).label("week_start"),
-               open_qty.label("po_due"), cover.label("po_cover"), ZERO.label("firm"), ZERO.label("material"),
-               ZERO.label("planned"))
-        .join(_po, _po.c.id == _pol.c.purchase_order_id)
-        .where(_po.c.status.in_(COVER_STATES), or_(is_open, due_now_or_later)), _pol)
+@dataclass(frozen=True)
+class Demand:
+    """Where the ledger reads its demand inputs: the published rows, or a draft in their place (coverage.whatif).
 
+    Each function takes the scope and returns a subquery already narrowed by it (so that indexes keep the cost
+    per item), with fixed columns:
+    - `buckets`: relationship_id, item_id, week_start, quantity, zone: the forecast buckets that count, from the
+      current week (CW) on, quantity > 0;
+    - `po_lines`: item_id, due_date, quantity, shipped_qty, status (the PO's): lines of POs in COVER_STATES.
+    """
+
+    name: str
+    buckets: Callable[[_Scope], Any]
+    po_lines: Callable[[_Scope], Any]
+
+
+def published_buckets(scope: _Scope):
+    """The buckets of each relationship's latest publication (highest version_no), from the current week on."""
     latest = scope.narrow(select(_pub.c.relationship_id, func.max(_pub.c.version_no).label("version_no"))
                           .group_by(_pub.c.relationship_id), _pub, None).subquery("latest")
     latest_ids = select(_pub.c.id).join(latest, and_(_pub.c.relationship_id == latest.c.relationship_id,
                                                      _pub.c.version_no == latest.c.version_no))
-    days = days_from(cw, _bucket.c.week_start)
-    firm = or_(_bucket.c.zone == "firm", days < _rel.c.firm_fence_weeks * 7)
-    material = and_(not_(firm), or_(_bucket.c.zone == "material", days < _rel.c.material_fence_weeks * 7))
-    buckets = scope.narrow(
-        select(_bucket.c.item_id, _bucket.c.week_start, ZERO.label("po_due"), ZERO.label("po_cover"),
-               case((firm, _bucket.c.quantity), else_=ZERO).label("firm"),
-               case((material, _bucket.c.quantity), else_=ZERO).label("material"), ZERO.label("planned"))
-        .join(_rel, _rel.c.id == _bucket.c.relationship_id)
-        .where(_bucket.c.publication_id.in_(latest_ids), _bucket.c.week_start >= cw, _bucket.c.quantity > 0,
-               or_(firm, material)), _bucket)
+    return scope.narrow(
+        select(_bucket.c.relationship_id, _bucket.c.item_id, _bucket.c.week_start, _bucket.c.quantity,
+               _bucket.c.zone)
+        .where(_bucket.c.publication_id.in_(latest_ids), _bucket.c.week_start >= CW, _bucket.c.quantity > 0),
+        _bucket).subquery("buckets")
+
+
+def po_lines_of(scope: _Scope, *where):
+    """PO lines of POs in COVER_STATES with their PO's status, narrowed by the scope (and `where`)."""
+    return scope.narrow(
+        select(_pol.c.item_id, _pol.c.due_date, _pol.c.quantity, _pol.c.shipped_qty, _po.c.status)
+        .join(_po, _po.c.id == _pol.c.purchase_order_id)
+        .where(_po.c.status.in_(COVER_STATES), *where), _pol).subquery("po_lines")
+
+
+PUBLISHED = Demand("published", published_buckets, po_lines_of)
+
+
+def _events(scope: _Scope, demand: Demand):
+    """Demand and planned output per (item, week) as one UNION ALL: PO lines, zoned buckets, planned output."""
+    cw = CW
+    pol = demand.po_lines(scope)
+    binding = pol.c.status.in_(BINDING_STATES)
+    is_open = and_(binding, pol.c.quantity > pol.c.shipped_qty)
+    open_qty = case((is_open, pol.c.quantity - pol.c.shipped_qty), else_=ZERO)
+    # What covers the firm bucket of the line's week is its ordered quantity: the shipped part met that week's
+    # demand. A past-due line covers the current week with what it still owes, since its shipped part met a
+    # week that is gone.
+    due_now_or_later = pol.c.due_date >= cw
+    cover = case((due_now_or_later, pol.c.quantity), else_=open_qty)
+    po_lines = (select(pol.c.item_id, greatest(week_of(pol.c.due_date), cw, type_=Date()).label("week_start"),
+                       open_qty.label("po_due"), cover.label("po_cover"), ZERO.label("firm"), ZERO.label("material"),
+                       ZERO.label("planned"))
+                .where(or_(is_open, due_now_or_later)))
+
+    bucket = demand.buckets(scope)
+    days = days_from(cw, bucket.c.week_start)
+    firm = or_(bucket.c.zone == "firm", days < _rel.c.firm_fence_weeks * 7)
+    material = and_(not_(firm), or_(bucket.c.zone == "material", days < _rel.c.material_fence_weeks * 7))
+    buckets = (select(bucket.c.item_id, bucket.c.week_start, ZERO.label("po_due"), ZERO.label("po_cover"),
+                      case((firm, bucket.c.quantity), else_=ZERO).label("firm"),
+                      case((material, bucket.c.quantity), else_=ZERO).label("material"), ZERO.label("planned"))
+               .join(_rel, _rel.c.id == bucket.c.relationship_id)
+               .where(or_(firm, material)))
 
     planned = scope.narrow(
         select(_pos.c.item_id, _plan.c.week_start, ZERO.label("po_due"), ZERO.label("po_cover"), ZERO.label("firm"),
@@ -242,11 +276,16 @@ def _positions(scope: _Scope, items):
             .outerjoin(machine, machine.c.item_id == items.c.item_id)).subquery("position")
 
 
-def _weeks_statement(scope: _Scope):
-    """INSERT … SELECT the weekly projection (cumulative sums by window functions)."""
+WEEK_COLUMNS = ("item_id", "week_start", "relationship_id", "po_due", "firm_forecast", "material_forecast",
+                "planned_output", "guaranteed_due", "cum_planned", "cum_due", "projected", "shortage", "in_firm_fence",
+                "in_lead_time")
+
+
+def _weeks_rows(scope: _Scope, demand: Demand):
+    """The weekly projection (cumulative sums by window functions), one row per coverage_week column."""
     cw = CW
     items = _scope_items(scope)
-    weeks = _events(scope)
+    weeks = _events(scope, demand)
     position = _positions(scope, items)
     supply = func.coalesce(position.c.supply, ZERO)
     due = weeks.c.po_due + greatest(weeks.c.firm - weeks.c.po_cover, ZERO)
@@ -261,20 +300,31 @@ def _weeks_statement(scope: _Scope):
                .join(items, items.c.item_id == weeks.c.item_id)
                .outerjoin(position, position.c.item_id == weeks.c.item_id)).subquery("running")
     r = running.c
-    rows = select(r.item_id, r.week_start, r.relationship_id, _q(r.po_due), _q(r.firm), _q(r.material),
-                  _q(r.planned), _q(r.due), _q(r.cum_planned), _q(r.cum_due),
-                  _q(r.supply + r.cum_planned - r.cum_due),
-                  _q(greatest(r.cum_due - r.supply - (r.cum_planned - r.planned), ZERO)),
-                  r.in_firm_fence, r.in_lead_time)
-    return insert(_week).from_select(
-        ["item_id", "week_start", "relationship_id", "po_due", "firm_forecast", "material_forecast", "planned_output",
-         "guaranteed_due", "cum_planned", "cum_due", "projected", "shortage", "in_firm_fence", "in_lead_time"], rows)
+    values = (r.item_id, r.week_start, r.relationship_id, _q(r.po_due), _q(r.firm), _q(r.material),
+              _q(r.planned), _q(r.due), _q(r.cum_planned), _q(r.cum_due),
+              _q(r.supply + r.cum_planned - r.cum_due),
+              _q(greatest(r.cum_due - r.supply - (r.cum_planned - r.planned), ZERO)),
+              r.in_firm_fence, r.in_lead_time)
+    return select(*(value.label(name) for value, name in zip(values, WEEK_COLUMNS)))
 
 
-def _ledger_statement(scope: _Scope):
-    """INSERT … SELECT one ledger row per item from the weeks just written and the other GROUP BYs."""
+def _weeks_statement(scope: _Scope):
+    """INSERT … SELECT the weekly projection of the published rows."""
+    return insert(_week).from_select(list(WEEK_COLUMNS), _weeks_rows(scope, PUBLISHED))
+
+
+LEDGER_COLUMNS = ("item_id", "relationship_id", "computed_at", "current_week", "unit_price", "material_share",
+                  "open_po", "firm_forecast", "firm_uncovered", "fab_authorized", "raw_authorized", "cum_start_date",
+                  "cum_shipped", "guaranteed", "fg_on_hand", "wip", "produced_since_report", "position_as_of", "supply",
+                  "excess", "material_forecast", "material_cover", "exposure_amount", "currency",
+                  "projected_excess_qty", "projected_excess_week", "shortage_qty", "shortage_week")
+
+
+def _ledger_rows(scope: _Scope, weeks):
+    """One ledger row per item (one value per coverage_ledger column) from `weeks` (the coverage_week table, or the
+    rows of _weeks_rows as a CTE of the same columns) and the other GROUP BYs."""
     items = _scope_items(scope)
-    w = _week.c
+    w = weeks.c
     demand = scope.narrow(
         select(w.item_id, func.sum(w.po_due).label("open_po"), func.sum(w.firm_forecast).label("firm"),
                func.sum(w.guaranteed_due - w.po_due).label("firm_uncovered"),  # the firm part of each week's due
@@ -282,7 +332,7 @@ def _ledger_statement(scope: _Scope):
                func.sum(case((w.in_firm_fence, w.planned_output), else_=ZERO)).label("fence_planned"),
                func.max(case((w.in_lead_time, w.shortage), else_=ZERO)).label("shortage_qty"),
                func.min(case((and_(w.in_lead_time, w.shortage > 0), w.week_start), else_=None)).label("shortage_week"))
-        .group_by(w.item_id), _week).subquery("demand")
+        .group_by(w.item_id), weeks).subquery("demand")
 
     # Joins carry relationship_id as well as item_id, so that the (relationship_id, item_id, …) indexes are
     # searched by their whole prefix (SQLite would otherwise skip-scan every relationship per item).
@@ -334,7 +384,7 @@ def _ledger_statement(scope: _Scope):
                          .where(w.item_id == m.item_id, w.in_firm_fence, w.cum_planned > greatest(m.guaranteed - m.supply, ZERO))
                          .scalar_subquery())
     projected_excess = _q(greatest(m.supply + m.fence_planned - m.guaranteed, ZERO) - m.excess)
-    rows = select(
+    values = (
         m.item_id, m.relationship_id, NOW, CW, m.unit_price,
         m.material_share, _q(m.open_po), _q(m.firm), _q(m.firm_uncovered), _q(m.fab), _q(m.raw), m.cum_start_date,
         _q(m.cum_shipped), m.guaranteed, _q(m.fg), _q(m.wip), _q(m.produced), m.as_of, _q(m.supply), m.excess,
@@ -342,13 +392,20 @@ def _ledger_statement(scope: _Scope):
         _q((m.excess - m.material_cover) * m.unit_price + m.material_cover * (1 - m.material_share) * m.unit_price),
         m.currency, projected_excess, case((projected_excess > 0, first_excess_week), else_=None), _q(m.shortage_qty),
         m.shortage_week)
-    return insert(_ledger).from_select(
-        ["item_id", "relationship_id", "computed_at", "current_week", "unit_price", "material_share", "open_po",
-         "firm_forecast", "firm_uncovered", "fab_authorized", "raw_authorized", "cum_start_date", "cum_shipped",
-         "guaranteed", "fg_on_hand", "wip", "produced_since_report", "position_as_of", "supply", "excess",
-         "material_forecast", "material_cover", "exposure_amount", "currency", "projected_excess_qty",
-         "projected_excess_week",
-         "shortage_qty", "shortage_week"], rows)
+    # Typed as the ledger's columns, so that a SELECT of these rows (the what-if) reads them as the table would.
+    return select(*(type_coerce(value, _ledger.c[name].type).label(name)
+                    for value, name in zip(values, LEDGER_COLUMNS)))
+
+
+def _ledger_statement(scope: _Scope):
+    """INSERT … SELECT one ledger row per item from the weeks just written."""
+    return insert(_ledger).from_select(list(LEDGER_COLUMNS), _ledger_rows(scope, _week))
+
+
+def ledger_select(scope: _Scope, demand: Demand):
+    """The ledger rows of a scope computed over `demand` by the same statements as a reconcile, as one SELECT that
+    writes nothing: the weekly projection is a CTE in place of the coverage_week table (the what-if reads it)."""
+    return _ledger_rows(scope, _weeks_rows(scope, demand).cte("weeks_of_demand"))
 
 
 def _clear_statements(scope: _Scope):
@@ -362,11 +419,15 @@ def _clear_statements(scope: _Scope):
     return out
 
 
+# A scope of each shape with placeholder values: statements are built once per shape, the values are bound.
+SHAPES = {"all": _Scope(None, None), "relationship": _Scope(0, None), "items": _Scope(0, (0,))}
+
+
 @functools.lru_cache(maxsize=None)
 def _statements(shape: str) -> tuple:
     """The statements of one scope shape, built once: every value is a bound parameter, so the compiled SQL is
     cached by SQLAlchemy and a one-item reconcile spends no time building statements."""
-    scope = {"all": _Scope(None, None), "relationship": _Scope(0, None), "items": _Scope(0, (0,))}[shape]
+    scope = SHAPES[shape]
     # rowcount of INSERT … SELECT is -1 under psycopg 3; counting the scope is cheap and exact.
     count = select(func.count()).select_from(_scope_items(scope))
     return (*_clear_statements(scope), _weeks_statement(scope), _ledger_statement(scope), count)
@@ -379,7 +440,7 @@ def _snapshot_statement(shape: str, dialect: str):
     One INSERT … SELECT … ON CONFLICT per batch (PostgreSQL and SQLite ≥ 3.24 spell it alike); the snapshot of the
     current ISO week (`cw`) is overwritten by each recompute in that week, so it holds the week's latest figures.
     """
-    scope = {"all": _Scope(None, None), "relationship": _Scope(0, None), "items": _Scope(0, (0,))}[shape]
+    scope = SHAPES[shape]
     ledger = _ledger.c
     # The WHERE also settles SQLite's parse of INSERT … SELECT … ON CONFLICT (it needs one after the SELECT).
     rows = scope.narrow(select(ledger.item_id, CW.label("week_start"), ledger.relationship_id, ledger.exposure_amount,

@@ -165,3 +165,43 @@ class ForecastNotice(db.Model):
     email_attempts: Mapped[int] = mapped_column(default=0)
     emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(500))
+
+
+class ForecastDraft(db.Model):
+    """An unpublished forecast version: what a planner is weighing, for the what-if (coverage.whatif) before
+    publishing. Its buckets stand in for the latest version's; publishing it is the normal publish path, and a
+    published or discarded draft is deleted. A draft made from an import's checked rows names the import."""
+
+    __tablename__ = "forecast_draft"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    relationship_id: Mapped[int] = mapped_column(ForeignKey("supply_relationship.id", ondelete="RESTRICT"),
+                                                 index=True)
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id", ondelete="CASCADE"))
+    # The latest version when the draft was made: a draft of an older state is refused at publication.
+    base_version_no: Mapped[int] = mapped_column(default=0)
+    note: Mapped[str] = mapped_column(String(500), default="")
+    bucket_count: Mapped[int] = mapped_column(default=0)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    supply_relationship: Mapped[SupplyRelationship] = relationship()
+
+
+class ForecastDraftBucket(db.Model):
+    """A bucket of a draft, zoned as publishing it now would zone it."""
+
+    __tablename__ = "forecast_draft_bucket"
+    __table_args__ = (
+        UniqueConstraint("draft_id", "relationship_id", "item_id", "week_start"),
+        CheckConstraint("quantity >= 0", name="quantity"),
+        CheckConstraint("zone IN ('firm', 'material', 'planning')", name="zone"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    draft_id: Mapped[int] = mapped_column(ForeignKey("forecast_draft.id", ondelete="CASCADE"))
+    relationship_id: Mapped[int] = mapped_column(ForeignKey("supply_relationship.id", ondelete="RESTRICT"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id", ondelete="RESTRICT"))
+    week_start: Mapped[date] = mapped_column(Date)
+    quantity: Mapped[Decimal] = mapped_column(Quantity)
+    zone: Mapped[str] = mapped_column(String(8))

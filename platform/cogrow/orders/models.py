@@ -4,7 +4,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint, event, select
+from sqlalchemy import (CheckConstraint, Date, ForeignKey, Index, PrimaryKeyConstraint, String, Text, UniqueConstraint,
+                        event, select)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cogrow.catalog.models import Item
@@ -135,3 +136,26 @@ class ChangeProposal(db.Model):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     line: Mapped[PurchaseOrderLine] = relationship()
+
+
+class PoCancelDraft(db.Model):
+    """PO lines a planner marked for cancellation without cancelling them yet: the what-if (coverage.whatif)
+    reads the PO without them. One draft per PO; cancelling for real or discarding deletes it."""
+
+    __tablename__ = "po_cancel_draft"
+    __table_args__ = (UniqueConstraint("purchase_order_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    relationship_id: Mapped[int] = mapped_column(ForeignKey("supply_relationship.id", ondelete="RESTRICT"),
+                                                 index=True)
+    purchase_order_id: Mapped[int] = mapped_column(ForeignKey("purchase_order.id", ondelete="CASCADE"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PoCancelDraftLine(db.Model):
+    __tablename__ = "po_cancel_draft_line"
+    __table_args__ = (PrimaryKeyConstraint("draft_id", "line_id"),)
+
+    draft_id: Mapped[int] = mapped_column(ForeignKey("po_cancel_draft.id", ondelete="CASCADE"))
+    line_id: Mapped[int] = mapped_column(ForeignKey("purchase_order_line.id", ondelete="CASCADE"))
