@@ -15,7 +15,7 @@ from cogrow.core.forms import (
 from cogrow.relationships.schemas import CURRENCIES
 
 TERMS = ("firm_fence_weeks", "material_fence_weeks", "currency", "material_share", "threshold_units",
-         "threshold_amount", "threshold_pct", "over_delivery_pct", "po_ack_days")
+         "threshold_amount", "threshold_pct", "over_delivery_pct", "po_ack_days", "due_date_tolerance_days")
 NEW_TERMS = {"firm_fence_weeks": 4, "material_fence_weeks": 8, "currency": "KRW", "material_share": Decimal("0.5")}
 
 
@@ -30,6 +30,7 @@ class TermsForm(BaseForm):
     threshold_pct = DecimalField(_l("Alert threshold (fraction of guaranteed)"), minimum=0, maximum=Decimal("10"))
     over_delivery_pct = DecimalField(_l("Over-delivery tolerance (fraction of ordered)"), minimum=0, maximum=1)
     po_ack_days = IntegerField(_l("Days to acknowledge a PO"), minimum=0, maximum=365)
+    due_date_tolerance_days = IntegerField(_l("Due-date tolerance (days)"), minimum=0, maximum=30)
 
     def terms(self) -> dict[str, Any]:
         """The parsed terms, as `schemas.parse_terms` returns them (empty optional fields are None)."""

@@ -23,6 +23,7 @@ class SupplyRelationship(db.Model):
         CheckConstraint("material_share >= 0 AND material_share <= 1", name="material_share"),
         CheckConstraint("prime_id <> supplier_id", name="two_sides"),
         CheckConstraint("over_delivery_pct >= 0 AND over_delivery_pct <= 1", name="over_delivery"),
+        CheckConstraint("due_date_tolerance_days >= 0 AND due_date_tolerance_days <= 30", name="due_date_tolerance"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -39,6 +40,8 @@ class SupplyRelationship(db.Model):
     threshold_pct: Mapped[Decimal | None] = mapped_column(Ratio)
     # A shipment may exceed its PO line's open quantity by at most this fraction of the ordered quantity.
     over_delivery_pct: Mapped[Decimal] = mapped_column(Ratio, default=Decimal("0"), server_default="0")
+    # Days after its due date that a PO line shipped complete still counts as on time (the scorecard's OTIF).
+    due_date_tolerance_days: Mapped[int] = mapped_column(default=0, server_default="0")
     # Days after issue before an unacknowledged PO raises an alert.
     po_ack_days: Mapped[int] = mapped_column(default=3, server_default="3")
     version: Mapped[int] = mapped_column(default=1)

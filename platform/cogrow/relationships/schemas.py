@@ -23,6 +23,7 @@ Units = decimal_type(minimum=0)
 ThresholdAmount = decimal_type(minimum=0, scale=2)  # in the relationship's currency
 ThresholdPct = decimal_type(minimum=0, maximum=Decimal("10"), scale=4)
 AckDays = int_type(minimum=0, maximum=365)
+ToleranceDays = int_type(minimum=0, maximum=30)
 SupplierName = text_type(max_length=200)
 
 
@@ -48,6 +49,7 @@ class _Terms(Body):
     threshold_pct: ThresholdPct | None = None
     over_delivery_pct: Share | None = None
     po_ack_days: AckDays | None = None
+    due_date_tolerance_days: ToleranceDays | None = None
 
 
 class RelationshipTermsChange(_Terms):
@@ -100,6 +102,8 @@ class Relationship(Resource):
     threshold_pct: ThresholdPct | None
     over_delivery_pct: Share
     po_ack_days: int
+    due_date_tolerance_days: int = Field(description="Days after the due date that a complete shipment still counts "
+                                                     "as on time in OTIF.")
     version: int
     created_at: Moment
     accepted_at: Moment | None

@@ -23,7 +23,7 @@ logger = logging.getLogger("cogrow.relationships")
 
 DEFAULT_TERMS: dict[str, Any] = {
     "firm_fence_weeks": 4, "material_fence_weeks": 8, "currency": "KRW", "material_share": Decimal("0.5"),
-    "over_delivery_pct": Decimal("0"), "po_ack_days": 3,
+    "over_delivery_pct": Decimal("0"), "po_ack_days": 3, "due_date_tolerance_days": 0,
 }
 
 
@@ -73,9 +73,10 @@ def _check_currency(values: dict[str, Any], rel: SupplyRelationship) -> None:
 
 def _terms(values: dict[str, Any]) -> dict[str, Any]:
     keys = ("firm_fence_weeks", "material_fence_weeks", "currency", "material_share",
-            "threshold_units", "threshold_amount", "threshold_pct", "over_delivery_pct", "po_ack_days")
+            "threshold_units", "threshold_amount", "threshold_pct", "over_delivery_pct", "po_ack_days",
+            "due_date_tolerance_days")
     out = {k: values[k] for k in keys if k in values}
-    for key in ("currency", "material_share", "over_delivery_pct", "po_ack_days"):
+    for key in ("currency", "material_share", "over_delivery_pct", "po_ack_days", "due_date_tolerance_days"):
         if out.get(key) is None:
             out.pop(key, None)  # an omitted term keeps its default
     return out
