@@ -167,7 +167,30 @@ class AsnDoc:
     position: int = 0
 
 
-Doc = ForecastDoc | PurchaseOrderDoc | AckDoc | AsnDoc
+# ---------------------------------------------------------------- functional acknowledgement (997 / CONTRL)
 
-# Per-document lists kept short for readers who want to iterate: the doc types by message family.
-DOC_TYPES: dict[str, type] = {"forecast": ForecastDoc, "order": PurchaseOrderDoc, "ack": AckDoc, "asn": AsnDoc}
+
+@dataclass(frozen=True)
+class AckedMessage:
+    control_number: str                  # ST02 / UNH1 of the acknowledged message
+    accepted: bool
+    message_type: str = ""
+
+
+@dataclass(frozen=True)
+class FunctionalAckDoc:
+    """A partner's 997 / CONTRL about one of our interchanges (group control number for X12, the
+    interchange reference for EDIFACT)."""
+
+    control_number: str
+    accepted: bool
+    messages: tuple[AckedMessage, ...] = ()
+    errors: tuple[str, ...] = ()         # "segment #position element: code" as received
+    position: int = 0
+
+
+Doc = ForecastDoc | PurchaseOrderDoc | AckDoc | AsnDoc | FunctionalAckDoc
+
+# The document type of each message family (cogrow.edi.registry.FAMILIES).
+DOC_TYPES: dict[str, type] = {"forecast": ForecastDoc, "shipping_schedule": ForecastDoc, "order": PurchaseOrderDoc,
+                               "ack": AckDoc, "asn": AsnDoc, "functional_ack": FunctionalAckDoc}
