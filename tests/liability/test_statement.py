@@ -1,0 +1,222 @@
+"""The liability statement: hand-computed liabilities, "as of" a past month end, its hash, exports and access."""
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+import time_machine
+from openpyxl import load_workbook
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from cogrow.core.models import AuditLog
+from cogrow.core.weeks import week_start
+from cogrow.liability import services
+from cogrow.liability.models import LiabilityIssue
+from cogrow.orders import services as orders
+from tests import factories as f
+from tests.conftest import actor_of, sign_in
+from tests.liability.builders import (
+    D, at, authorize, earlier, last_month, po_line, publish, ship, this_month, today,
+)
+
+KOREAN_PRIME = "한빛정밀"
+
+
+@pytest.fixture
+def four_items(db, tenant_a):
+    """One relationship (price 1,000, material share 0.4) with an item for each case of the formula."""
+    rel = tenant_a.relationship
+    rel.prime.name = KOREAN_PRIME
+    start, when, cw = this_month().first_day, earlier(), week_start(today())
+    items = {name: f.ItemFactory(supply_relationship=rel, unit_price=D(1000), prime_part_number=f"LB-{name}")
+             for name in ("fab", "raw", "over", "po")}
+    # FAB above shipped: FAB 1,000, 300 shipped -> 700 finished units.
+    authorize(items["fab"], "FAB", 1000, start, when)
+    ship(po_line(items["fab"], 300, today(), issued_at=when, status="closed", closed_at=when), 300, today())
+    # RAW beyond FAB: FAB 1,000, RAW 1,600, 300 shipped -> 700 finished, 600 RAW units.
+    authorize(items["raw"], "FAB", 1000, start, when)
+    authorize(items["raw"], "RAW", 1600, start, when)
+    ship(po_line(items["raw"], 300, today(), issued_at=when, status="closed", closed_at=when), 300, today())
+    # Shipped above FAB: FAB 500, RAW 800, 650 shipped -> 0 finished, 150 RAW units.
+    authorize(items["over"], "FAB", 500, start, when)
+    authorize(items["over"], "RAW", 800, start, when)
+    ship(po_line(items["over"], 650, today(), issued_at=when, status="closed", closed_at=when), 650, today())
+    # Open PO 200 due next week, firm buckets 250 next week and 300 the week after, FAB 400, RAW 900:
+    # firm uncovered = (250 - 200) + 300 = 350, guaranteed = max(200 + 350, 400) = 550, RAW units 900 - 550 = 350.
+    po_line(items["po"], 200, cw + timedelta(weeks=1), issued_at=when)
+    publish(rel, {items["po"]: {cw + timedelta(weeks=1): 250, cw + timedelta(weeks=2): 300}}, when)
+    authorize(items["po"], "FAB", 400, start, when)
+    authorize(items["po"], "RAW", 900, start, when)
+    db.session.commit()
+    return tenant_a, items
+
+
+def _line(statement, item):
+    return next(line for line in statement.items if line.item_id == item.id)
+
+
+def test_hand_computed_liability_per_item_and_in_total(four_items):
+    tenant, items = four_items
+    statement = services.compute(actor_of(tenant.users["prime:planner"], tenant.prime), tenant.relationship.id,
+                                 this_month())
+    fab, raw, over, po = (_line(statement, items[k]) for k in ("fab", "raw", "over", "po"))
+    assert (fab.guaranteed, fab.liability.finished_amount, fab.liability.raw_amount) == (700, 700_000, 0)
+    assert (raw.liability.finished_units, raw.liability.raw_units) == (700, 600)
+    assert raw.amount == 700_000 + 240_000  # 600 × 0.4 × 1,000
+    assert (over.guaranteed, over.liability.raw_units, over.amount) == (0, 150, 60_000)
+    assert (po.open_po, po.firm_forecast, po.firm_uncovered, po.guaranteed) == (200, 550, 350, 550)
+    assert (po.liability.raw_units, po.amount) == (350, 550_000 + 140_000)
+    assert statement.total == Decimal("2390000") and statement.currency == "KRW"
+    assert (statement.finished_total, statement.raw_total) == (1_950_000, 440_000)
+
+
+def test_both_sides_see_the_page_with_the_figures_and_hash(client, four_items):
+    tenant, _ = four_items
+    statement = services.compute(actor_of(tenant.users["supplier:admin"], tenant.supplier), tenant.relationship.id,
+                                 this_month())
+    for user in ("prime:procurement", "supplier:production"):
+        sign_in(client, tenant.users[user])
+        page = client.get(f"/relationships/{tenant.relationship.id}/liability")
+        html = page.get_data(as_text=True)
+        assert page.status_code == 200
+        assert "2,390,000" in html and statement.sha256 in html and "KRW" in html
+        assert 'aria-current="page" href="/relationships/%d/liability"' % tenant.relationship.id in html
+
+
+def test_a_past_month_is_as_of_its_end(db, tenant_a):
+    """A PO issued last month and cancelled this month binds last month's statement, not this month's; later grants,
+    shipments and forecast versions stay out of last month's."""
+    rel, planner = tenant_a.relationship, actor_of(tenant_a.users["prime:planner"], tenant_a.prime)
+    ordered, authorized = tenant_a.item, f.ItemFactory(supply_relationship=rel, unit_price=D(1000))
+    past, mid = last_month(), last_month().first_day + timedelta(days=9)
+    with time_machine.travel(at(mid), tick=False):
+        po = orders.create_po(planner, rel.id, {"lines": [{"index": 0, "item_id": ordered.id, "quantity": D(120),
+                                                            "due_date": mid + timedelta(days=60)}]})
+        po = orders.issue_po(planner, rel.id, po.id, po.version)
+    authorize(authorized, "FAB", 500, past.first_day, at(mid))
+    line = po_line(authorized, 1000, mid + timedelta(days=90), issued_at=at(mid), status="acknowledged")
+    ship(line, 100, past.first_day + timedelta(days=19))
+    publish(rel, {ordered: {week_start(today()) + timedelta(weeks=1): 999}}, earlier())  # after last month's end
+    orders.cancel_po(planner, rel.id, po.id, po.version, reason="Demand moved")
+    authorize(authorized, "FAB", 900, past.first_day, earlier())  # granted after last month's end
+    ship(line, 50, today())
+    db.session.commit()
+
+    before = services.compute(planner, rel.id, past)
+    assert not before.current and before.as_of_day == this_month().first_day - timedelta(days=1)
+    assert _line(before, ordered).open_po == 120 and _line(before, ordered).firm_forecast == 0
+    assert before.publication is None
+    assert _line(before, authorized).fab_authorized == 500 and _line(before, authorized).cum_shipped == 100
+    kinds = [(r["kind"], r["document"]) for r in before.records]
+    assert ("issue", po.number) in kinds and ("cancel", po.number) not in kinds
+    assert any(r["kind"] == "shipped" and r["quantity"] == 100 for r in before.records)
+
+    now = services.compute(planner, rel.id, this_month())
+    assert _line(now, ordered).open_po == 0 and _line(now, ordered).firm_forecast == 999
+    assert _line(now, authorized).fab_authorized == 900 and _line(now, authorized).cum_shipped == 150
+    assert ("cancel", po.number) in [(r["kind"], r["document"]) for r in now.records]
+    cancel = next(r for r in now.records if r["kind"] == "cancel")
+    assert cancel["note"] == "Demand moved" and cancel["state"] == "cancelled"
+
+
+def test_the_hash_is_stable_and_follows_a_changed_shipment(db, four_items):
+    tenant, items = four_items
+    actor = actor_of(tenant.users["prime:planner"], tenant.prime)
+    first = services.compute(actor, tenant.relationship.id, this_month())
+    again = services.compute(actor, tenant.relationship.id, this_month())
+    assert first.sha256 == again.sha256 and len(first.sha256) == 64
+    assert services.canonical_bytes(first.inputs) == services.canonical_bytes(again.inputs)
+    shipment_line = db.session.scalar(select(services.ShipmentLine).where(
+        services.ShipmentLine.item_id == items["fab"].id))
+    shipment_line.quantity_shipped = D(299)
+    db.session.commit()
+    changed = services.compute(actor, tenant.relationship.id, this_month())
+    assert changed.sha256 != first.sha256 and _line(changed, items["fab"]).guaranteed == 701
+    shipment_line.quantity_shipped = D(300)
+    db.session.commit()
+    assert services.compute(actor, tenant.relationship.id, this_month()).sha256 == first.sha256
+
+
+def test_the_xlsx_export_parses_back_and_its_issue_is_audited(client, db, four_items):
+    tenant, _ = four_items
+    sign_in(client, tenant.users["supplier:production"])
+    answer = client.get(f"/relationships/{tenant.relationship.id}/liability?format=xlsx")
+    assert answer.status_code == 200 and answer.mimetype.endswith("spreadsheetml.sheet")
+    workbook = load_workbook(io.BytesIO(answer.data))
+    rows = [list(r) for r in workbook.worksheets[0].iter_rows(values_only=True)]
+    figures = {r[0]: r[1] for r in rows if r and r[0] and len(r) > 1}
+    digest = figures["SHA-256 of the input rows"]
+    assert Decimal(str(figures["Total liability"])) == 2_390_000 and figures["Currency"] == "KRW"
+    parts = {r[0]: r for r in rows if r and isinstance(r[0], str) and r[0].startswith("LB-")}
+    assert Decimal(str(parts["LB-raw"][-1])) == 940_000 and Decimal(str(parts["LB-po"][8])) == 550
+    assert [r[0] for r in rows if r and r[0] == "Total"] == ["Total"]
+    assert workbook.worksheets[1].max_row >= 4  # the header and the month's shipments
+    issue = db.session.scalar(select(LiabilityIssue).where(LiabilityIssue.relationship_id == tenant.relationship.id))
+    assert (issue.format, issue.sha256, issue.total_amount, issue.organisation_id) == (
+        "xlsx", digest, 2_390_000, tenant.supplier.id)
+    row = db.session.scalar(select(AuditLog).where(AuditLog.action == "liability.issued"))
+    assert row.detail["sha256"] == digest and row.detail["format"] == "xlsx" and row.object_id == str(issue.id)
+    # the page lists the issue for both sides
+    sign_in(client, tenant.users["prime:planner"])
+    assert digest in client.get(f"/relationships/{tenant.relationship.id}/liability").get_data(as_text=True)
+
+
+def test_the_pdf_carries_the_figures_the_hash_and_korean_text(client, db, four_items):
+    tenant, _ = four_items
+    sign_in(client, tenant.users["prime:procurement"])
+    answer = client.get(f"/relationships/{tenant.relationship.id}/liability?format=pdf&month={this_month().label}")
+    assert answer.status_code == 200 and answer.mimetype == "application/pdf" and answer.data.startswith(b"%PDF")
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(answer.data)).pages)
+    digest = db.session.scalar(select(LiabilityIssue.sha256).where(LiabilityIssue.format == "pdf"))
+    assert KOREAN_PRIME in text and digest in text
+    assert "2,390,000" in text and "940,000" in text and "LB-po" in text
+
+
+def test_the_printable_page_is_an_issue_too(client, db, four_items):
+    tenant, _ = four_items
+    sign_in(client, tenant.users["supplier:admin"])
+    page = client.get(f"/relationships/{tenant.relationship.id}/liability?format=print")
+    assert page.status_code == 200 and 'data-test="liability-printable"' in page.get_data(as_text=True)
+    assert db.session.scalar(select(AuditLog.detail).where(AuditLog.action == "liability.issued"))["format"] == "print"
+
+
+def test_the_api_answers_the_statement(client, four_items):
+    tenant, items = four_items
+    answer = client.get(f"/api/v1/relationships/{tenant.relationship.id}/liability?month={this_month().label}",
+                        headers={"Authorization": f"Bearer {tenant.tokens['supplier:production']}"})
+    assert answer.status_code == 200
+    body = answer.get_json()
+    assert body["total_amount"] == "2390000" and body["currency"] == "KRW" and len(body["sha256"]) == 64
+    po = next(i for i in body["items"] if i["item_id"] == items["po"].id)
+    assert po["guaranteed"] == "550" and po["raw_units"] == "350" and po["amount"] == "690000"
+
+
+def test_another_tenant_gets_404_everywhere(client, db, four_items, tenant_b):
+    tenant, _ = four_items
+    rel_id = tenant.relationship.id
+    sign_in(client, tenant_b.users["prime:planner"])
+    for query in ("", "?format=xlsx", "?format=pdf", "?format=print"):
+        assert client.get(f"/relationships/{rel_id}/liability{query}").status_code == 404
+    api = client.get(f"/api/v1/relationships/{rel_id}/liability",
+                     headers={"Authorization": f"Bearer {tenant_b.tokens['supplier:admin']}"})
+    assert api.status_code == 404
+    assert db.session.scalar(select(LiabilityIssue.id)) is None
+
+
+@pytest.mark.parametrize("month", ["2026-13", "11-2026", "abc", "2026-1", "9999-01"])
+def test_a_bad_month_is_a_400_naming_it(client, tenant_a, month):
+    sign_in(client, tenant_a.users["prime:planner"])
+    page = client.get(f"/relationships/{tenant_a.relationship.id}/liability?month={month}&format=xlsx")
+    assert page.status_code == 400 and "month" in page.get_data(as_text=True)
+    api = client.get(f"/api/v1/relationships/{tenant_a.relationship.id}/liability?month={month}",
+                     headers={"Authorization": f"Bearer {tenant_a.tokens['prime:planner']}"})
+    assert api.status_code in (400, 422) and "month" in api.get_data(as_text=True)
+
+
+def test_a_bad_format_is_a_400_naming_it(client, tenant_a):
+    sign_in(client, tenant_a.users["prime:planner"])
+    page = client.get(f"/relationships/{tenant_a.relationship.id}/liability?format=docx")
+    assert page.status_code == 400 and "format" in page.get_data(as_text=True)
