@@ -75,7 +75,7 @@ SIDES = ("supplier", "prime")
 class Column:
     key: str
     label: Any  # a lazy string
-    kind: str = "text"  # text, qty, date, moment, days, flag
+    kind: str = "text"  # text, code, qty, date, week, moment, days, flag
 
 
 @dataclass(frozen=True)
@@ -375,12 +375,12 @@ MEASURES: dict[str, Measure] = {m.key: m for m in (
             "met", _commit_rows,
             _l("Quantity shipped in each finished week against the quantity committed for it, up to the commit.")),
     Measure("fence_changes", "prime", _l("PO changes inside the firm fence"), "count", "lower",
-            (PO, LINE, PART, _c("change", _l("Change")), _c("changed_at", _l("When"), "moment"),
+            (PO, LINE, PART, _c("change", _l("Change"), "code"), _c("changed_at", _l("When"), "moment"),
              _c("due_date", _l("Due date then"), "date"), _c("fence_end", _l("Firm fence ended"), "week")),
             "counted", _fence_change_rows,
             _l("PO lines revised or cancelled while their due date was inside the firm fence.")),
     Measure("late_proposals", "prime", _l("Proposals answered late"), "share", "lower",
-            (PO, LINE, _c("status", _l("Status")), _c("created_at", _l("Proposed"), "moment"),
+            (PO, LINE, _c("status", _l("Status"), "code"), _c("created_at", _l("Proposed"), "moment"),
              _c("decided_at", _l("Answered"), "moment"), _c("days", _l("Days"), "days"),
              _c("po_ack_days", _l("Days allowed"), "qty"), _c("late", _l("Late"), "flag")),
             "late", _late_proposal_rows,
@@ -417,11 +417,11 @@ class Period:
 def period(today: date, first: str | None = None, last: str | None = None) -> Period:
     """The months from `first` to `last` ('2026-06'); by default the DEFAULT_MONTHS ending with this month.
 
-    :raises ValidationFailed: naming `from` or `to` for a bad month or a period out of order or too long.
+    :raises ValidationFailed: naming `start` or `end` for a bad month or a period out of order or too long.
     """
     errors: dict[str, str] = {}
     parsed: dict[str, Month | None] = {}
-    for name, text in (("from", first), ("to", last)):
+    for name, text in (("start", first), ("end", last)):
         parsed[name] = None
         if text:
             try:
@@ -430,15 +430,15 @@ def period(today: date, first: str | None = None, last: str | None = None) -> Pe
                 errors[name] = str(_l("Must be a month written as YYYY-MM."))
     if errors:
         raise ValidationFailed(str(_l("The period is not valid.")), fields=errors)
-    end = parsed["to"] or month_of(today)
-    start = parsed["from"] or end.shifted(-(DEFAULT_MONTHS - 1))
+    end = parsed["end"] or month_of(today)
+    start = parsed["start"] or end.shifted(-(DEFAULT_MONTHS - 1))
     months = span(start, end) if start.first <= end.first else []
     if not months:
         raise ValidationFailed(str(_l("The period is not valid.")),
-                               fields={"from": str(_l("Must not come after the end of the period."))})
+                               fields={"start": str(_l("Must not come after the end of the period."))})
     if len(months) > MAX_MONTHS:
         raise ValidationFailed(str(_l("The period is not valid.")),
-                               fields={"from": str(_l("At most %(n)s months at a time.", n=MAX_MONTHS))})
+                               fields={"start": str(_l("At most %(n)s months at a time.", n=MAX_MONTHS))})
     return Period(tuple(months))
 
 
@@ -609,3 +609,29 @@ def counterpart_figures(actor: Actor, months: Sequence[Month], today: date, now:
     """Every active relationship of the actor's organisation with its figures over `months` (for home pages)."""
     rels = [r for r in relationships.list_relationships(actor, status="active", limit=limit)]
     return rels, figures([r.id for r in rels], months, today, now)
+
+
+PLACES = Decimal("0.000001")
+
+
+def rounded(value: Decimal | None) -> Decimal | None:
+    return value.quantize(PLACES) if value is not None else None
+
+
+def figure_rows(card: Scorecard) -> Iterable[tuple[Any, ...]]:
+    """The scorecard as a table (the export): side, measure, month ("" for the period), numerator, denominator,
+    value; the forecast rows carry only a value."""
+    labels = [m.label for m in card.period.months] + [""]
+    for measure in MEASURES.values():
+        for label in labels:
+            fig = card.figure(measure.key, label or None)
+            yield (measure.side, measure.key, str(measure.label), label, fig.num, fig.den, rounded(fig.value))
+    for key, label_text in FORECAST_ROWS:
+        for label in labels:
+            forecast = card.forecast_of(label or None)
+            yield ("prime", key, str(label_text), label, None, None, rounded(forecast.value(key)) if forecast else None)
+    for label in labels:
+        forecast = card.forecast_of(label or None)
+        cuts = forecast.cuts if forecast else None
+        yield ("prime", "firm_cut_units", str(_l("Firm cuts (units)")), label, None, None,
+               cuts.units if cuts is not None else None)
