@@ -83,7 +83,7 @@ def test_both_sides_see_the_page_with_the_figures_and_hash(client, four_items):
         html = page.get_data(as_text=True)
         assert page.status_code == 200
         assert "2,390,000" in html and statement.sha256 in html and "KRW" in html
-        assert 'aria-current="page" href="/relationships/%d/liability"' % tenant.relationship.id in html
+        assert f'aria-current="page" href="/relationships/{tenant.relationship.id}/liability"' in html
 
 
 def test_a_past_month_is_as_of_its_end(db, tenant_a):

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from xml.sax.saxutils import escape
 from decimal import Decimal
 from typing import Any
+from xml.sax.saxutils import escape
 
 from flask import Response, send_file
 from flask_babel import gettext as _
@@ -137,6 +137,7 @@ def pdf(statement: Statement) -> Response:
 def pdf_bytes(statement: Statement) -> bytes:
     """The statement on A4 landscape pages: heading figures, the items with their total, the dated records."""
     from reportlab.lib import colors
+    from reportlab.lib.enums import TA_RIGHT
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
@@ -149,14 +150,21 @@ def pdf_bytes(statement: Statement) -> bytes:
     heading = ParagraphStyle("heading", fontName=PDF_FONT, fontSize=14, leading=18)
     body = ParagraphStyle("body", fontName=PDF_FONT, fontSize=8, leading=10)
 
-    def table(rows: Sequence[Sequence[Any]], numeric_from: int | None = None, header: bool = True) -> Table:
-        t = Table([[_cell(v) for v in row] for row in rows], repeatRows=1 if header else 0)
-        style = [("FONTNAME", (0, 0), (-1, -1), PDF_FONT), ("FONTSIZE", (0, 0), (-1, -1), 7),
-                 ("GRID", (0, 0), (-1, -1), 0.25, colors.grey), ("VALIGN", (0, 0), (-1, -1), "TOP")]
+    text = ParagraphStyle("cell", fontName=PDF_FONT, fontSize=7, leading=9)
+    number = ParagraphStyle("number", parent=text, alignment=TA_RIGHT)
+    width = landscape(A4)[0] - 24 * mm
+
+    def table(rows: Sequence[Sequence[Any]], shares: Sequence[float], numeric: Sequence[int] = (),
+              header: bool = True) -> Table:
+        """Cells as paragraphs (long text wraps inside its column); columns share the page width by `shares`, and
+        the `numeric` ones are right-aligned below the header."""
+        cells = [[Paragraph(escape(_cell(v)), number if c in numeric and (r > 0 or not header) else text)
+                  for c, v in enumerate(row)] for r, row in enumerate(rows)]
+        total = sum(shares)
+        t = Table(cells, colWidths=[width * share / total for share in shares], repeatRows=1 if header else 0)
+        style = [("GRID", (0, 0), (-1, -1), 0.25, colors.grey), ("VALIGN", (0, 0), (-1, -1), "TOP")]
         if header:
             style.append(("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8ecf1")))
-        if numeric_from is not None:
-            style.append(("ALIGN", (numeric_from, 1), (-1, -1), "RIGHT"))
         t.setStyle(TableStyle(style))
         return t
 
@@ -168,11 +176,13 @@ def pdf_bytes(statement: Statement) -> bytes:
              [_("Total"), *[""] * 11, statement.total]]
     records = [record_headers(), *(record_row(r) for r in statement.records)]
     story = [Paragraph(escape(title(statement)), heading), Spacer(1, 4 * mm),
-             table([[label, value] for label, value in summary_rows(statement)], header=False), Spacer(1, 3 * mm),
+             table([[label, value] for label, value in summary_rows(statement)], (1, 3), header=False),
+             Spacer(1, 3 * mm),
              Paragraph(escape(as_of_note(statement)), body), Spacer(1, 4 * mm),
-             table(items, numeric_from=2), Spacer(1, 6 * mm),
+             table(items, (1.6, 1.3, *[1] * 11), numeric=range(2, 13)), Spacer(1, 6 * mm),
              Paragraph(escape(_("Dated records of the month")), heading), Spacer(1, 2 * mm),
-             table(records, numeric_from=4) if statement.records else Paragraph(escape(_("No records in this month.")), body)]
+             table(records, (1.5, 1.3, 1.3, 1, 0.8, 3), numeric=(4,)) if statement.records
+             else Paragraph(escape(_("No records in this month.")), body)]
     doc.build(story)
     return buffer.getvalue()
 
