@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from flask_babel import gettext as _
@@ -161,6 +162,7 @@ def _serialize(segments: list[Segment], partner: PartnerSettings) -> str:
 # ---------------------------------------------------------------- element access and values
 
 
+@lru_cache(maxsize=256)
 def _split(name: str) -> tuple[int, int | None]:
     """"DTM01.3" -> (1, 3); "BGM02" -> (2, None)."""
     number, _sep, component = name[3:].partition(".")
@@ -316,12 +318,12 @@ def _read_delfor(reader: _Reader, body: list[Segment], trailer: Segment) -> Fore
         elif tag == "SCC":
             close_pending()
             if not items:
-                reader.fail(seg, None, _("SCC before any LIN."))
+                reader.fail(seg, None, _("%(tag)s before any LIN.", tag=tag))
             scc = reader.code(seg, "SCC01")
         elif tag == "QTY":
             close_pending()
             if not items:
-                reader.fail(seg, None, _("QTY before any LIN."))
+                reader.fail(seg, None, _("%(tag)s before any LIN.", tag=tag))
             item, kind = items[-1], reader.code(seg, "QTY01.1")
             quantity = reader.number(seg, "QTY01.2")
             if _value(seg, "QTY01.3"):
@@ -783,6 +785,8 @@ def write(docs: Sequence[Doc], envelope: Envelope, partner: PartnerSettings) -> 
     """One interchange holding `docs` (DELFOR/ORDERS from the prime, ORDRSP/DESADV from the supplier)."""
     messages = []
     for doc in docs:
+        if isinstance(doc, ForecastDoc) and doc.firm_only:
+            raise ValueError("EDIFACT carries no shipping schedule (DELJIT is not written): use a DELFOR")
         table = TABLE_OF[type(doc)]
         messages.append((f"{table.message}:D:96A:UN", WRITERS[type(doc)](doc, envelope, partner)))
     return _interchange(envelope, partner, messages)

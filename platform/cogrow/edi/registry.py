@@ -22,6 +22,11 @@ cogrow.edi.edifact). The EDI core (cogrow.edi.services) only ever calls these fo
     detect(text: str) -> bool
         Whether the text looks like this syntax's interchange (ISA..., UNA/UNB...).
 
+    peek(text: str, partner: PartnerSettings) -> Envelope
+        The envelope (with message_type, the first message's type) from the interchange's first segments
+        only, without reading the rest: the web request uses it to pick the import kind and refuse a
+        duplicate control number before a large interchange goes to the worker. Raises EdiError.
+
 `messages` maps a document family to the syntax's message type; a family the syntax lacks is absent:
     "forecast" (830 / DELFOR), "shipping_schedule" (862), "order" (850 / ORDERS), "ack" (855 / ORDRSP),
     "asn" (856 / DESADV), "functional_ack" (997 / CONTRL).
@@ -47,6 +52,7 @@ class Syntax:
     write: Callable[[Sequence[Doc], Envelope, PartnerSettings], str]
     functional_ack: Callable[[Envelope, bool, Sequence[EdiError], Envelope, PartnerSettings], str]
     detect: Callable[[str], bool]
+    peek: Callable[[str, PartnerSettings], Envelope]
     messages: dict[str, str] = field(default_factory=dict)                      # family -> message type
     versions: tuple[str, ...] = ()                                               # accepted versions
 

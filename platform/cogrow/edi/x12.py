@@ -363,6 +363,25 @@ def _sets(segments: list[Seg], partner: PartnerSettings) -> tuple[Envelope, list
     return envelope, sets
 
 
+PEEK_CHARS = 4096
+
+
+def peek(text: str, partner: PartnerSettings) -> Envelope:
+    """ISA, GS and the first ST of an interchange, read from its first few kilobytes only."""
+    head = text.lstrip("\ufeff \t\r\n")[:PEEK_CHARS]
+    _seps, segments = tokenize(head)
+    sender, sq, receiver, rq, control, day, moment, test = _isa(segments[0], partner)
+    gs = next((s for s in segments[1:3] if s.tag == "GS"), None)
+    st = next((s for s in segments[1:4] if s.tag == "ST"), None)
+    if gs is None or st is None:
+        raise _err(segments[1] if len(segments) > 1 else segments[0], None,
+                   _("The interchange must go on with GS and ST: is it cut short, or are the separators wrong?"),
+                   tag="GS")
+    return Envelope(sender_id=sender, sender_qualifier=sq, receiver_id=receiver, receiver_qualifier=rq,
+                    control_number=control, date=day, time=moment, standard="x12", version=gs.get(8), test=test,
+                    group_control_number=gs.get(6), message_type=st.get(1))
+
+
 def parse(text: str, partner: PartnerSettings) -> tuple[Envelope, list[Doc]]:
     _seps, segments = tokenize(text)
     envelope, sets = _sets(segments, partner)
@@ -826,4 +845,4 @@ def functional_ack(received: Envelope, accepted: bool, errors: Sequence[EdiError
 
 
 registry.register(registry.Syntax(name="x12", parse=parse, write=write, functional_ack=functional_ack,
-                                  detect=detect, messages=dict(MESSAGES), versions=("004010",)))
+                                  detect=detect, peek=peek, messages=dict(MESSAGES), versions=("004010",)))
