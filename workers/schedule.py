@@ -61,6 +61,13 @@ def beat_schedule(config: Mapping[str, Any] | None = None) -> dict:
             "schedule": crontab(hour=18, minute=40),
             "options": {"expires": 3600},
         },
+        # The forecast reliability of the weeks that ended: daily at 00:20 in Seoul (15:20 UTC), so a week is stored
+        # the Monday after it; the task's (job, day) row lets one of two beats run it.
+        "reliability-nightly": {
+            "task": "cogrow.reliability.nightly",
+            "schedule": crontab(hour=15, minute=20),
+            "options": {"expires": 3600},
+        },
         # 08:00 in Asia/Seoul (UTC+9, no daylight saving time) is 23:00 UTC; the beat runs in UTC.
         "alert-digests": {
             "task": "cogrow.alerts.send_digests",

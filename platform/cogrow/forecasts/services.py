@@ -583,6 +583,8 @@ def publish(actor: Actor, relationship_id: int, buckets: Sequence[tuple[int, dat
         "firm_fence_weeks": firm, "material_fence_weeks": material, "firm_cuts": len(cuts),
         "cut_reason": reason or None})
     enqueue_reconcile(rel.id, item_ids, "forecast.published")
+    from cogrow.reliability.tasks import refresh_after_commit  # queued once this version is committed
+    refresh_after_commit(rel.id)
     if commit:
         db.session.commit()
         if cuts:
