@@ -1,12 +1,16 @@
 """What the API accepts and answers for the coverage ledger."""
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
+
 from flask_babel import lazy_gettext as _l
 from pydantic import Field
 
 from cogrow.alerts.schemas import id_list_type
 from cogrow.core.schema import MAX_BIG_ID, Amount, Body, Date, Moment, Quantity, Resource, SignedQuantity
 from cogrow.coverage.services import MAX_RECOMPUTE_ITEMS
+
+FOUR_PLACES = Decimal("0.0001")
 
 
 class CoverageRecompute(Body):
@@ -88,3 +92,63 @@ class ItemLedger(Resource):
     computed_at: Moment | None
     explanation: str | None
     weeks: list[CoverageWeek]
+
+
+class WhatIfItem(Resource):
+    """One item before (the published rows) and after (the draft): amounts in `currency`. `binding_removed` is the
+    binding demand the draft takes away; of it, `fab_kept` units the prime still pays as finished goods through
+    its FAB authorization; `raw_kept` units of material it now pays through RAW; `supplier_loss` units of stock
+    lose their guaranteed buyer."""
+
+    item_id: int
+    part_number: str
+    currency: str
+    guaranteed_before: SignedQuantity
+    guaranteed_after: SignedQuantity
+    excess_before: SignedQuantity
+    excess_after: SignedQuantity
+    exposure_before: SignedQuantity
+    exposure_after: SignedQuantity
+    liability_before: SignedQuantity
+    liability_after: SignedQuantity
+    binding_removed: SignedQuantity
+    fab_kept: SignedQuantity
+    raw_kept: SignedQuantity
+    supplier_loss: SignedQuantity
+
+
+class WhatIfResult(Resource):
+    """The what-if of a draft: the items it changes (every item of the scope with `all`), and the totals."""
+
+    relationship_id: int
+    currency: str
+    items_compared: int
+    items_changed: int
+    guaranteed_change: SignedQuantity
+    excess_change: SignedQuantity
+    exposure_change: SignedQuantity
+    liability_change: SignedQuantity
+    supplier_loss: SignedQuantity
+    fab_kept: SignedQuantity
+    raw_kept: SignedQuantity
+    items: list[WhatIfItem]
+
+
+def _r(value: Decimal) -> Decimal:
+    return value.quantize(FOUR_PLACES, rounding=ROUND_HALF_UP)
+
+
+def whatif_result(result) -> WhatIfResult:
+    """The answer of a coverage.whatif.WhatIf: the changed items and the totals (amounts to 4 places)."""
+    items = [WhatIfItem(item_id=c.item_id, part_number=c.part_number, currency=c.currency,
+                        guaranteed_before=_r(c.before.guaranteed), guaranteed_after=_r(c.after.guaranteed),
+                        excess_before=_r(c.before.excess), excess_after=_r(c.after.excess),
+                        exposure_before=_r(c.before.exposure), exposure_after=_r(c.after.exposure),
+                        liability_before=_r(c.before.liability.amount), liability_after=_r(c.after.liability.amount),
+                        binding_removed=_r(c.binding_removed), fab_kept=_r(c.fab_kept), raw_kept=_r(c.raw_kept),
+                        supplier_loss=_r(c.supplier_loss)) for c in result.changed]
+    totals = ("guaranteed_change", "excess_change", "exposure_change", "liability_change", "supplier_loss",
+              "fab_kept", "raw_kept")
+    return WhatIfResult(relationship_id=result.relationship_id, currency=result.currency,
+                        items_compared=len(result.items), items_changed=len(items),
+                        **{name: _r(result.total(name)) for name in totals}, items=items)

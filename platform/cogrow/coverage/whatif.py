@@ -32,12 +32,13 @@ from cogrow.coverage import services
 from cogrow.coverage.liability import Liability, liability_of
 from cogrow.coverage.services import CW, PUBLISHED, SHAPES, Demand, _Clock, _Scope, po_lines_of, published_buckets
 from cogrow.extensions import db
-from cogrow.forecasts.models import ForecastDraftBucket
+from cogrow.forecasts.models import ForecastBucket, ForecastDraftBucket
 from cogrow.orders.models import PoCancelDraftLine, PurchaseOrderLine
 
 ZERO = Decimal("0")
 DRAFT_ID = bindparam("draft_id", type_=Integer())
 _draft_bucket = ForecastDraftBucket.__table__
+_bucket = ForecastBucket.__table__
 _cancel_line = PoCancelDraftLine.__table__
 _pol = PurchaseOrderLine.__table__
 
@@ -56,9 +57,18 @@ def _lines_less_cancelled(scope: _Scope):
     return po_lines_of(scope, _pol.c.id.not_in(marked))
 
 
+def _version_buckets(scope: _Scope):
+    """The buckets of one given publication (its id bound as draft_id): an earlier version, for a notice's before."""
+    t = _bucket
+    return scope.narrow(select(t.c.relationship_id, t.c.item_id, t.c.week_start, t.c.quantity, t.c.zone)
+                        .where(t.c.publication_id == DRAFT_ID, t.c.week_start >= CW, t.c.quantity > 0),
+                        t).subquery("buckets")
+
+
 FORECAST_DRAFT = Demand("forecast_draft", _draft_buckets, po_lines_of)
 PO_CANCEL_DRAFT = Demand("po_cancel_draft", published_buckets, _lines_less_cancelled)
-DEMANDS = {d.name: d for d in (PUBLISHED, FORECAST_DRAFT, PO_CANCEL_DRAFT)}
+VERSION = Demand("version", _version_buckets, po_lines_of)
+DEMANDS = {d.name: d for d in (PUBLISHED, FORECAST_DRAFT, PO_CANCEL_DRAFT, VERSION)}
 
 
 @functools.lru_cache(maxsize=None)
@@ -161,6 +171,17 @@ def _figures(row: Any) -> Figures:
 def _rows(scope: _Scope, demand: Demand, params: dict[str, Any]) -> dict[int, Any]:
     connection = db.session.connection()
     return {row.item_id: row for row in connection.execute(_statement(scope.shape, demand.name), params)}
+
+
+def figures(relationship_id: int, item_ids: Iterable[int], demand: Demand = PUBLISHED, draft_id: int | None = None,
+            now: datetime | None = None) -> dict[int, Figures]:
+    """These items' ledger terms and liability over one demand (the published rows by default): one SELECT."""
+    ids = tuple(sorted({int(i) for i in item_ids}))
+    if not ids:
+        return {}
+    scope = _Scope(int(relationship_id), ids)
+    params = {**scope.params, **_Clock.at(now).params, "draft_id": draft_id}
+    return {item_id: _figures(row) for item_id, row in _rows(scope, demand, params).items()}
 
 
 def compute(relationship_id: int, demand: Demand, draft_id: int | None = None,

@@ -9,13 +9,15 @@ from cogrow.core.api import bp, guard_path, operation, page_of
 from cogrow.core.auth import requires
 from cogrow.core.errors import NotFound
 from cogrow.core.schema import PageQuery
-from cogrow.forecasts import services
+from cogrow.coverage.schemas import WhatIfResult, whatif_result
+from cogrow.forecasts import drafts, services
 from cogrow.forecasts.models import ForecastPublication
 from cogrow.forecasts.schemas import (Authorization, AuthorizationGrant, AuthorizationGranted, AuthorizationMaximum,
                                       AuthorizationPage, BucketCommit, ForecastBucket, ForecastCommit,
-                                      ForecastCommitBatch, ForecastCommitPage, ForecastCommitResult,
-                                      ForecastPublicationCreate, ForecastVersion, ForecastVersionDetail,
-                                      ForecastVersionQuery)
+                                      ForecastCommitBatch, ForecastCommitPage, ForecastCommitResult, ForecastDraft,
+                                      ForecastDraftCells, ForecastDraftCreate, ForecastDraftPublish,
+                                      ForecastDraftPublished, ForecastPublicationCreate, ForecastVersion,
+                                      ForecastVersionDetail, ForecastVersionQuery)
 
 BASE = "/relationships/<int:relationship_id>/forecasts"
 
@@ -151,3 +153,78 @@ def authorizations_grant(relationship_id: int, body: AuthorizationGrant) -> Auth
     current = services.authorization_maxima(relationship_id, [row.item_id])[(row.item_id, row.kind)]
     return AuthorizationGranted(id=row.id, item_id=row.item_id, kind=row.kind, cum_start_date=row.cum_start_date,
                                 quantity=row.quantity, maximum=current[1], granted_at=row.granted_at)
+
+
+# ---------------------------------------------------------------- drafts and their what-if
+
+DRAFTS = "/relationships/<int:relationship_id>/forecast-drafts"
+
+
+def _draft_of_this_relationship(actor: Any, draft_id: int) -> None:
+    """The owner guard of <draft_id>: a bad body for a draft the caller cannot see is a 404, never a 422."""
+    drafts.get_draft(actor, (request.view_args or {})["relationship_id"], draft_id)
+
+
+guard_path("draft_id", _draft_of_this_relationship)
+
+
+@bp.post(DRAFTS)
+@requires("admin", "planner", kind="prime", api=True)
+@operation("createForecastDraft", tag="forecasts", body=ForecastDraftCreate, response=ForecastDraft, status=201,
+           links={"GetForecastDraftWhatIf": {"operationId": "getForecastDraftWhatIf", "parameters": {
+               "relationship_id": "$request.path.relationship_id", "draft_id": "$response.body#/id"}}})
+def forecast_drafts_create(relationship_id: int, body: ForecastDraftCreate) -> ForecastDraft:
+    """Store a version as a draft, unpublished: nothing the supplier or the ledger reads changes."""
+    draft = drafts.create_draft(g.actor, relationship_id, [(b.item, b.monday, b.quantity) for b in body.buckets],
+                                note=body.note or "", checked=True)
+    return ForecastDraft.model_validate(draft)
+
+
+@bp.patch(f"{DRAFTS}/<int:draft_id>")
+@requires("admin", "planner", kind="prime", api=True)
+@operation("editForecastDraft", tag="forecasts", body=ForecastDraftCells, response=ForecastDraft)
+def forecast_drafts_edit(relationship_id: int, draft_id: int, body: ForecastDraftCells) -> ForecastDraft:
+    """Set cells of a draft."""
+    draft = drafts.set_cells(g.actor, relationship_id, draft_id,
+                             [(b.item, b.monday, b.quantity) for b in body.buckets])
+    return ForecastDraft.model_validate(draft)
+
+
+@bp.get(f"{DRAFTS}/<int:draft_id>/whatif")
+@requires("admin", "planner", kind="prime", api=True)
+@operation("getForecastDraftWhatIf", tag="forecasts", response=WhatIfResult)
+def forecast_drafts_whatif(relationship_id: int, draft_id: int) -> WhatIfResult:
+    """What publishing the draft now would change, per item: guaranteed, excess, exposure and liability, the units
+    that become the supplier's loss and those the prime still pays through FAB/RAW authorizations. Writes nothing."""
+    return whatif_result(drafts.draft_whatif(g.actor, relationship_id, draft_id))
+
+
+@bp.post(f"{DRAFTS}/<int:draft_id>/publish")
+@requires("admin", "planner", kind="prime", api=True)
+@operation("publishForecastDraft", tag="forecasts", body=ForecastDraftPublish, body_optional=True,
+           response=ForecastDraftPublished)
+def forecast_drafts_publish(relationship_id: int, draft_id: int, body: ForecastDraftPublish) -> ForecastDraftPublished:
+    """Publish the draft (a cut of firm-zone cells needs `reason`; the supplier is told, with the liability)."""
+    done = drafts.publish_draft(g.actor, relationship_id, draft_id, reason=body.reason)
+    if isinstance(done, ForecastPublication):
+        return ForecastDraftPublished(version_no=done.version_no, firm_cuts=done.firm_cuts, import_id=None,
+                                      import_status=None)
+    return ForecastDraftPublished(version_no=None, firm_cuts=None, import_id=done.id, import_status=done.status)
+
+
+@bp.delete(f"{DRAFTS}/<int:draft_id>")
+@requires("admin", "planner", kind="prime", api=True)
+@operation("discardForecastDraft", tag="forecasts", status=204)
+def forecast_drafts_discard(relationship_id: int, draft_id: int) -> None:
+    """Discard the draft (an import's preview stays as it was)."""
+    drafts.discard_draft(g.actor, relationship_id, draft_id)
+
+
+@bp.post("/relationships/<int:relationship_id>/imports/<int:import_id>/whatif")
+@requires("admin", "planner", kind="prime", api=True)
+@operation("createImportWhatIf", tag="forecasts", response=ForecastDraft, status=201,
+           links={"GetForecastDraftWhatIf": {"operationId": "getForecastDraftWhatIf", "parameters": {
+               "relationship_id": "$request.path.relationship_id", "draft_id": "$response.body#/id"}}})
+def forecast_import_whatif(relationship_id: int, import_id: int) -> ForecastDraft:
+    """The draft of a forecast import's preview (its checked rows), for its what-if before confirming."""
+    return ForecastDraft.model_validate(drafts.draft_from_import(g.actor, relationship_id, import_id))

@@ -178,7 +178,7 @@ class ForecastDraft(db.Model):
     relationship_id: Mapped[int] = mapped_column(ForeignKey("supply_relationship.id", ondelete="RESTRICT"),
                                                  index=True)
     import_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id", ondelete="CASCADE"))
-    # The latest version when the draft was made: a draft of an older state is refused at publication.
+    # The latest version when the draft was made (shown beside it; the what-if always compares with the latest).
     base_version_no: Mapped[int] = mapped_column(default=0)
     note: Mapped[str] = mapped_column(String(500), default="")
     bucket_count: Mapped[int] = mapped_column(default=0)

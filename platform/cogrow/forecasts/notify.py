@@ -67,9 +67,9 @@ def _add(rel: SupplyRelationship, pub: ForecastPublication, organisation_id: int
 def firm_cuts(rel: SupplyRelationship, pub: ForecastPublication, previous: ForecastPublication | None,
               cuts: Sequence[Any]) -> int:
     """Tell the supplier's production people and admins that `pub` cut firm-zone cells (in the caller's
-    transaction)."""
+    transaction), with the prime's liability for the cut items before and after the cut."""
     total = sum((c.amount for c in cuts), Decimal(0))
-    detail = {
+    detail = {**_liability(rel, pub, previous, cuts),
         "version_no": pub.version_no, "previous_version_no": previous.version_no if previous else None,
         "reason": pub.cut_reason or "", "count": len(cuts), "amount": decimal_text(total),
         "units": decimal_text(sum((c.units for c in cuts), Decimal(0))),
@@ -78,6 +78,19 @@ def firm_cuts(rel: SupplyRelationship, pub: ForecastPublication, previous: Forec
                    "to": decimal_text(c.new), "amount": decimal_text(c.amount)} for c in cuts[:NOTICE_CELLS]],
     }
     return _add(rel, pub, rel.supplier_id, SUPPLIER_ROLES, "firm_cut", detail)
+
+
+def _liability(rel: SupplyRelationship, pub: ForecastPublication, previous: ForecastPublication | None,
+               cuts: Sequence[Any]) -> dict[str, str]:
+    """The liability (coverage.liability, what the prime owes if it stopped buying now) of the cut items, over the
+    new version (already written in this transaction) and over the previous one, by the ledger's own SQL."""
+    from cogrow.coverage import whatif
+
+    item_ids = {c.item_id for c in cuts}
+    after = whatif.figures(rel.id, item_ids)
+    before = whatif.figures(rel.id, item_ids, whatif.VERSION, previous.id) if previous is not None else {}
+    return {"liability": decimal_text(sum((f.liability.amount for f in after.values()), Decimal(0))),
+            "liability_before": decimal_text(sum((f.liability.amount for f in before.values()), Decimal(0)))}
 
 
 def commits_below(rel: SupplyRelationship, pub: ForecastPublication, cells: Sequence[dict[str, Any]]) -> int:

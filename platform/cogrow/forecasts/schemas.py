@@ -328,3 +328,43 @@ class AuthorizationGranted(Resource):
     quantity: Quantity
     maximum: Quantity
     granted_at: Moment
+
+
+class ForecastDraftCreate(Body):
+    """An unpublished version: every item's weeks, as a publication gives them; the what-if compares it with the
+    latest version before it is published."""
+
+    note: Text | None = None
+    buckets: Annotated[list[ForecastBucketIn], Field(min_length=1, max_length=MAX_ENTRIES),
+                       WrapValidator(_checked_buckets)]
+
+
+class ForecastDraftCells(Body):
+    """Cells to set in a draft (a quantity of 0 cuts the cell to nothing)."""
+
+    buckets: Annotated[list[ForecastBucketIn], Field(min_length=1, max_length=5000)]
+
+
+class ForecastDraftPublish(Body):
+    reason: Text | None = Field(default=None, description="Why firm-zone quantities are cut (required if any is).")
+
+
+class ForecastDraft(Resource):
+    """A draft version of the prime's planner (never shown to the supplier)."""
+
+    id: int
+    relationship_id: int
+    import_id: int | None
+    base_version_no: int
+    note: str
+    bucket_count: int
+    created_at: Moment
+
+
+class ForecastDraftPublished(Resource):
+    """The published version, or (for an import's draft) the import it confirmed."""
+
+    version_no: int | None
+    firm_cuts: int | None
+    import_id: int | None
+    import_status: str | None

@@ -5,12 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from cogrow.core.fields import FieldError, decimal_text, quantity as read_quantity
+from cogrow.core.fields import FieldError, decimal_text, iso_week, quantity as read_quantity
 from cogrow.core.auth import requires
 from cogrow.core.errors import BadRequest, ValidationFailed
 from cogrow.core.validation import MAX_BIG_ID, parse_id, parse_int
 from cogrow.core.weeks import iso_label
-from cogrow.forecasts import notify, services
+from cogrow.forecasts import drafts, notify, services
 from cogrow.forecasts.forms import GrantForm
 from cogrow.forecasts.models import ForecastPublication
 from cogrow.relationships import services as relationships
@@ -259,3 +259,97 @@ def grant(relationship_id: int):
     flash(_("%(kind)s authorization of %(qty)s granted.", kind=row.kind, qty=decimal_text(row.quantity)), "success")
     return redirect(url_for("forecasts.authorizations", relationship_id=relationship_id))
 
+
+
+# ---------------------------------------------------------------- drafts and their what-if
+
+DRAFTS = "/relationships/<int:relationship_id>/forecast-drafts"
+
+
+def _render_draft(relationship_id: int, draft_id: int, errors: dict[str, str] | None = None, status: int = 200,
+                  values: dict[str, str] | None = None):
+    draft = drafts.get_draft(g.actor, relationship_id, draft_id)
+    rel = relationships.get_relationship(g.actor, relationship_id)
+    result = drafts.draft_whatif(g.actor, relationship_id, draft_id)
+    cuts = drafts.draft_cuts(draft)
+    parts = services.part_numbers_of(rel.id)
+    return render_template("forecasts/draft.html", rel=rel, draft=draft, result=result, cuts=cuts,
+                           parts=sorted(parts), errors=errors or {}, values=values or {},
+                           can_plan=_can_plan(rel), iso_label=iso_label), status
+
+
+@bp.get(f"{DRAFTS}/<int:draft_id>")
+@requires("admin", "planner", kind="prime")
+def draft_page(relationship_id: int, draft_id: int):
+    return _render_draft(relationship_id, draft_id)
+
+
+@bp.post(DRAFTS)
+@requires("admin", "planner", kind="prime")
+def draft_start(relationship_id: int):
+    """A draft from the latest version, to edit cells and see their what-if."""
+    draft = drafts.draft_from_latest(g.actor, relationship_id)
+    return redirect(url_for("forecasts.draft_page", relationship_id=relationship_id, draft_id=draft.id), 303)
+
+
+@bp.post("/relationships/<int:relationship_id>/imports/<int:import_id>/whatif")
+@requires("admin", "planner", kind="prime")
+def import_whatif(relationship_id: int, import_id: int):
+    """The forecast import preview's rows as a draft, then its what-if page."""
+    draft = drafts.draft_from_import(g.actor, relationship_id, import_id)
+    return redirect(url_for("forecasts.draft_page", relationship_id=relationship_id, draft_id=draft.id), 303)
+
+
+@bp.post(f"{DRAFTS}/<int:draft_id>/cells")
+@requires("admin", "planner", kind="prime")
+def draft_cell(relationship_id: int, draft_id: int):
+    """Set one cell of the draft: part number, ISO week, quantity."""
+    drafts.get_draft(g.actor, relationship_id, draft_id)
+    values = {k: (request.form.get(k) or "").strip() for k in ("part_number", "week", "quantity")}
+    errors: dict[str, str] = {}
+    item_id = services.part_numbers_of(relationship_id).get(values["part_number"])
+    if item_id is None:
+        errors["part_number"] = _("No such part number in this relationship's catalog.")
+    try:
+        monday = iso_week(values["week"])
+    except FieldError as exc:
+        errors["week"] = str(exc)
+    try:
+        qty = read_quantity(values["quantity"])
+    except FieldError as exc:
+        errors["quantity"] = str(exc)
+    if not errors:
+        try:
+            drafts.set_cells(g.actor, relationship_id, draft_id, [(item_id, monday, qty)])
+        except ValidationFailed as exc:
+            errors = {key.rpartition(".")[2]: message for key, message in (exc.fields or {}).items()}
+    if errors:
+        return _render_draft(relationship_id, draft_id, errors, 422, values)
+    flash(_("The draft is changed: the what-if below shows it."), "success")
+    return redirect(url_for("forecasts.draft_page", relationship_id=relationship_id, draft_id=draft_id), 303)
+
+
+@bp.post(f"{DRAFTS}/<int:draft_id>/publish")
+@requires("admin", "planner", kind="prime")
+def draft_publish(relationship_id: int, draft_id: int):
+    reason = request.form.get("reason")
+    try:
+        done = drafts.publish_draft(g.actor, relationship_id, draft_id, reason=reason)
+    except ValidationFailed as exc:
+        errors = {key.partition("[")[0]: message for key, message in (exc.fields or {}).items()}
+        return _render_draft(relationship_id, draft_id, errors or {"reason": str(exc)}, 422, {"reason": reason or ""})
+    if isinstance(done, ForecastPublication):
+        flash(_("Forecast version %(n)s published.", n=done.version_no), "success")
+        return redirect(url_for("forecasts.detail", relationship_id=relationship_id, version_no=done.version_no), 303)
+    return redirect(url_for("imports.detail", relationship_id=relationship_id, import_id=done.id), 303)
+
+
+@bp.post(f"{DRAFTS}/<int:draft_id>/discard")
+@requires("admin", "planner", kind="prime")
+def draft_discard(relationship_id: int, draft_id: int):
+    import_id = drafts.get_draft(g.actor, relationship_id, draft_id).import_id
+    drafts.discard_draft(g.actor, relationship_id, draft_id)
+    flash(_("The draft is discarded."), "success")
+    if import_id is not None:
+        return redirect(url_for("imports.detail", relationship_id=relationship_id, import_id=import_id), 303)
+    return redirect(url_for("forecasts.latest", relationship_id=relationship_id), 303)
