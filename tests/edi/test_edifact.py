@@ -181,6 +181,26 @@ def test_registered_in_the_core_registry():
     assert edifact.detect("\ufeff\r\n" + text) and edifact.detect(text[9:]) and not edifact.detect("ISA*00*")
 
 
+def test_peek_reads_the_envelope_from_the_first_segments_only():
+    p = partner()
+    text = edifact.write([order()], envelope(test=True), p)
+    assert edifact.peek(text, p) == dataclasses.replace(envelope(test=True), message_type="ORDERS")
+    # the rest is not read: a broken tail does not matter, a release-escaped terminator in UNB does
+    assert edifact.peek(text[:text.index("BGM") + 3], p).control_number == "4711"
+    escaped = text.replace("+4711+", "+47?'11+").replace("UNZ+1+4711", "UNZ+1+47?'11")
+    assert edifact.peek(escaped[:escaped.index("BGM") + 3], p).control_number == "47'11"
+    assert edifact.parse(escaped, p)[0].control_number == "47'11"
+    assert edifact.peek(text.replace("UNA:+.? '", "\ufeffUNA:+.? '\r\n"), p).message_type == "ORDERS"
+    error = fails_peek(text.replace("SME-77:ZZ", "SME-78:ZZ"), p)
+    assert (error.segment, error.position, error.element) == ("UNB", 2, "UNB03")
+
+
+def fails_peek(text: str, p: PartnerSettings) -> EdiError:
+    with pytest.raises(EdiError) as caught:
+        edifact.peek(text, p)
+    return caught.value
+
+
 # ---------------------------------------------------------------- CONTRL
 
 

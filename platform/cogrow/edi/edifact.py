@@ -10,6 +10,7 @@ interchange (UNA counts when present) and the element ("DTM01.3": element 1, com
 """
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -95,9 +96,10 @@ def _characters(partner: PartnerSettings) -> Characters:
                       segment_terminator=partner.segment_terminator)
 
 
-def _segments(text: str, partner: PartnerSettings) -> list[Segment]:
-    """The interchange's segments, UNA included when present. A BOM and leading blank lines are dropped; CR/LF
-    after a terminator is pydifact's. Checks the separators against the start of the data."""
+def _segments(text: str, partner: PartnerSettings, head: int = 0) -> list[Segment]:
+    """The interchange's segments, UNA included when present (only the first `head` after UNA, if given). A BOM
+    and leading blank lines are dropped; CR/LF after a terminator is pydifact's. Checks the separators against
+    the start of the data."""
     text = text.lstrip("\ufeff").lstrip(" \t\r\n")
     has_una = text.startswith("UNA")
     if has_una:
@@ -124,8 +126,10 @@ def _segments(text: str, partner: PartnerSettings) -> list[Segment]:
         raise EdiError("UNB", first, declared[3],
                        _("The segment terminator “%(declared)s” does not occur: the interchange is truncated or "
                          "uses another terminator.", declared=chars.segment_terminator))
+    if head:
+        body = body[:_head_end(body, chars, head)]
     factory = _Factory()
-    source = text if has_una else chars.service_string_advice + text
+    source = (text[:9] if has_una else chars.service_string_advice) + body
     end = body.rstrip(" \t\r\n")
     released = len(end[:-1]) - len(end[:-1].rstrip(chars.escape_character))
     truncated = not end.endswith(chars.segment_terminator) or released % 2 == 1
@@ -146,6 +150,19 @@ def _segments(text: str, partner: PartnerSettings) -> list[Segment]:
     if truncated:                              # pydifact drops a last segment that has no terminator
         raise _truncated(end, chars, len(out))
     return out
+
+
+def _head_end(body: str, chars: Characters, count: int) -> int:
+    """Where the first `count` segments of `body` end (after their unreleased terminators)."""
+    at = 0
+    while count:
+        at = body.find(chars.segment_terminator, at)
+        if at < 0:
+            return len(body)
+        released = len(body[:at]) - len(body[:at].rstrip(chars.escape_character))
+        count -= released % 2 == 0
+        at += 1
+    return at
 
 
 def _truncated(end: str, chars: Characters, complete: int) -> EdiError:
@@ -647,11 +664,9 @@ def _sides(partner: PartnerSettings) -> dict[str, tuple[str, str]]:
     return {side: partner.side(side)[:2][::-1] for side in ("prime", "supplier")}   # side -> (id, qualifier)
 
 
-def _envelope(segments: list[Segment], partner: PartnerSettings) -> tuple[Envelope, str, list[list[Segment]]]:
-    """Checks UNB/UNZ and splits the messages (each UNH..UNT); returns the envelope, the sending side and them."""
+def _unb(unb: Segment, partner: PartnerSettings) -> tuple[Envelope, str]:
+    """The envelope UNB gives (message_type still empty) and the sending side, checked against the partner."""
     reader = _Reader(None, partner, "")
-    at = 1 if segments and segments[0].tag == "UNA" else 0
-    unb = segments[at]
     syntax = _value(unb, "UNB01.1")
     if not (len(syntax) == 4 and syntax.startswith("UNO") and _value(unb, "UNB01.2").isdigit()):
         reader.fail(unb, "UNB01", _("UNB01: “%(value)s” is not a syntax identifier such as UNOC:3 (or the "
@@ -672,6 +687,16 @@ def _envelope(segments: list[Segment], partner: PartnerSettings) -> tuple[Envelo
     control = reader.required(unb, "UNB05")
     if len(control) > 14:
         reader.fail(unb, "UNB05", _("UNB05: the control reference is longer than 14 characters."))
+    return Envelope(sender[0], sender[1], receiver[0], receiver[1], control, day, moment, "edifact", VERSION,
+                    test=_value(unb, "UNB11") == "1"), side
+
+
+def _envelope(segments: list[Segment], partner: PartnerSettings) -> tuple[Envelope, str, list[list[Segment]]]:
+    """Checks UNB/UNZ and splits the messages (each UNH..UNT); returns the envelope, the sending side and them."""
+    reader = _Reader(None, partner, "")
+    at = 1 if segments[0].tag == "UNA" else 0
+    envelope, side = _unb(segments[at], partner)
+    control = envelope.control_number
     messages: list[list[Segment]] = []
     current: list[Segment] | None = None
     unz = None
@@ -711,10 +736,7 @@ def _envelope(segments: list[Segment], partner: PartnerSettings) -> tuple[Envelo
                                     found=_value(unz, "UNZ02"), control=control))
     if not messages:
         reader.fail(unz, "UNZ01", _("The interchange holds no message."))
-    first_type = _value(messages[0][0], "UNH02.1")
-    envelope = Envelope(sender[0], sender[1], receiver[0], receiver[1], control, day, moment, "edifact", VERSION,
-                        test=_value(unb, "UNB11") == "1", message_type=first_type)
-    return envelope, side, messages
+    return dataclasses.replace(envelope, message_type=_value(messages[0][0], "UNH02.1")), side, messages
 
 
 def _message(segments: list[Segment], side: str, partner: PartnerSettings) -> Doc | None:
@@ -752,6 +774,14 @@ def _message(segments: list[Segment], side: str, partner: PartnerSettings) -> Do
 def detect(text: str) -> bool:
     head = text[:64].lstrip("\ufeff").lstrip(" \t\r\n")
     return head.startswith(("UNA", "UNB"))
+
+
+def peek(text: str, partner: PartnerSettings) -> Envelope:
+    """The envelope from UNB and the first UNH only (the rest of the text is not tokenized)."""
+    segments = [seg for seg in _segments(text, partner, head=2) if seg.tag != "UNA"]
+    envelope, _side = _unb(segments[0], partner)
+    kind = _value(segments[1], "UNH02.1") if len(segments) > 1 and segments[1].tag == "UNH" else ""
+    return dataclasses.replace(envelope, message_type=kind)
 
 
 def _read(text: str, partner: PartnerSettings) -> tuple[Envelope, list[Doc], list[list[Segment]]]:
@@ -857,6 +887,6 @@ def read_contrl(text: str, partner: PartnerSettings) -> tuple[Envelope, list[Con
 
 
 registry.register(registry.Syntax(
-    name="edifact", parse=parse, write=write, functional_ack=functional_ack, detect=detect,
+    name="edifact", parse=parse, write=write, functional_ack=functional_ack, detect=detect, peek=peek,
     messages={"forecast": "DELFOR", "order": "ORDERS", "ack": "ORDRSP", "asn": "DESADV", "functional_ack": CONTRL},
     versions=(VERSION,)))
