@@ -220,3 +220,24 @@ def test_a_bad_format_is_a_400_naming_it(client, tenant_a):
     sign_in(client, tenant_a.users["prime:planner"])
     page = client.get(f"/relationships/{tenant_a.relationship.id}/liability?format=docx")
     assert page.status_code == 400 and "format" in page.get_data(as_text=True)
+
+
+def test_later_records_leave_a_past_statement_and_its_hash_alone(db, tenant_a):
+    rel, item = tenant_a.relationship, tenant_a.item
+    actor = actor_of(tenant_a.users["supplier:admin"], tenant_a.supplier)
+    past, mid = last_month(), last_month().first_day + timedelta(days=9)
+    authorize(item, "FAB", 500, past.first_day, at(mid))
+    line = po_line(item, 800, mid + timedelta(days=90), issued_at=at(mid), status="acknowledged")
+    ship(line, 100, mid)
+    db.session.commit()
+    before = services.compute(actor, rel.id, past)
+    assert before.total == 700 * item.unit_price  # max(open PO 800 - 100, FAB 500 - 100 shipped): each unit once
+    # after the month: another item, a grant, a shipment, a new PO and a forecast version
+    other = f.ItemFactory(supply_relationship=rel)
+    authorize(item, "FAB", 900, past.first_day, earlier())
+    ship(line, 50, today())
+    po_line(other, 10, today() + timedelta(days=30), issued_at=earlier())
+    publish(rel, {item: {week_start(today()): 70}}, earlier())
+    db.session.commit()
+    after = services.compute(actor, rel.id, past)
+    assert after.sha256 == before.sha256 and after.total == before.total

@@ -12,7 +12,9 @@ past month the first instant of the next month in the business time zone (Asia/S
   was still binding at T); this month uses the PO's current state. Line quantities and due dates are the current
   ones (a later change shows in the dated records of its own month);
 - **forecast**: the relationship's latest publication before T; its buckets from the ISO week of the day on,
-  firm when published so or inside the relationship's firm fence from that week.
+  firm when published so or inside the relationship's firm fence from that week;
+- **terms**: item prices, the material share, the currency and the firm fence are the current ones (no history is
+  kept of them).
 
 From these the ledger's terms are computed as coverage.services defines them (open_po, firm_uncovered, fab, raw,
 cum_shipped, guaranteed) and the liability by the one formula, coverage.liability.liability_of.
@@ -282,8 +284,9 @@ def compute(actor: Actor, relationship_id: int, month: Month) -> Statement:
     inputs = {
         "relationship_id": rel.id, "month": month.label, "as_of_day": as_of_day, "currency": rel.currency,
         "material_share": rel.material_share, "firm_fence_weeks": rel.firm_fence_weeks,
-        "items": [dict(id=i.id, part_number=i.prime_part_number, unit_price=i.unit_price)
-                  for i in sorted(items.values(), key=lambda i: i.id)],
+        # The items the rows name, with their current price (an item no row names changes nothing here).
+        "items": [dict(id=i, part_number=items[i].prime_part_number, unit_price=items[i].unit_price)
+                  for i in sorted({row["item_id"] for rows in (auths, shipped, po_lines, firm) for row in rows})],
         "authorizations": auths,
         "shipment_lines": shipped,
         "po_lines": po_lines,
