@@ -11,10 +11,13 @@ from flask import g, request
 
 from cogrow.core.api import bp, etag, guard_path, operation, page_of
 from cogrow.core.auth import requires
-from cogrow.orders import models, services
+from cogrow.coverage.schemas import WhatIfResult, whatif_result
+from cogrow.orders import drafts, models, services
 from cogrow.orders.schemas import (
     ChangeProposal,
     ChangeProposalCreate,
+    PoCancelDraft,
+    PoCancelDraftCreate,
     ProposalDecision,
     PurchaseOrder,
     PurchaseOrderActionReason,
@@ -199,3 +202,44 @@ def orders_accept_proposal(relationship_id: int, po_id: int, proposal_id: int, b
 def orders_reject_proposal(relationship_id: int, po_id: int, proposal_id: int, body: ProposalDecision, version: int):
     """Reject the supplier's proposal; the line stays as it is (If-Match: the PO's ETag)."""
     return _decide(relationship_id, po_id, proposal_id, False, body.note or None, version)
+
+
+# ---------------------------------------------------------------- lines marked for cancellation (a draft)
+
+def _cancel_draft(po_id: int, draft: models.PoCancelDraft) -> PoCancelDraft:
+    return PoCancelDraft(purchase_order_id=po_id, line_ids=sorted(drafts.marked_line_ids(draft)),
+                         created_at=draft.created_at)
+
+
+@bp.put(f"{BASE}/<int:po_id>/cancel-draft")
+@requires(*PRIME, kind="prime", api=True)
+@operation("markPurchaseOrderLinesForCancellation", tag="orders", body=PoCancelDraftCreate, response=PoCancelDraft)
+def orders_cancel_draft_mark(relationship_id: int, po_id: int, body: PoCancelDraftCreate):
+    """Mark lines for cancellation as a draft (replacing an earlier mark); nothing is cancelled yet."""
+    return _cancel_draft(po_id, drafts.mark_lines(g.actor, relationship_id, po_id, body.line_ids))
+
+
+@bp.get(f"{BASE}/<int:po_id>/cancel-draft/whatif")
+@requires(*PRIME, kind="prime", api=True)
+@operation("getPurchaseOrderCancelWhatIf", tag="orders", response=WhatIfResult)
+def orders_cancel_draft_whatif(relationship_id: int, po_id: int):
+    """What cancelling the marked lines would change, per item (guaranteed, excess, exposure, liability). Writes
+    nothing."""
+    return whatif_result(drafts.cancel_whatif(g.actor, relationship_id, po_id))
+
+
+@bp.post(f"{BASE}/<int:po_id>/cancel-draft/apply")
+@requires(*PRIME, kind="prime", api=True)
+@operation("applyPurchaseOrderCancelDraft", tag="orders", body=PurchaseOrderActionReason, body_optional=True,
+           response=PurchaseOrderDetail, etag=True, if_match=True)
+def orders_cancel_draft_apply(relationship_id: int, po_id: int, body: PurchaseOrderActionReason, version: int):
+    """Cancel the marked lines for real (the PO when all are marked, else a revision without them; If-Match)."""
+    return _one(drafts.apply_cancel(g.actor, relationship_id, po_id, version, body.reason or None))
+
+
+@bp.delete(f"{BASE}/<int:po_id>/cancel-draft")
+@requires(*PRIME, kind="prime", api=True)
+@operation("discardPurchaseOrderCancelDraft", tag="orders", status=204)
+def orders_cancel_draft_discard(relationship_id: int, po_id: int):
+    """Forget the lines marked for cancellation."""
+    drafts.discard_cancel(g.actor, relationship_id, po_id)

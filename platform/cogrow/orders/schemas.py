@@ -22,6 +22,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
+from cogrow.alerts.schemas import id_list_type
 from cogrow.core.errors import ValidationFailed
 from cogrow.core.schema import (
     Body,
@@ -283,3 +284,15 @@ def form_row_count(form: Mapping[str, Any]) -> int:
     count = form.get("rows", "")
     parsed = parse_int(count, minimum=0) if isinstance(count, str) else None
     return min(parsed, MAX_LINES) if isinstance(parsed, int) else FORM_NEW_ROWS
+
+
+class PoCancelDraftCreate(Body):
+    """Lines of the PO to mark for cancellation (a draft: nothing is cancelled until it is applied)."""
+
+    line_ids: id_list_type(_l("A list of 1 to %(max)s line ids of this purchase order.", max=500))
+
+
+class PoCancelDraft(Resource):
+    purchase_order_id: int
+    line_ids: list[int]
+    created_at: Moment

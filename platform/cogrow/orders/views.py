@@ -13,7 +13,7 @@ from cogrow.core.forms import choices
 from cogrow.core.labels import status_label
 from cogrow.core.validation import form_version, parse_id, parse_int
 from cogrow.extensions import db
-from cogrow.orders import forms, schemas, services, states
+from cogrow.orders import drafts, forms, schemas, services, states
 from cogrow.orders.models import PO_STATES
 from cogrow.relationships import services as relationships
 
@@ -364,3 +364,66 @@ def accept_proposal(relationship_id: int, po_id: int, proposal_id: int):
 @requires(*PRIME, kind="prime")
 def reject_proposal(relationship_id: int, po_id: int, proposal_id: int):
     return _decide(relationship_id, po_id, proposal_id, False)
+
+
+# ---------------------------------------------------------------- lines marked for cancellation: the what-if
+
+CANCEL_DRAFT = "/relationships/<int:relationship_id>/orders/<int:po_id>/cancel-draft"
+
+
+def _render_cancel_whatif(relationship_id: int, po_id: int, status: int = 200, message: str | None = None,
+                          form: forms.ReasonForm | None = None):
+    po, draft = drafts.get_cancel_draft(g.actor, relationship_id, po_id)
+    marked = drafts.marked_line_ids(draft)
+    return render_template("orders/cancel_whatif.html", rel=po.supply_relationship, po=po,
+                           marked=[line for line in po.lines if line.id in marked],
+                           whole=all(line.id in marked for line in po.lines),
+                           result=drafts.cancel_whatif(g.actor, relationship_id, po_id), message=message,
+                           form=form or forms.ReasonForm(formdata=None, prefix="cancel")), status
+
+
+@bp.post(CANCEL_DRAFT)
+@requires(*PRIME, kind="prime")
+def cancel_draft_mark(relationship_id: int, po_id: int):
+    """Mark the checked lines for cancellation as a draft, then show their what-if."""
+    services.get_po(g.actor, relationship_id, po_id)
+    ids = []
+    for value in request.form.getlist("line_ids"):
+        line_id = parse_id(value)
+        if line_id is None:
+            return _render_detail(relationship_id, po_id, None, 422, _("Some lines are not valid."))
+        ids.append(line_id)
+    try:
+        drafts.mark_lines(g.actor, relationship_id, po_id, ids)
+    except (ValidationFailed, Conflict) as exc:
+        db.session.rollback()
+        return _render_detail(relationship_id, po_id, None, exc.status, exc.message)
+    return redirect(url_for("orders.cancel_draft_page", relationship_id=relationship_id, po_id=po_id), 303)
+
+
+@bp.get(CANCEL_DRAFT)
+@requires(*PRIME, kind="prime")
+def cancel_draft_page(relationship_id: int, po_id: int):
+    return _render_cancel_whatif(relationship_id, po_id)
+
+
+@bp.post(f"{CANCEL_DRAFT}/apply")
+@requires(*PRIME, kind="prime")
+def cancel_draft_apply(relationship_id: int, po_id: int):
+    """Cancel the marked lines for real."""
+    form = forms.ReasonForm(prefix="cancel")
+    try:
+        drafts.apply_cancel(g.actor, relationship_id, po_id, _version(), _reason_of(form))
+    except (ValidationFailed, Conflict, PreconditionFailed) as exc:
+        db.session.rollback()
+        return _render_cancel_whatif(relationship_id, po_id, exc.status, exc.message, form)
+    flash(_("The marked lines are cancelled."), "success")
+    return redirect(url_for("orders.detail", relationship_id=relationship_id, po_id=po_id), 303)
+
+
+@bp.post(f"{CANCEL_DRAFT}/discard")
+@requires(*PRIME, kind="prime")
+def cancel_draft_discard(relationship_id: int, po_id: int):
+    drafts.discard_cancel(g.actor, relationship_id, po_id)
+    flash(_("Nothing is cancelled: the marks are discarded."), "success")
+    return redirect(url_for("orders.detail", relationship_id=relationship_id, po_id=po_id), 303)
