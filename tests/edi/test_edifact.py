@@ -12,6 +12,7 @@ from cogrow.core.weeks import current_week, local_today
 from cogrow.edi import edifact, registry
 from cogrow.edi.documents import (
     AckDoc,
+    AckedMessage,
     AsnDoc,
     AsnLine,
     AsnOrder,
@@ -21,6 +22,7 @@ from cogrow.edi.documents import (
     Envelope,
     ForecastDoc,
     ForecastItem,
+    FunctionalAckDoc,
     LineChange,
     OrderLine,
     PurchaseOrderDoc,
@@ -210,21 +212,23 @@ def test_contrl_accepts_and_rejects_naming_the_segment():
     ours = envelope(SUPPLIER, PRIME, control="900")
     accepted = edifact.functional_ack(received, True, [], ours, p)
     assert "UCI+4711+PRIME0001:14+SME-77:ZZ+7'" in accepted
-    env, reports = edifact.read_contrl(accepted, p)
-    assert env.message_type == "CONTRL" and reports == [edifact.ContrlReport("4711", True)]
-    assert edifact.parse(accepted, p)[1] == []
+    env, docs = edifact.parse(accepted, p)
+    assert env.message_type == "CONTRL" and docs == [FunctionalAckDoc("4711", True, position=docs[0].position)]
 
     bad = edifact.write([order()], envelope(), p).replace("QTY+21:250:PCE", "QTY+99:250:PCE")
     with pytest.raises(EdiError) as caught:
         edifact.parse(bad, p)
     rejected = edifact.functional_ack(received, False, [caught.value], ours, p)
     assert "UCI+4711+PRIME0001:14+SME-77:ZZ+4'" in rejected and "UCM+1+ORDERS:D:96A:UN+4'" in rejected
-    _env, reports = edifact.read_contrl(rejected, p)
-    assert reports == [edifact.ContrlReport("4711", False, (("1", position_of(bad, "QTY+99"), "01.1"),))]
+    assert unpositioned(edifact.parse(rejected, p)[1]) == [FunctionalAckDoc(
+        "4711", False, (AckedMessage("1", False, "ORDERS"),), (f"#{position_of(bad, 'QTY+99')} 1.1: 12",))]
 
     envelope_error = EdiError("UNZ", 30, "UNZ01", "count")
-    assert "UCI+4711+PRIME0001:14+SME-77:ZZ+4+18+UNZ'" in edifact.functional_ack(
-        received, False, [envelope_error], ours, p)
+    text = edifact.functional_ack(received, False, [envelope_error], ours, p)
+    assert "UCI+4711+PRIME0001:14+SME-77:ZZ+4+18+UNZ'" in text
+    assert edifact.parse(text, p)[1][0].errors == ("UNZ: 18",)
+    error = fails(accepted.replace("SME-77:ZZ+7'", "SME-77:ZZ+9'"))
+    assert (error.segment, error.element) == ("UCI", "UCI04")
 
 
 # ---------------------------------------------------------------- bad input: each names segment, position, element

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
@@ -28,6 +27,7 @@ from pydifact.serializer import Serializer
 from cogrow.edi import registry
 from cogrow.edi.documents import (
     AckDoc,
+    AckedMessage,
     AsnDoc,
     AsnLine,
     AsnOrder,
@@ -38,6 +38,7 @@ from cogrow.edi.documents import (
     Envelope,
     ForecastDoc,
     ForecastItem,
+    FunctionalAckDoc,
     LineChange,
     OrderLine,
     PurchaseOrderDoc,
@@ -46,6 +47,7 @@ from cogrow.edi.edifact_tables import (
     CONTRL_ACCEPTED,
     CONTRL_ERROR_INVALID_VALUE,
     CONTRL_ERROR_UNSPECIFIED,
+    CONTRL_RECEIVED,
     CONTRL_REJECTED,
     DATE_FORMATS,
     DELFOR,
@@ -640,6 +642,37 @@ def _write_desadv(doc: AsnDoc, envelope: Envelope, partner: PartnerSettings) -> 
     return out + [Segment("CNT", ["2", str(count)])]
 
 
+# ---------------------------------------------------------------- CONTRL -> FunctionalAckDoc (written by functional_ack)
+
+
+def _read_contrl(reader: _Reader, body: list[Segment], trailer: Segment) -> FunctionalAckDoc:
+    """UCI (the interchange: 7 accepted, 4 rejected, 8 received), UCM per message, UCS/UCD per error."""
+    uci, messages, errors = None, [], []
+    for seg in body:
+        if seg.tag == "UCI":
+            if uci is not None:
+                reader.fail(seg, None, _("A CONTRL answers one interchange: one UCI."))
+            uci = seg
+            if _value(seg, "UCI04") not in (CONTRL_ACCEPTED, CONTRL_REJECTED, CONTRL_RECEIVED):
+                reader.fail(seg, "UCI04", _("UCI04: the action code “%(code)s” is not 4, 7 or 8.",
+                                            code=_value(seg, "UCI04")))
+            if _value(seg, "UCI05"):
+                errors.append(f"{_value(seg, 'UCI06') or 'UCI'}: {_value(seg, 'UCI05')}")
+        elif seg.tag == "UCM":
+            messages.append(AckedMessage(reader.required(seg, "UCM01"), _value(seg, "UCM03") != CONTRL_REJECTED,
+                                         _value(seg, "UCM02.1")))
+        elif seg.tag == "UCS":
+            errors.append(f"#{int(reader.number(seg, 'UCS01'))}: {_value(seg, 'UCS02')}")
+        elif seg.tag == "UCD" and errors:
+            element = _value(seg, "UCD02.1") + (f".{_value(seg, 'UCD02.2')}" if _value(seg, "UCD02.2") else "")
+            where, code = errors[-1].split(": ", 1)
+            errors[-1] = f"{where} {element}: {code}"
+    if uci is None:
+        _missing(reader, trailer, "UCI")
+    return FunctionalAckDoc(reader.required(uci, "UCI01"), _value(uci, "UCI04") != CONTRL_REJECTED,
+                            tuple(messages), tuple(errors), uci.position)
+
+
 READERS = {"DELFOR": _read_delfor, "ORDERS": _read_orders, "ORDRSP": _read_ordrsp, "DESADV": _read_desadv}
 WRITERS = {ForecastDoc: _write_delfor, PurchaseOrderDoc: _write_orders, AckDoc: _write_ordrsp,
            AsnDoc: _write_desadv}
@@ -739,8 +772,8 @@ def _envelope(segments: list[Segment], partner: PartnerSettings) -> tuple[Envelo
     return dataclasses.replace(envelope, message_type=_value(messages[0][0], "UNH02.1")), side, messages
 
 
-def _message(segments: list[Segment], side: str, partner: PartnerSettings) -> Doc | None:
-    """One UNH..UNT message read through its table (None for a CONTRL)."""
+def _message(segments: list[Segment], side: str, partner: PartnerSettings) -> Doc:
+    """One UNH..UNT message read through its table."""
     unh, unt, body = segments[0], segments[-1], segments[1:-1]
     reference = _Reader(None, partner, "").required(unh, "UNH01")
     reader = _Reader(None, partner, reference)
@@ -759,7 +792,7 @@ def _message(segments: list[Segment], side: str, partner: PartnerSettings) -> Do
         reader.fail(unt, "UNT01", _("UNT01 says %(said)s segments, the message has %(counted)s.",
                                     said=_value(unt, "UNT01"), counted=len(segments)))
     if kind == CONTRL:
-        return None
+        return _read_contrl(reader, body, unt)
     table = TABLES[kind]
     if table.sender != side:
         reader.fail(unh, "UNH02.1", _("UNH02.1: %(code)s comes from the other side of the relationship.",
@@ -784,16 +817,11 @@ def peek(text: str, partner: PartnerSettings) -> Envelope:
     return dataclasses.replace(envelope, message_type=kind)
 
 
-def _read(text: str, partner: PartnerSettings) -> tuple[Envelope, list[Doc], list[list[Segment]]]:
-    envelope, side, messages = _envelope(_segments(text, partner), partner)
-    docs = [doc for doc in (_message(m, side, partner) for m in messages) if doc is not None]
-    return envelope, docs, messages
-
-
 def parse(text: str, partner: PartnerSettings) -> tuple[Envelope, list[Doc]]:
-    """Reads a whole interchange into its documents (a CONTRL gives none); the first problem raises EdiError."""
-    envelope, docs, _messages = _read(text, partner)
-    return envelope, docs
+    """Reads a whole interchange into its documents (a CONTRL into a FunctionalAckDoc); the first problem raises
+    EdiError."""
+    envelope, side, messages = _envelope(_segments(text, partner), partner)
+    return envelope, [_message(m, side, partner) for m in messages]
 
 
 def _interchange(envelope: Envelope, partner: PartnerSettings, messages: list[tuple[str, list[Segment]]]) -> str:
@@ -847,43 +875,6 @@ def functional_ack(received: Envelope, accepted: bool, errors: Sequence[EdiError
             body.append(Segment("UCD", CONTRL_ERROR_INVALID_VALUE, [str(index)] + ([str(component)] if component
                                                                                     else [])))
     return _interchange(envelope, partner, [("CONTRL:D:3:UN", body)])
-
-
-@dataclass(frozen=True)
-class ContrlReport:
-    """What a received CONTRL says about one of our interchanges."""
-
-    control_number: str
-    accepted: bool
-    errors: tuple[tuple[str, int, str | None], ...] = ()      # (message reference, segment position, element)
-
-
-def read_contrl(text: str, partner: PartnerSettings) -> tuple[Envelope, list[ContrlReport]]:
-    """The reports of a CONTRL interchange (parse() checks its envelope and counts first)."""
-    envelope, _docs, messages = _read(text, partner)
-    reports: list[ContrlReport] = []
-    reader = _Reader(None, partner, "")
-    errors: list[tuple[str, int, str | None]] = []
-    control, accepted, ucm = "", False, ""
-    for seg in (seg for message in messages if _value(message[0], "UNH02.1") == CONTRL for seg in message):
-        if seg.tag == "UCI":
-            if control:
-                reports.append(ContrlReport(control, accepted, tuple(errors)))
-            control, errors = reader.required(seg, "UCI01"), []
-            action = reader.required(seg, "UCI04")
-            if action not in (CONTRL_ACCEPTED, CONTRL_REJECTED, "8"):
-                reader.fail(seg, "UCI04", _("UCI04: the action code “%(code)s” is not 4, 7 or 8.", code=action))
-            accepted = action != CONTRL_REJECTED
-        elif seg.tag == "UCM":
-            ucm = reader.required(seg, "UCM01")
-        elif seg.tag == "UCS":
-            errors.append((ucm, int(reader.number(seg, "UCS01")), None))
-        elif seg.tag == "UCD" and errors:
-            index, component = _value(seg, "UCD02.1"), _value(seg, "UCD02.2")
-            errors[-1] = (*errors[-1][:2], f"{int(index):02d}" + (f".{component}" if component else ""))
-    if control:
-        reports.append(ContrlReport(control, accepted, tuple(errors)))
-    return envelope, reports
 
 
 registry.register(registry.Syntax(

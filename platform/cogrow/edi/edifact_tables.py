@@ -97,7 +97,7 @@ TABLES: dict[str, MessageTable] = {table.message: table for table in (DELFOR, OR
 BY_FAMILY: dict[str, MessageTable] = {table.family: table for table in TABLES.values()}
 
 # CONTRL (syntax 3): 0083 action codes and the 0085 error code Cogrow writes.
-CONTRL_ACCEPTED, CONTRL_REJECTED = "7", "4"
+CONTRL_ACCEPTED, CONTRL_REJECTED, CONTRL_RECEIVED = "7", "4", "8"
 CONTRL_ERROR_INVALID_VALUE, CONTRL_ERROR_UNSPECIFIED = "12", "18"
 
 # DTM 2379 formats: a date, a date and time, an ISO week (CCYYWW), a date range.
