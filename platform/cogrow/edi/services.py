@@ -259,3 +259,108 @@ def decode(data: bytes) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return data.decode("latin-1")
+
+
+# ---------------------------------------------------------------- inbound
+
+
+def max_bytes() -> int:
+    """The largest interchange taken: under the import pipeline's file limit, with room for the JSON wrapping."""
+    from cogrow.imports import services as imports
+
+    return imports.setting("EDI_MAX_BYTES", imports.setting("IMPORT_MAX_BYTES", imports.DEFAULT_MAX_BYTES) * 9 // 10)
+
+
+def receive(actor: Actor, relationship_id: int, filename: str | None, data: bytes) -> tuple[Any, str | None]:
+    """Take an interchange into the import pipeline: (the import batch, a rejecting 997/CONTRL or None).
+
+    Only the envelope is read here (the syntax's `peek`): it picks the import kind and refuses a control number
+    already received (409). The pipeline reads the rest, in this request when small, in the worker when large.
+    A batch found invalid here comes back with the functional acknowledgement that rejects it (nothing logged,
+    nothing changed); an applied one logs the interchange and an accepting acknowledgement.
+    """
+    from cogrow.edi.importers import kind_name
+    from cogrow.imports import services as imports
+    from cogrow.imports.reader import PayloadTooLarge
+
+    rel = relationships.get_relationship(actor, relationship_id)
+    partner = require_partner(rel.id)
+    limit = max_bytes()
+    if len(data) > limit:
+        raise PayloadTooLarge(_("The interchange is larger than the limit of %(kb)s KB.", kb=limit // 1024),
+                              fields={"file": _("Too large.")})
+    text = decode(data)
+    syntax = syntax_of(partner)
+    if not text.strip() or not syntax.detect(text):
+        raise ValidationFailed(_("This is not an %(standard)s interchange, which the EDI settings of this "
+                                 "relationship name.", standard=partner.standard.upper()),
+                               fields={"file": _("Not an %(standard)s interchange.",
+                                                 standard=partner.standard.upper())})
+    try:
+        envelope = syntax.peek(text, partner)
+    except EdiError as exc:
+        raise ValidationFailed(f"{exc.where()}: {exc.message}", fields={exc.element or exc.segment: exc.message},
+                               segment=exc.segment, position=exc.position, element=exc.element) from None
+    family = registry.family_of(partner.standard, envelope.message_type)
+    if family == "functional_ack":
+        return receive_functional_ack(actor, rel, partner, text), None
+    if family not in FAMILY_SIDES:
+        raise ValidationFailed(_("Cogrow does not take %(message)s messages.", message=envelope.message_type[:8]),
+                               fields={"file": _("Unknown message.")})
+    earlier = received_before(partner, envelope.control_number)
+    if earlier is not None:
+        raise Conflict(_("Interchange %(number)s was already received (log #%(id)s): a duplicate interchange is "
+                         "refused.", number=envelope.control_number, id=earlier.id), interchange_id=earlier.id,
+                       import_id=earlier.import_id)
+    name = filename or f"{envelope.message_type}-{envelope.control_number}.edi"
+    batch = imports.upload(actor, rel.id, kind_name(family), name, wrap(text), content_type="application/json")
+    rejection = None
+    if batch.status == "invalid":
+        errors = [EdiError(str(e.get("column") or ""), int(e.get("row") or 0), e.get("column"), e.get("message"))
+                  for e in (batch.errors or [])[:20]]
+        rejection = syntax.functional_ack(envelope, False, errors, _rejection_envelope(partner, envelope), partner)
+    return batch, rejection
+
+
+def _rejection_envelope(partner: PartnerSettings, received: Envelope) -> Envelope:
+    """The envelope of a rejecting acknowledgement: not logged, so it takes no number of the outbound series
+    (it answers with the received interchange's own number)."""
+    return Envelope(sender_id=received.receiver_id, sender_qualifier=received.receiver_qualifier,
+                    receiver_id=received.sender_id, receiver_qualifier=received.sender_qualifier,
+                    control_number=received.control_number, date=received.date, time=received.time,
+                    standard=received.standard, version=received.version, test=received.test,
+                    group_control_number=received.group_control_number,
+                    message_type=syntax_of(partner).messages["functional_ack"])
+
+
+def receive_functional_ack(actor: Actor, rel: SupplyRelationship, partner: PartnerSettings, text: str) -> Interchange:
+    """A partner's 997 / CONTRL about one of our interchanges: logged, and the interchange it answers marked
+    accepted or rejected."""
+    from cogrow.edi.documents import FunctionalAckDoc
+
+    syntax = syntax_of(partner)
+    try:
+        envelope, docs = syntax.parse(text, partner)
+    except EdiError as exc:
+        raise ValidationFailed(f"{exc.where()}: {exc.message}", fields={exc.element or exc.segment: exc.message},
+                               segment=exc.segment, position=exc.position, element=exc.element) from None
+    if received_before(partner, envelope.control_number) is not None:
+        raise Conflict(_("Interchange %(number)s was already received: a duplicate interchange is refused.",
+                         number=envelope.control_number))
+    row = log_interchange(partner, "in", envelope, text, status="applied", documents=len(docs), actor=actor)
+    for doc in docs:
+        if not isinstance(doc, FunctionalAckDoc):
+            continue
+        number = doc.control_number.lstrip("0") or "0"
+        target = db.session.scalar(select(Interchange).where(
+            Interchange.partner_id == partner.id, Interchange.direction == "out",
+            Interchange.control_number.in_([doc.control_number, number.zfill(9)])).limit(1))
+        if target is not None:
+            target.status = "accepted" if doc.accepted else "rejected"
+            target.acknowledged_by_id = row.id
+            row.reference = f"{target.message_type} {target.control_number}"[:64]
+    audit.record(actor, "edi.received", row, detail={"message": envelope.message_type,
+                                                      "control_number": envelope.control_number})
+    note_inbound_number(partner, envelope.control_number)
+    db.session.commit()
+    return row

@@ -189,11 +189,10 @@ def _value(seg: Seg, el: El) -> Any:
                                             element=f"{seg.tag}{el.index:02d}", code=text[:20],
                                             codes=", ".join(el.codes)))
             return text
-        if el.type == "r":
-            number = Decimal(text)
-            if not number.is_finite() or len(text) > 18:
+        if el.type == "r":  # X12 R: digits, an optional sign and decimal point; no exponent
+            if len(text) > 18 or not text.isascii() or not text.lstrip("-").replace(".", "", 1).isdigit():
                 raise InvalidOperation
-            return number
+            return Decimal(text)
         if el.type == "n":
             if not text.isascii() or not text.isdigit() or len(text) > 9:
                 raise ValueError
