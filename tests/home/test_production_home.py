@@ -208,4 +208,6 @@ def test_production_home_runs_the_same_number_of_statements_for_1_or_6_items_of_
     assert queues.pos_to_acknowledge(producer_of(tenant_a))[0].total == 28
     large = _statements(client, "/home")
     assert small == large, (small, large)
-    assert small <= 20, small
+    # The work queue's statements, plus the partnership panel below it: the scorecards (2) and the forecast
+    # reliability panel (5), each a fixed number (tests/scorecards/test_home_panel.py).
+    assert small <= 22, small

@@ -6,11 +6,14 @@ import importlib
 from flask import Blueprint, g, render_template
 
 from cogrow.core.auth import requires
+from cogrow.home import partnership
 
 bp = Blueprint("home", __name__)
 
 # role -> the module whose `context(actor)` builds that role's page (templates/home/<role>.html).
 ROLE_PAGES = {"procurement": "procurement", "planner": "planner", "production": "production", "admin": "admin"}
+# Roles whose page ends with the partnership panel (home/partnership.py), below their work queue.
+PARTNERSHIP_ROLES = ("planner", "procurement", "production")
 
 
 @bp.get("/home")
@@ -18,4 +21,7 @@ ROLE_PAGES = {"procurement": "procurement", "planner": "planner", "production": 
 def index():
     actor = g.actor
     module = importlib.import_module(f"cogrow.home.{ROLE_PAGES[actor.role]}")
-    return render_template(f"home/{actor.role}.html", **module.context(actor))
+    context = module.context(actor)
+    if actor.role in PARTNERSHIP_ROLES:
+        context.update(partnership.context(actor, context.get("relationships")))
+    return render_template(f"home/{actor.role}.html", **context)

@@ -10,7 +10,11 @@ from cogrow.core.errors import AppError, ValidationFailed
 from cogrow.core.forms import CsrfOnlyForm
 from cogrow.core.validation import form_version
 from cogrow.relationships import services
+from cogrow.core.types import utcnow
+from cogrow.core.weeks import local_today
 from cogrow.relationships.forms import NEW_TERMS, TERMS, EditTermsForm, InviteSupplierForm
+from cogrow.scorecards import display
+from cogrow.scorecards import services as scorecards
 
 bp = Blueprint("relationships", __name__, url_prefix="/relationships")
 
@@ -59,8 +63,10 @@ def _terms_form(rel, formdata=None) -> EditTermsForm:
 
 
 def _detail(rel, form: EditTermsForm, status: int = 200):
+    now = utcnow()
     return render_template("relationships/detail.html", rel=rel, form=form, button_form=CsrfOnlyForm(formdata=None),
-                           item_count=catalog.count_items(g.actor, rel.id)), status
+                           item_count=catalog.count_items(g.actor, rel.id),
+                           scorecard=scorecards.summary(rel, local_today(now), now), **display.helpers()), status
 
 
 @bp.post("/<int:relationship_id>/terms")

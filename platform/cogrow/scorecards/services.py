@@ -42,7 +42,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Date, String, and_, bindparam, case, cast, func, literal, select
+from sqlalchemy import Date, Numeric, String, and_, bindparam, case, cast, func, literal, select, union_all
 from sqlalchemy.orm import aliased
 
 from cogrow.catalog.models import Item
@@ -281,26 +281,26 @@ def _authorization_rows(ctx: Context):
 
 
 def _fence_change_rows(ctx: Context) -> list[dict[str, Any]]:
-    """Lines revised or cancelled inside the firm fence, from the audit log (two statements whatever the data)."""
+    """Lines revised or cancelled inside the firm fence, from the audit log (one statement whatever the data)."""
     po, rel, line = PurchaseOrder, SupplyRelationship, PurchaseOrderLine
     months = list(ctx.months)
-    events = db.session.execute(
-        select(AuditLog.at, AuditLog.action, AuditLog.detail, po.id, po.number, po.relationship_id,
-               rel.firm_fence_weeks)
+    # Each audit row comes once per line of its PO as the PO is now (the line's current due date and part).
+    joined = db.session.execute(
+        select(AuditLog.id.label("audit_id"), AuditLog.at, AuditLog.action, AuditLog.detail, po.id, po.number,
+               po.relationship_id, rel.firm_fence_weeks, line.line_no, line.due_date, Item.prime_part_number)
         .join(po, cast(po.id, String) == AuditLog.object_id)
         .join(rel, rel.id == po.relationship_id)
+        .outerjoin(line, line.purchase_order_id == po.id)
+        .outerjoin(Item, Item.id == line.item_id)
         .where(AuditLog.object_type == "purchase_order", AuditLog.action.in_(("po.revised", "po.cancel")),
                AuditLog.outcome == "ok", AuditLog.organisation_id == rel.prime_id,
                po.relationship_id.in_(ctx.relationship_ids), AuditLog.at >= months[0].start)
         .order_by(AuditLog.id.desc())).all()
-    if not events:
-        return []
-    po_ids = {e.id for e in events}
+    events = list({r.audit_id: r for r in joined}.values())  # newest first, one per audit row
     lines: dict[int, dict[int, tuple[date, str]]] = defaultdict(dict)
-    for po_id, line_no, due, part in db.session.execute(
-            select(line.purchase_order_id, line.line_no, line.due_date, Item.prime_part_number)
-            .join(Item, Item.id == line.item_id).where(line.purchase_order_id.in_(po_ids))):
-        lines[po_id][line_no] = (due, part)
+    for r in joined:
+        if r.line_no is not None:
+            lines[r.id][r.line_no] = (r.due_date, r.prime_part_number)
     due_now: dict[int, dict[int, date | None]] = {p: {no: v[0] for no, v in ls.items()} for p, ls in lines.items()}
     out: list[dict[str, Any]] = []
     for e in events:  # newest first: each revision is undone after it is read, so older ones see their due dates
@@ -454,14 +454,16 @@ def _dec(value: Any) -> Decimal:
 
 def figures(relationship_ids: Iterable[int], months: Sequence[Month], today: date, now: datetime,
             keys: Iterable[str] | None = None) -> dict[str, dict[tuple[int, str], Figure]]:
-    """{measure: {(relationship_id, month label): Figure}}: one grouped statement per measure, whatever the size."""
+    """{measure: {(relationship_id, month label): Figure}}: the SQL measures' rows grouped in one UNION ALL
+    statement, the audit-log measure in two; the same statements whatever the number of relationships or rows."""
     ctx = _context(relationship_ids, months, today, now)
-    out: dict[str, dict[tuple[int, str], Figure]] = {}
-    for key in keys or MEASURES:
-        measure = MEASURES[key]
-        out[key] = {}
-        if not ctx.relationship_ids:
-            continue
+    wanted = [MEASURES[key] for key in (keys or MEASURES)]
+    out: dict[str, dict[tuple[int, str], Figure]] = {m.key: {} for m in wanted}
+    if not ctx.relationship_ids:
+        return out
+    grouped: list[tuple[Any, ...]] = []
+    selects = []
+    for measure in wanted:
         rows = measure.rows(ctx)
         if isinstance(rows, list):
             sums: dict[tuple[int, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
@@ -469,15 +471,18 @@ def figures(relationship_ids: Iterable[int], months: Sequence[Month], today: dat
                 total = sums[(r["relationship_id"], r["month"])]
                 total[0] += r["num"]
                 total[1] += r["den"]
-            grouped: Iterable[tuple[Any, ...]] = [(*k, *v) for k, v in sums.items()]
-        else:
-            sub = rows.order_by(None).subquery("rows")
-            grouped = db.session.execute(
-                select(sub.c.relationship_id, sub.c.month, func.sum(sub.c.num), func.sum(sub.c.den))
-                .group_by(sub.c.relationship_id, sub.c.month))
-        for rel_id, month, num, den in grouped:
-            if month is not None:
-                out[key][(rel_id, month)] = Figure(_dec(num), _dec(den), measure.kind)
+            grouped.extend((measure.key, *k, *v) for k, v in sums.items())
+            continue
+        sub = rows.order_by(None).subquery(f"rows_{measure.key}")
+        selects.append(select(literal(measure.key).label("measure"), sub.c.relationship_id, sub.c.month,
+                              cast(func.sum(sub.c.num), Numeric(24, 6)).label("num"),
+                              cast(func.sum(sub.c.den), Numeric(24, 6)).label("den"))
+                       .group_by(sub.c.relationship_id, sub.c.month))
+    if selects:
+        grouped.extend(db.session.execute(union_all(*selects) if len(selects) > 1 else selects[0]).all())
+    for key, rel_id, month, num, den in grouped:
+        if month is not None:
+            out[key][(rel_id, month)] = Figure(_dec(num), _dec(den), MEASURES[key].kind)
     return out
 
 
@@ -605,10 +610,19 @@ def drill_down(actor: Actor, relationship_id: int, key: str | None, first: str |
 
 
 def counterpart_figures(actor: Actor, months: Sequence[Month], today: date, now: datetime,
-                        limit: int = 50) -> tuple[list[SupplyRelationship], dict[str, dict[tuple[int, str], Figure]]]:
-    """Every active relationship of the actor's organisation with its figures over `months` (for home pages)."""
-    rels = [r for r in relationships.list_relationships(actor, status="active", limit=limit)]
-    return rels, figures([r.id for r in rels], months, today, now)
+                        rels: Sequence[SupplyRelationship] | None = None, limit: int = 500
+                        ) -> tuple[list[SupplyRelationship], dict[str, dict[tuple[int, str], Figure]]]:
+    """The actor's organisation's relationships (at most `limit`, or `rels` already read for the actor) with their
+    figures over `months`: a fixed number of statements whatever their number (for the home pages)."""
+    own = [r for r in rels if r.side_of(actor.organisation_id)] if rels is not None else \
+        relationships.list_relationships(actor, limit=limit)
+    return own, figures([r.id for r in own], months, today, now)
+
+
+def recent_months(today: date, count: int = 3) -> list[Month]:
+    """The `count` months ending with this one."""
+    last = month_of(today)
+    return span(last.shifted(-(count - 1)), last)
 
 
 PLACES = Decimal("0.000001")
@@ -635,3 +649,20 @@ def figure_rows(card: Scorecard) -> Iterable[tuple[Any, ...]]:
         cuts = forecast.cuts if forecast else None
         yield ("prime", "firm_cut_units", str(_l("Firm cuts (units)")), label, None, None,
                cuts.units if cuts is not None else None)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A relationship's figures over its recent months, for its page."""
+
+    months: list[Month]
+    figures: dict[str, Figure]
+    forecast: ForecastFigures | None
+
+
+def summary(relationship: SupplyRelationship, today: date, now: datetime, count: int = 3) -> Summary:
+    """The measures of a relationship the caller has already checked, over the `count` months ending with this one."""
+    months = recent_months(today, count)
+    figs = figures([relationship.id], months, today, now)
+    return Summary(months, {k: rollup(v, MEASURES[k].kind) for k, v in figs.items()},
+                   forecast_figures([relationship.id], months).get(relationship.id))
