@@ -221,7 +221,7 @@ def test_contrl_accepts_and_rejects_naming_the_segment():
     rejected = edifact.functional_ack(received, False, [caught.value], ours, p)
     assert "UCI+4711+PRIME0001:14+SME-77:ZZ+4'" in rejected and "UCM+1+ORDERS:D:96A:UN+4'" in rejected
     assert unpositioned(edifact.parse(rejected, p)[1]) == [FunctionalAckDoc(
-        "4711", False, (AckedMessage("1", False, "ORDERS"),), (f"#{position_of(bad, 'QTY+99')} 1.1: 12",))]
+        "4711", False, (AckedMessage("1", False, "ORDERS"),), (f"#{position_of(bad, 'QTY+99') - position_of(bad, 'UNH') + 1} 1.1: 12",))]
 
     envelope_error = EdiError("UNZ", 30, "UNZ01", "count")
     text = edifact.functional_ack(received, False, [envelope_error], ours, p)

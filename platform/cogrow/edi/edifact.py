@@ -203,12 +203,14 @@ def _value(segment: Segment, name: str) -> str:
 class _Reader:
     """Reads values of one message, raising EdiErrors that name where."""
 
-    def __init__(self, table: MessageTable | None, partner: PartnerSettings, reference: str) -> None:
-        self.table, self.partner, self.reference = table, partner, reference
+    def __init__(self, table: MessageTable | None, partner: PartnerSettings, reference: str, start: int = 0) -> None:
+        self.table, self.partner, self.reference, self.start = table, partner, reference, start
 
     def fail(self, segment: Segment, element: str | None, message: str):
         error = EdiError(segment.tag, segment.position, element, message)
-        error.message_reference = self.reference          # for CONTRL's message-level report
+        # For CONTRL's message-level report: the message's reference and the segment's position in it (UNH = 1).
+        error.message_reference = self.reference
+        error.message_position = segment.position - self.start + 1 if self.start else None
         raise error
 
     def required(self, segment: Segment, name: str) -> str:
@@ -776,7 +778,7 @@ def _message(segments: list[Segment], side: str, partner: PartnerSettings) -> Do
     """One UNH..UNT message read through its table."""
     unh, unt, body = segments[0], segments[-1], segments[1:-1]
     reference = _Reader(None, partner, "").required(unh, "UNH01")
-    reader = _Reader(None, partner, reference)
+    reader = _Reader(None, partner, reference, unh.position)
     kind = _value(unh, "UNH02.1")
     if kind != CONTRL and kind not in TABLES:
         reader.fail(unh, "UNH02.1", _("UNH02.1: Cogrow reads DELFOR, ORDERS, ORDRSP, DESADV and CONTRL, not "
@@ -868,7 +870,8 @@ def functional_ack(received: Envelope, accepted: bool, errors: Sequence[EdiError
     for error in message_errors:
         body.append(Segment("UCM", error.message_reference, [received.message_type, "D", "96A", "UN"],
                             CONTRL_REJECTED))
-        body.append(Segment("UCS", str(error.position), CONTRL_ERROR_INVALID_VALUE if error.element
+        position = getattr(error, "message_position", None) or error.position
+        body.append(Segment("UCS", str(position), CONTRL_ERROR_INVALID_VALUE if error.element
                             else CONTRL_ERROR_UNSPECIFIED))
         if error.element and error.element[3:4].isdigit():
             index, component = _split(error.element)
