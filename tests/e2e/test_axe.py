@@ -114,10 +114,34 @@ def _demo_ids(app) -> dict:
                 db.session.commit()
                 batch_id = batch.id
             ids["import_id"][kind] = batch_id
+        ids["draft_id"] = _whatif_drafts(rel, ids["po_id"])
         db.session.remove()
     missing = [name for name, value in ids.items() if value in (None, {}, [])]
     assert not missing, f"the demo data has no {missing}: the scan cannot visit those pages"
     return ids
+
+
+def _whatif_drafts(rel, po_id: int) -> int:
+    """A forecast draft and the PO's first line marked for cancellation, so that the what-if pages have drafts to
+    show; returns the forecast draft's id."""
+    from cogrow.extensions import db
+    from cogrow.forecasts.models import ForecastDraft
+    from cogrow.orders.models import PoCancelDraft, PoCancelDraftLine, PurchaseOrderLine
+
+    draft_id = db.session.scalar(select(func.min(ForecastDraft.id)).where(ForecastDraft.relationship_id == rel.id))
+    if draft_id is None:
+        draft = ForecastDraft(relationship_id=rel.id, note="axe", bucket_count=0, base_version_no=0)
+        db.session.add(draft)
+        db.session.flush()
+        draft_id = draft.id
+    if db.session.scalar(select(PoCancelDraft.id).where(PoCancelDraft.purchase_order_id == po_id)) is None:
+        cancel = PoCancelDraft(relationship_id=rel.id, purchase_order_id=po_id)
+        db.session.add(cancel)
+        db.session.flush()
+        db.session.add(PoCancelDraftLine(draft_id=cancel.id, line_id=db.session.scalar(
+            select(func.min(PurchaseOrderLine.id)).where(PurchaseOrderLine.purchase_order_id == po_id))))
+    db.session.commit()
+    return draft_id
 
 
 def _ship_one(rel, supplier) -> None:

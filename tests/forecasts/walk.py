@@ -6,7 +6,8 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from cogrow.core.weeks import current_week
-from cogrow.forecasts.models import Authorization, ForecastBucket, ForecastCommit, ForecastPublication
+from cogrow.forecasts.models import (Authorization, ForecastBucket, ForecastCommit, ForecastDraft, ForecastDraftBucket,
+                                     ForecastPublication)
 
 
 def _version_no(tenant, org, db):
@@ -27,7 +28,22 @@ def _version_no(tenant, org, db):
     return pub.version_no
 
 
-WALK_VALUES = {"version_no": _version_no}
+def _draft_id(tenant, org, db):
+    """A forecast draft of the tenant's relationship (one bucket of its item), made if none exists."""
+    rel_id = tenant.relationship.id
+    existing = db.session.scalar(select(func.min(ForecastDraft.id)).where(ForecastDraft.relationship_id == rel_id))
+    if existing:
+        return existing
+    draft = ForecastDraft(relationship_id=rel_id, note="walk", bucket_count=1, base_version_no=0)
+    db.session.add(draft)
+    db.session.flush()
+    db.session.add(ForecastDraftBucket(draft_id=draft.id, relationship_id=rel_id, item_id=tenant.item.id,
+                                       week_start=current_week(), quantity=Decimal("10"), zone="firm"))
+    db.session.commit()
+    return draft.id
+
+
+WALK_VALUES = {"version_no": _version_no, "draft_id": _draft_id}
 
 
 def snapshot(db, tenant):

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from cogrow.orders.models import ChangeProposal, PurchaseOrder, PurchaseOrderLine
+from cogrow.orders.models import ChangeProposal, PoCancelDraft, PoCancelDraftLine, PurchaseOrder, PurchaseOrderLine
 
 WALK_NUMBER = "WALK-PO-1"
 
@@ -27,6 +27,11 @@ def _walk_po(tenant, db) -> PurchaseOrder:
     db.session.flush()
     db.session.add(ChangeProposal(purchase_order_id=po.id, line_id=line.id, proposed_quantity=Decimal("80"),
                                   reason="walk", status="open"))
+    # Its line marked for cancellation as a draft, so that the what-if pages have a draft to show.
+    draft = PoCancelDraft(relationship_id=rel.id, purchase_order_id=po.id)
+    db.session.add(draft)
+    db.session.flush()
+    db.session.add(PoCancelDraftLine(draft_id=draft.id, line_id=line.id))
     db.session.commit()
     return po
 
