@@ -41,10 +41,11 @@ def at(day: date, hour: int = 12) -> datetime:
 
 
 def earlier() -> datetime:
-    """An instant of the current month before now (the month's first day at 00:01, or an hour ago if later)."""
+    """An instant of the current month before now: halfway between the month's first local midnight and now (the
+    clock ticks in tests, so even a run that starts at that midnight has one)."""
     now = datetime.now(timezone.utc)
-    first = datetime.combine(this_month().first_day, time(0, 1), tzinfo=business_zone()).astimezone(timezone.utc)
-    return min(now - timedelta(seconds=1), max(first, now - timedelta(hours=1)))
+    start = datetime.combine(this_month().first_day, time(0), tzinfo=business_zone()).astimezone(timezone.utc)
+    return start + (now - start) / 2
 
 
 def authorize(item, kind: str, qty, start: date, granted_at: datetime) -> Authorization:
