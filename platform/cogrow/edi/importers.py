@@ -351,7 +351,7 @@ def _order_validate(actor: Actor, rel: SupplyRelationship, rows: list[ParsedRow]
     received, errors = receive(rel, rows, "order")
     if received is None:
         return None, errors
-    uoms = dict(db.session.execute(select(Item.prime_part_number, Item.uom).where(Item.relationship_id == rel.id)))
+    uoms = dict(db.session.execute(select(Item.prime_part_number, Item.uom).where(Item.relationship_id == rel.id)).all())
     lines: list[ParsedRow] = []
     for doc in received.docs:
         assert isinstance(doc, PurchaseOrderDoc)

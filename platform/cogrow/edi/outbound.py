@@ -40,8 +40,8 @@ def forecast_doc(rel: SupplyRelationship, pub: ForecastPublication, firm_only: b
     """A version's buckets from the current week on (an 862: its firm weeks only), with each item's current
     authorizations and cumulative shipped quantity since the FAB cumulative start."""
     base = current_week()
-    parts = dict(db.session.execute(select(Item.id, Item.prime_part_number).where(Item.relationship_id == rel.id)))
-    uoms = dict(db.session.execute(select(Item.id, Item.uom).where(Item.relationship_id == rel.id)))
+    parts = dict(db.session.execute(select(Item.id, Item.prime_part_number).where(Item.relationship_id == rel.id)).all())
+    uoms = dict(db.session.execute(select(Item.id, Item.uom).where(Item.relationship_id == rel.id)).all())
     per_item: dict[int, list[Bucket]] = {}
     for item_id, week, quantity, zone in db.session.execute(
             select(ForecastBucket.item_id, ForecastBucket.week_start, ForecastBucket.quantity, ForecastBucket.zone)
