@@ -2,7 +2,7 @@
 frozen business day."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 
 from cogrow.core.types import utcnow

@@ -294,6 +294,9 @@ def _fence_change_rows(ctx: Context) -> list[dict[str, Any]]:
         .outerjoin(Item, Item.id == line.item_id)
         .where(AuditLog.object_type == "purchase_order", AuditLog.action.in_(("po.revised", "po.cancel")),
                AuditLog.outcome == "ok", AuditLog.organisation_id == rel.prime_id,
+               # the primes' own rows, read through the (organisation_id, at) index of a large table
+               AuditLog.organisation_id.in_(select(SupplyRelationship.prime_id)
+                                            .where(SupplyRelationship.id.in_(ctx.relationship_ids))),
                po.relationship_id.in_(ctx.relationship_ids), AuditLog.at >= months[0].start)
         .order_by(AuditLog.id.desc())).all()
     events = list({r.audit_id: r for r in joined}.values())  # newest first, one per audit row
