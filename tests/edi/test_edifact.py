@@ -28,6 +28,7 @@ from cogrow.edi.documents import (
     PurchaseOrderDoc,
 )
 from cogrow.edi.models import PartnerSettings
+from tests.edi.support import unplaced
 
 PRIME = ("PRIME0001", "14")
 SUPPLIER = ("SME-77", "ZZ")
@@ -44,18 +45,6 @@ def partner(**separators) -> PartnerSettings:
 def envelope(sender=PRIME, receiver=SUPPLIER, control="4711", test=False) -> Envelope:
     return Envelope(sender[0], sender[1], receiver[0], receiver[1], control, local_today(), time(9, 30),
                     "edifact", "D96A", test=test)
-
-
-def unpositioned(value):
-    """The documents without the segment positions a parse adds (written documents carry 0)."""
-    if isinstance(value, (list, tuple)):
-        return type(value)(unpositioned(v) for v in value)
-    if dataclasses.is_dataclass(value):
-        changes = {f.name: unpositioned(getattr(value, f.name)) for f in dataclasses.fields(value)}
-        if "position" in changes:
-            changes["position"] = 0
-        return dataclasses.replace(value, **changes)
-    return value
 
 
 def week(n: int) -> date:
@@ -88,7 +77,7 @@ def roundtrip(docs, env=None, p=None):
     text = edifact.write(docs, env, p)
     got_env, got = edifact.parse(text, p)
     assert got_env == dataclasses.replace(env, message_type=got_env.message_type)
-    assert unpositioned(got) == list(docs)
+    assert unplaced(got) == list(docs)
     return text
 
 
@@ -148,9 +137,9 @@ def test_custom_separators_from_the_partner_roundtrip_and_una_wins_over_settings
     text = roundtrip([order()], p=custom)
     assert text.startswith("UNA|*.! ~UNB*UNOC|3*")
     # the UNA in the data says which separators it uses, whatever the settings say
-    assert unpositioned(edifact.parse(text, partner())[1]) == [order()]
+    assert unplaced(edifact.parse(text, partner())[1]) == [order()]
     # without UNA, the partner's separators apply
-    assert unpositioned(edifact.parse(text[9:], custom)[1]) == [order()]
+    assert unplaced(edifact.parse(text[9:], custom)[1]) == [order()]
 
 
 def test_bom_and_line_break_variants_are_accepted():
@@ -159,7 +148,7 @@ def test_bom_and_line_break_variants_are_accepted():
     crlf, lf = (re.sub(r"(?<!\?)'", "'" + end, text) for end in ("\r\n", "\n"))   # after each terminator
     for variant in ("\ufeff" + text, crlf, lf, "\ufeff\r\n" + crlf + "\r\n",
                     text.replace("UNA:+.? '", "UNA:+.? '\r\n")):
-        assert unpositioned(edifact.parse(variant, partner())[1]) == expected
+        assert unplaced(edifact.parse(variant, partner())[1]) == expected
 
 
 def test_period_ranges_split_into_iso_weeks_by_the_shared_rule():
@@ -220,7 +209,7 @@ def test_contrl_accepts_and_rejects_naming_the_segment():
         edifact.parse(bad, p)
     rejected = edifact.functional_ack(received, False, [caught.value], ours, p)
     assert "UCI+4711+PRIME0001:14+SME-77:ZZ+4'" in rejected and "UCM+1+ORDERS:D:96A:UN+4'" in rejected
-    assert unpositioned(edifact.parse(rejected, p)[1]) == [FunctionalAckDoc(
+    assert unplaced(edifact.parse(rejected, p)[1]) == [FunctionalAckDoc(
         "4711", False, (AckedMessage("1", False, "ORDERS"),), (f"#{position_of(bad, 'QTY+99') - position_of(bad, 'UNH') + 1} 1.1: 12",))]
 
     envelope_error = EdiError("UNZ", 30, "UNZ01", "count")

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from cogrow.edi import edifact
 from cogrow.edi.documents import Bucket, ForecastDoc, ForecastItem, OrderLine, PurchaseOrderDoc
-from tests.edi.test_edifact import envelope, partner, unpositioned
+from tests.edi.support import unplaced
+from tests.edi.test_edifact import envelope, partner
 
 MARKS = "+:'?*|~!^#@$%&"
 text = st.text(st.characters(min_codepoint=32, max_codepoint=126) | st.sampled_from("가나다"), min_size=1,
@@ -53,4 +54,4 @@ def forecasts(draw):
 def test_write_then_parse_gives_the_same_document(seps, doc):
     p = partner(**seps)
     _env, docs = edifact.parse(edifact.write([doc], envelope(), p), p)
-    assert unpositioned(docs) == [doc]
+    assert unplaced(docs) == [doc]
