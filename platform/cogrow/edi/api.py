@@ -145,6 +145,7 @@ def edi_receive(relationship_id: int, query: ReceiveQuery):
     worker reads a large one, 422 naming the segment with the rejecting 997/CONTRL, 409 for a control number
     already received. A 997/CONTRL is logged against the interchange it answers.
     """
+    services.get_partner(g.actor, relationship_id)  # a foreign relationship is a 404 before anything
     limit = services.max_bytes()
     if request.mimetype == "multipart/form-data":
         file = request.files.get("file")
@@ -170,10 +171,12 @@ def edi_receive(relationship_id: int, query: ReceiveQuery):
         batch = imports.confirm(g.actor, relationship_id, batch.id, reason=query.reason)
     answer = imports_api._answer(batch)
     if isinstance(answer, Response):
-        if rejection is not None:
-            body = json.loads(answer.get_data(as_text=True))
+        body = json.loads(answer.get_data(as_text=True))
+        if answer.status_code == 202:  # the worker reads it: the same shape as a 201, with a Location to poll
+            body = {"import_batch": body, "interchange": None, "functional_ack": None}
+        elif rejection is not None:
             body["error"]["functional_ack"] = rejection
-            answer.set_data(json.dumps(body, ensure_ascii=False))
+        answer.set_data(json.dumps(body, ensure_ascii=False))
         return answer
     return InterchangeReceived(import_batch=answer.model_dump(mode="json"), interchange=None, functional_ack=None)
 

@@ -126,6 +126,7 @@ def _download(row: models.Interchange) -> Response:
 @bp.post("/export")
 @requires()
 def export(relationship_id: int):
+    services.get_partner(g.actor, relationship_id)  # a foreign relationship is a 404 before anything
     family = request.form.get("family", "")
     try:
         object_id = int(request.form.get("object_id", ""))
