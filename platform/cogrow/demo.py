@@ -105,6 +105,7 @@ def load_demo() -> bool:
             firm_fence_weeks=4, material_fence_weeks=8, currency=currency, material_share=Decimal("0.4"),
             threshold_units=Decimal("100"), threshold_pct=Decimal("0.1"),
             threshold_amount=USD_THRESHOLD if currency == "USD" else Decimal("1000000"),
+            due_date_tolerance_days=2,  # OTIF counts a line shipped complete up to two days late as on time
         )
         db.session.add(rel)
         db.session.flush()
