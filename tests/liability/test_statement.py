@@ -173,6 +173,11 @@ def test_the_pdf_carries_the_figures_the_hash_and_korean_text(client, db, four_i
     digest = db.session.scalar(select(LiabilityIssue.sha256).where(LiabilityIssue.format == "pdf"))
     assert KOREAN_PRIME in text and digest in text
     assert "2,390,000" in text and "940,000" in text and "LB-po" in text
+    tenant.users["prime:procurement"].locale = "ko"
+    db.session.commit()
+    korean = client.get(f"/relationships/{tenant.relationship.id}/liability?format=pdf")  # the user's language
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(korean.data)).pages)
+    assert "품번" in text and "합계" in text  # the Korean labels of "Part number" and "Total"
 
 
 def test_the_printable_page_is_an_issue_too(client, db, four_items):
