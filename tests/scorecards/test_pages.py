@@ -115,3 +115,12 @@ def test_a_bad_period_or_measure_is_a_4xx_naming_it(client, db, tenant_a):
     assert bad.status_code == 400 and "start" in bad.get_json()["error"]["fields"]
     backwards = client.get(f"{base}?start=2026-10&end=2026-01", headers=headers)
     assert backwards.status_code == 422 and "start" in backwards.get_json()["error"]["fields"]
+
+
+def test_months_far_off_or_in_other_scripts_are_refused_not_crashed(client, db, tenant_a):
+    headers = {"Authorization": f"Bearer {tenant_a.tokens['prime:planner']}"}
+    base = f"/api/v1/relationships/{tenant_a.relationship.id}/scorecard"
+    for text in ("9999-12", "0000-01", "2026-٠١", "2026-1x", "２０２６-１３"):
+        answer = client.get(f"{base}?start={text}&end={text}", headers=headers)
+        assert answer.status_code == 400 and set(answer.get_json()["error"]["fields"]) >= {"start"}, text
+    assert client.get(f"{base}?start=２０２６-０１&end=2026-02", headers=headers).status_code == 200

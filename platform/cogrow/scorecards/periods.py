@@ -48,12 +48,12 @@ def month_of(day: date) -> Month:
 
 
 def parse_month(text: str) -> Month:
-    """'2026-11' (full-width digits folded); ValueError for anything else."""
+    """'2026-11' (full-width digits folded), years 1900 to 2999; ValueError for anything else."""
     # Full-width digits fold to ASCII (as ISO weeks do); any other script's digits stay and are refused below.
     folded = "".join(unicodedata.normalize("NFKC", c) if "\uff01" <= c <= "\uff5e" else c for c in text).strip()
     year, sep, month = folded.partition("-")
     if not (sep and year.isascii() and year.isdigit() and month.isascii() and month.isdigit()
-            and len(year) == 4 and 1 <= len(month) <= 2 and 1 <= int(month) <= 12 and int(year) >= 1900):
+            and len(year) == 4 and 1 <= len(month) <= 2 and 1 <= int(month) <= 12 and 1900 <= int(year) <= 2999):
         raise ValueError(text)
     return Month(date(int(year), int(month), 1))
 
