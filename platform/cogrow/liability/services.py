@@ -57,7 +57,7 @@ from cogrow.shipments.models import Shipment, ShipmentLine
 ZERO = Decimal("0")
 COVER_STATES = (*BINDING_STATES, "closed")  # as coverage.services: a closed PO's lines still cover their firm week
 ISSUE_FORMATS = ("print", "xlsx", "pdf")
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_MONTH = re.compile(r"^([0-9]{4})-([0-9]{2})$")
 
 
 @dataclass(frozen=True)
