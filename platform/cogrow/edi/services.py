@@ -108,6 +108,8 @@ def save_partner(actor: Actor, relationship_id: int, values: dict[str, Any]) -> 
     rel = relationships.get_relationship(actor, relationship_id)
     _check_admin(actor)
     partner = partner_of(rel.id)
+    if values.get("standard") is not None and values["standard"] not in DEFAULT_VERSIONS:
+        raise ValidationFailed(_("Some EDI settings are not valid."), fields={"standard": _("Choose X12 or EDIFACT.")})
     merged = {**defaults(values.get("standard") or (partner.standard if partner else "x12")),
               **({k: getattr(partner, k) for k in defaults()} if partner else {}), **values}
     if partner is not None and values.get("standard") and values["standard"] != partner.standard:
