@@ -26,7 +26,7 @@ pytestmark = pytest.mark.e2e
 BLOCKING = ("serious", "critical")
 LOCALES = ("ko", "en")
 # Never pages: JSON, files, health checks, redirects only.
-NOT_PAGES = {"core.health", "core.index", "imports.template", "static"}
+NOT_PAGES = {"core.health", "core.index", "imports.template", "static", "edi.download"}
 ANONYMOUS_PAGES = {"accounts.login", "accounts.accept_invitation"}
 AXE_OPTIONS = {"resultTypes": ["violations"]}
 
