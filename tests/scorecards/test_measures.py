@@ -179,6 +179,9 @@ def test_po_changes_inside_the_firm_fence_count_revised_and_cancelled_lines_by_t
                          {"lines": [line(1, outside), line(2, inside), line(3, inside)]}, revised.version)
         orders.revise_po(planner, tenant_a.relationship.id, revised.id,
                          {"lines": [line(1, outside), line(2, inside), line(3, inside, "90")]}, revised.version)
+        # line 2 removed (a line cancelled alone): listed, not counted, since the log keeps no due date for it
+        orders.revise_po(planner, tenant_a.relationship.id, revised.id,
+                         {"lines": [line(1, outside), line(3, inside, "90")]}, revised.version)
         cancelled = orders.create_po(planner, tenant_a.relationship.id, {"lines": [line(1, inside), line(2, outside)]})
         orders.issue_po(planner, tenant_a.relationship.id, cancelled.id, cancelled.version)
         orders.cancel_po(planner, tenant_a.relationship.id, cancelled.id, cancelled.version, "not needed")
@@ -190,5 +193,6 @@ def test_po_changes_inside_the_firm_fence_count_revised_and_cancelled_lines_by_t
     fig = figure(tenant_a, "fence_changes", month)
     assert fig.value == 3
     listed = rows(tenant_a, "fence_changes", [month])
-    assert sorted((r["po_number"] == revised.number, r["line_no"], r["change"], r["due_date"]) for r in listed) == [
-        (False, 1, "cancelled", inside), (True, 1, "revised", inside), (True, 3, "revised", inside)]
+    assert sorted((r["po_number"] == revised.number, r["line_no"], r["change"], r["counted"]) for r in listed) == [
+        (False, 1, "cancelled", 1), (True, 1, "revised", 1), (True, 2, "removed", 0), (True, 3, "revised", 1)]
+    assert {r["due_date"] for r in listed} == {inside, None}

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from cogrow.scorecards import services
 
 # The codes a drill-down row carries (a change, a proposal's status), as the page shows them.
-CODE_LABELS = {"revised": _l("revised"), "cancelled": _l("cancelled"), "accepted": _l("accepted"),
+CODE_LABELS = {"revised": _l("revised"), "cancelled": _l("cancelled"), "removed": _l("removed, due date not recorded"), "accepted": _l("accepted"),
                "rejected": _l("rejected"), "open": _l("open")}
 
 

@@ -19,7 +19,8 @@ The prime's planning discipline:
 - **fence_changes**: PO lines revised (quantity, due date or item) or cancelled on an issued PO while their due
   date lay inside the firm fence (the relationship's current `firm_fence_weeks` counted from the week of the
   change). Read from the audit log (`po.revised`, `po.cancel`): due dates at the time are rebuilt backwards from
-  the lines as they are now. A count, per month of the change.
+  the lines as they are now. A count, per month of the change. A line removed by a revision (how a single line is
+  cancelled) has no due date in the log: it is listed with the rows but not counted.
 - **late_proposals**: change proposals made in the month, answered (accepted or rejected) after more than the
   relationship's `po_ack_days` days, or still open past them; withdrawn ones are left out (nobody had to answer).
 - **authorizations_honoured**: FAB authorization periods (item, cumulative start) closed in the month, a period
@@ -327,16 +328,20 @@ def _fence_change_rows(ctx: Context) -> list[dict[str, Any]]:
             for no in detail["lines"].get("added", []):
                 state.pop(int(no), None)
             for no in detail["lines"].get("removed", []):
-                state[int(no)] = None  # its due date was not logged: it cannot be placed against the fence
+                # The log keeps no due date for a removed line (a line cancelled alone is removed this way): it is
+                # listed, not counted, as it cannot be placed against the fence.
+                touched.append((int(no), None, "removed"))
+                state[int(no)] = None
         if month is None:
             continue
         for no, due, what in touched:
-            if due is None or week_start(due) >= fence_end:
+            if due is not None and week_start(due) >= fence_end:
                 continue
+            counted = 0 if due is None else 1
             part = lines[e.id][no][1] if no in lines[e.id] else ""
-            out.append({"relationship_id": e.relationship_id, "month": month, "num": Decimal(1), "den": Decimal(1),
-                        "po_number": e.number, "line_no": no, "part_number": part, "change": what,
-                        "changed_at": e.at, "due_date": due, "fence_end": fence_end, "counted": 1})
+            out.append({"relationship_id": e.relationship_id, "month": month, "num": Decimal(counted),
+                        "den": Decimal(1), "po_number": e.number, "line_no": no, "part_number": part, "change": what,
+                        "changed_at": e.at, "due_date": due, "fence_end": fence_end, "counted": counted})
     out.sort(key=lambda r: (r["changed_at"], r["po_number"], r["line_no"]))
     return out
 
