@@ -246,3 +246,21 @@ def test_later_records_leave_a_past_statement_and_its_hash_alone(db, tenant_a):
     db.session.commit()
     after = services.compute(actor, rel.id, past)
     assert after.sha256 == before.sha256 and after.total == before.total
+
+
+def test_this_months_terms_are_the_coverage_ledgers(db, four_items):
+    """The statement reads the ledger's definitions from its rows: for this month it agrees with the reconcile."""
+    from cogrow.core.types import utcnow
+    from cogrow.coverage import services as coverage
+    from cogrow.coverage.models import CoverageLedger
+
+    tenant, items = four_items
+    coverage.reconcile(tenant.relationship.id, None, utcnow())
+    statement = services.compute(actor_of(tenant.users["prime:planner"], tenant.prime), tenant.relationship.id,
+                                 this_month())
+    terms = ("open_po", "firm_forecast", "firm_uncovered", "fab_authorized", "raw_authorized", "cum_start_date",
+             "cum_shipped", "guaranteed")
+    for item in items.values():
+        ledger = db.session.get(CoverageLedger, item.id)
+        line = _line(statement, item)
+        assert {t: getattr(line, t) for t in terms} == {t: getattr(ledger, t) for t in terms}, item.prime_part_number
