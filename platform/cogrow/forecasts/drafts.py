@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, delete, func, select
+from sqlalchemy import delete, func, select, tuple_
 
 from cogrow.core import audit
 from cogrow.core.auth import Actor
@@ -145,9 +145,8 @@ def set_cells(actor: Actor, relationship_id: int, draft_id: int, cells: Sequence
     if errors:
         raise _fail(errors)
     t = ForecastDraftBucket.__table__
-    for item_id, week, _quantity in cells:
-        db.session.execute(delete(t).where(and_(t.c.draft_id == draft.id, t.c.item_id == item_id,
-                                                t.c.week_start == week)))
+    db.session.execute(delete(t).where(t.c.draft_id == draft.id, tuple_(t.c.item_id, t.c.week_start).in_(
+        [(item_id, week) for item_id, week, _quantity in cells])))
     _insert_buckets(draft, rel, cells)
     draft.bucket_count = db.session.scalar(select(func.count()).select_from(t).where(t.c.draft_id == draft.id)) or 0
     audit.record(actor, "forecast.draft_edited", draft, detail={"cells": len(cells)})
