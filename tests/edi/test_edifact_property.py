@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cogrow.edi import edifact
-from cogrow.edi.documents import Bucket, ForecastDoc, ForecastItem, OrderLine, PurchaseOrderDoc
+from cogrow.edi.documents import Bucket, EdiError, ForecastDoc, ForecastItem, OrderLine, PurchaseOrderDoc
 from tests.edi.support import unplaced
 from tests.edi.test_edifact import envelope, partner
 
@@ -55,3 +55,25 @@ def test_write_then_parse_gives_the_same_document(seps, doc):
     p = partner(**seps)
     _env, docs = edifact.parse(edifact.write([doc], envelope(), p), p)
     assert unplaced(docs) == [doc]
+
+
+@settings(max_examples=300, deadline=None)
+@given(cuts=st.lists(st.tuples(st.integers(0, 2000), st.integers(0, 6), st.text(st.sampled_from(MARKS + "UNABZ019 \r\n"),
+                                                                              max_size=4)), min_size=1, max_size=3))
+def test_a_damaged_interchange_raises_edierror_and_nothing_else(cuts):
+    p = partner()
+    text = edifact.write([next_order()], envelope(), p)
+    for at, length, insert in cuts:
+        at %= len(text) + 1
+        text = text[:at] + insert + text[at + length:]
+    try:
+        edifact.parse(text, p)
+        edifact.peek(text, p)
+    except EdiError as error:
+        assert error.segment and error.position >= 1 and error.message
+
+
+def next_order() -> PurchaseOrderDoc:
+    return PurchaseOrderDoc("PO-1", date(2026, 11, 18), (
+        OrderLine(1, "P?1", Decimal("12.5"), "EA", date(2026, 12, 1), Decimal(900), "KRW"),
+        OrderLine(2, "P'2", Decimal(3), "EA", date(2026, 12, 8), Decimal(10), "USD")))

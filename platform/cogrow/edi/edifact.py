@@ -81,6 +81,8 @@ class _Factory(SegmentFactory):
 
     def create_segment(self, name, *elements, validate=True, version="", directory=""):
         self.count += 1
+        if not name:
+            raise EdiError(_("(empty)"), self.count, None, _("An empty segment: two terminators in a row."))
         if len(name) != 3 or not name.isalnum() or not name.isupper():
             raise EdiError(name[:3], self.count, None,
                            _("“%(tag)s” is not a segment tag: the separators the data uses are not the ones "
