@@ -65,6 +65,25 @@ def _row_error(error: EdiError) -> RowError:
     return RowError(max(error.position, 1), error.element or error.segment, f"{error.where()}: {error.message}")
 
 
+_LAST_PARSED: dict[tuple[int, tuple[Any, ...], str], tuple[Envelope, list[Doc]]] = {}
+
+
+def _parsed(syntax: registry.Syntax, text: str, partner: PartnerSettings) -> tuple[Envelope, list[Doc]]:
+    """The syntax's parse, remembered for the last interchange: the preview and the confirm read the same text
+    (the documents are immutable; the checks against the relationship run again each time)."""
+    import hashlib
+
+    settings = tuple(str(getattr(partner, name)) for name in services.defaults() if name != "uom_codes")
+    key = (partner.id, settings + tuple(sorted((partner.uom_codes or {}).items())),
+           hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest())
+    known = _LAST_PARSED.get(key)
+    if known is None:
+        known = syntax.parse(text, partner)
+        _LAST_PARSED.clear()
+        _LAST_PARSED[key] = known
+    return known[0], list(known[1])
+
+
 def receive(rel: SupplyRelationship, rows: list[ParsedRow], family: str) -> tuple[Received | None, list[RowError]]:
     """Parse the interchange of the rows for `family`; (None, errors) when it cannot be used."""
     text = "".join(r.values.get("interchange") or "" for r in rows)
@@ -80,7 +99,7 @@ def receive(rel: SupplyRelationship, rows: list[ParsedRow], family: str) -> tupl
         return None, [RowError(1, None, _("This is not an %(standard)s interchange, which the EDI settings of this "
                                           "relationship name.", standard=partner.standard.upper()))]
     try:
-        envelope, docs = syntax.parse(text, partner)
+        envelope, docs = _parsed(syntax, text, partner)
     except EdiError as exc:
         return None, [_row_error(exc)]
     except Exception:  # a reader's bug must not become a 500 for the partner: it is logged and refused

@@ -11,6 +11,7 @@ set on top of the tables.
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -23,6 +24,7 @@ from cogrow.edi import registry
 from cogrow.edi.documents import (AckDoc, AckedMessage, AsnDoc, AsnLine, AsnOrder, Authorization, Bucket, Doc,
                                   EdiError, Envelope, ForecastDoc, ForecastItem, FunctionalAckDoc, LineChange,
                                   OrderLine, PurchaseOrderDoc)
+from cogrow.core.weeks import week_start
 from cogrow.edi.periods import month_of, split_period
 
 if TYPE_CHECKING:
@@ -175,6 +177,14 @@ def tokenize(text: str) -> tuple[Separators, list[Seg]]:
     return seps, segments
 
 
+@functools.lru_cache(maxsize=4096)
+def _date(text: str) -> date:
+    """CCYYMMDD (an interchange repeats a few dozen dates many thousand times)."""
+    if len(text) != 8 or not text.isascii() or not text.isdigit():
+        raise ValueError(text)
+    return date(int(text[:4]), int(text[4:6]), int(text[6:]))
+
+
 def _value(seg: Seg, el: El) -> Any:
     raw = seg.get(el.index).split("\x00")[0]
     text = raw.strip()
@@ -198,9 +208,7 @@ def _value(seg: Seg, el: El) -> Any:
                 raise ValueError
             return int(text)
         if el.type == "dt":
-            if len(text) != 8 or not text.isdigit():
-                raise ValueError
-            return datetime.strptime(text, "%Y%m%d").date()
+            return _date(text)
         if el.type == "tm":
             if len(text) not in (4, 6, 8) or not text.isdigit():
                 raise ValueError
@@ -477,8 +485,8 @@ def _fst_weeks(seg: Seg, values: dict[str, Any]) -> list[tuple[date, Decimal, st
         parts = split_period(start, values["end"], quantity)
     elif timing == "M":
         parts = split_period(*month_of(start), quantity)
-    else:
-        parts = split_period(start, start, quantity)
+    else:  # a day or a week: all of it to the week that holds the date
+        return [(week_start(start), quantity, zone, seg.position)]
     return [(week, qty, zone, seg.position) for week, qty in parts]
 
 
