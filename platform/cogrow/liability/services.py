@@ -157,8 +157,8 @@ class Statement:
         return sum((line.liability.raw_amount for line in self.items if line.liability), ZERO)
 
 
-def _plain(value: Any) -> Any:
-    """A value as the canonical serialization writes it."""
+def _plain(value: Any) -> str:
+    """A decimal, instant or date as the canonical serialization writes it (json.dumps calls this for them)."""
     if isinstance(value, Decimal):
         return decimal_text(value)
     if isinstance(value, datetime):
@@ -167,16 +167,12 @@ def _plain(value: Any) -> Any:
         return value.isoformat(timespec="microseconds") + "Z"
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
+    raise TypeError(f"{type(value).__name__} has no canonical form")
 
 
 def canonical_bytes(inputs: dict[str, Any]) -> bytes:
     """The statement's input rows as the bytes its hash is taken of (see the module docstring)."""
-    return json.dumps(_plain(inputs), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return json.dumps(inputs, default=_plain, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 def _state_moves(rel_id: int, before: datetime) -> dict[int, str]:
@@ -247,16 +243,18 @@ def compute(actor: Actor, relationship_id: int, month: Month) -> Statement:
         shipped_by_line[s["po_line_id"]] += s["quantity_shipped"]
 
     # PO lines with their PO's state at T.
-    pos = {po.id: po for po in db.session.scalars(select(PurchaseOrder).where(
-        PurchaseOrder.relationship_id == rel.id, PurchaseOrder.created_at < as_of))}
+    po = PurchaseOrder.__table__
+    pol = PurchaseOrderLine.__table__
+    pos = {row.id: row for row in db.session.execute(
+        select(po.c.id, po.c.number, po.c.status, po.c.issued_at, po.c.closed_at)
+        .where(po.c.relationship_id == rel.id, po.c.created_at < as_of))}
     moves = {} if current else _state_moves(rel.id, as_of)
-    state_of = {po_id: _state_at(po, moves, as_of, current) for po_id, po in pos.items()}
+    state_of = {po_id: _state_at(row, moves, as_of, current) for po_id, row in pos.items()}
     po_lines = []
-    for line in db.session.scalars(select(PurchaseOrderLine).where(
-            PurchaseOrderLine.relationship_id == rel.id,
-            PurchaseOrderLine.purchase_order_id.in_(select(PurchaseOrder.id).where(
-                PurchaseOrder.relationship_id == rel.id, PurchaseOrder.created_at < as_of)))
-            .order_by(PurchaseOrderLine.id)):
+    for line in db.session.execute(
+            select(pol.c.id, pol.c.purchase_order_id, pol.c.line_no, pol.c.item_id, pol.c.quantity, pol.c.due_date)
+            .join(po, po.c.id == pol.c.purchase_order_id)
+            .where(pol.c.relationship_id == rel.id, po.c.created_at < as_of).order_by(pol.c.id)):
         state = state_of[line.purchase_order_id]
         if state not in COVER_STATES:
             continue
@@ -280,7 +278,7 @@ def compute(actor: Actor, relationship_id: int, month: Month) -> Statement:
                                  zone=b.zone))
 
     lines = _item_lines(rel, items, auths, shipped, po_lines, firm, cw)
-    records = _records(rel.id, month, month_start, as_of, pos)
+    records = _records(rel.id, month, month_start, as_of)
     inputs = {
         "relationship_id": rel.id, "month": month.label, "as_of_day": as_of_day, "currency": rel.currency,
         "material_share": rel.material_share, "firm_fence_weeks": rel.firm_fence_weeks,
@@ -349,8 +347,7 @@ def _item_lines(rel: SupplyRelationship, items: dict[int, Item], auths: list[dic
     return sorted(result, key=lambda line: (line.part_number, line.item_id))
 
 
-def _records(rel_id: int, month: Month, start: datetime, before: datetime,
-             pos: dict[int, PurchaseOrder]) -> list[dict[str, Any]]:
+def _records(rel_id: int, month: Month, start: datetime, before: datetime) -> list[dict[str, Any]]:
     """The dated records of the month: PO issues, changes and cancellations (the audit log), shipments and receipts."""
     po = PurchaseOrder.__table__
     records: list[dict[str, Any]] = []
