@@ -254,23 +254,17 @@ class _Reader:
         if fmt not in DATE_FORMATS and fmt not in PERIOD_FORMATS:
             self.fail(segment, "DTM01.3", _("DTM01.3: the date format “%(code)s” is not one Cogrow reads "
                                             "(102, 203, 204, 616, 718).", code=fmt))
-        length = DATE_FORMATS.get(fmt) or PERIOD_FORMATS[fmt]
+        pattern, length = DATE_FORMATS.get(fmt) or PERIOD_FORMATS[fmt]
         try:
             if len(value) != length or not value.replace("-", "").isdigit():
                 raise ValueError(value)
             if fmt == "616":
                 start = date.fromisocalendar(int(value[:4]), int(value[4:]), 1)
                 return start, start + timedelta(days=6)
-            if fmt == "718":
-                start, end = (datetime.strptime(part, "%Y%m%d").date() for part in value.split("-"))
-                if end < start:
-                    raise ValueError(value)
-                return start, end
-            day = datetime.strptime(value[:12] if fmt != "102" else value,
-                                    {"102": "%Y%m%d", "203": "%Y%m%d%H%M", "204": "%Y%m%d%H%M"}[fmt]).date()
-            if fmt == "204" and not 0 <= int(value[12:]) < 60:
+            start, end = (datetime.strptime(part, pattern).date() for part in (value.split("-") * 2)[:2])
+            if end < start:
                 raise ValueError(value)
-            return day, day
+            return start, end
         except ValueError:
             self.fail(segment, "DTM01.2", _("DTM01.2: “%(value)s” is not a date in format %(code)s.",
                                             value=value, code=fmt))
@@ -884,5 +878,5 @@ def functional_ack(received: Envelope, accepted: bool, errors: Sequence[EdiError
 
 registry.register(registry.Syntax(
     name="edifact", parse=parse, write=write, functional_ack=functional_ack, detect=detect, peek=peek,
-    messages={"forecast": "DELFOR", "order": "ORDERS", "ack": "ORDRSP", "asn": "DESADV", "functional_ack": CONTRL},
+    messages={**{table.family: table.message for table in TABLES.values()}, "functional_ack": CONTRL},
     versions=(VERSION,)))

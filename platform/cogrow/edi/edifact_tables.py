@@ -29,9 +29,6 @@ class MessageTable:
                 return code
         raise KeyError(f"{element}: no code for {meaning}")
 
-    def reads(self, tag: str) -> bool:
-        return any(element.startswith(tag) for element in self.codes)
-
 
 # Item numbers are the prime's (buyer's) part numbers: LIN C212 7143 = IN.
 _ITEM_NUMBER_TYPE = {"IN": "buyer"}
@@ -94,12 +91,12 @@ DESADV = MessageTable(
 )
 
 TABLES: dict[str, MessageTable] = {table.message: table for table in (DELFOR, ORDERS, ORDRSP, DESADV)}
-BY_FAMILY: dict[str, MessageTable] = {table.family: table for table in TABLES.values()}
 
 # CONTRL (syntax 3): 0083 action codes and the 0085 error code Cogrow writes.
 CONTRL_ACCEPTED, CONTRL_REJECTED, CONTRL_RECEIVED = "7", "4", "8"
 CONTRL_ERROR_INVALID_VALUE, CONTRL_ERROR_UNSPECIFIED = "12", "18"
 
-# DTM 2379 formats: a date, a date and time, an ISO week (CCYYWW), a date range.
-DATE_FORMATS = {"102": 8, "203": 12, "204": 14}
-PERIOD_FORMATS = {"616": 6, "718": 17}
+# DTM 2379 formats (strptime pattern of one date, length of the value): a date, a date and time; an ISO week
+# (CCYYWW) and a date range (CCYYMMDD-CCYYMMDD) are periods.
+DATE_FORMATS = {"102": ("%Y%m%d", 8), "203": ("%Y%m%d%H%M", 12), "204": ("%Y%m%d%H%M%S", 14)}
+PERIOD_FORMATS = {"616": ("", 6), "718": ("%Y%m%d", 17)}
