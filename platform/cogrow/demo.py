@@ -164,6 +164,9 @@ def _load_activity(orgs: dict[str, Organisation]) -> None:
 
     week0 = current_week()
     now = datetime.now(timezone.utc)
+    from cogrow.reliability import demo as reliability_demo
+
+    reliability_demo.forecast_history(week0)  # past versions and orders, before today's versions (numbered after them)
     rels = db.session.scalars(select(SupplyRelationship).order_by(SupplyRelationship.id)).all()
     for n, rel in enumerate(rels):
         prime_slug = next(slug for slug, org in orgs.items() if org.id == rel.prime_id)
@@ -207,6 +210,9 @@ def _load_activity(orgs: dict[str, Organisation]) -> None:
 
     coverage.full_sweep()
     _history(week0, now)
+    from cogrow.reliability import services as reliability
+
+    reliability.refresh()  # the finished weeks of that history, as the nightly run would store them
 
 
 def _queue_work(n: int, rel: SupplyRelationship, items: list[Item], weekly: list[Decimal], po, planner, producer,

@@ -85,7 +85,7 @@ def test_the_nightly_run_takes_its_day_once(db, rel):
 def queued(app, monkeypatch):
     sent = []
     monkeypatch.setitem(app.config, "CELERY_TASK_ALWAYS_EAGER", False)
-    monkeypatch.setattr(tasks.refresh, "apply_async", lambda args: sent.append(args))
+    monkeypatch.setattr(tasks.refresh, "apply_async", lambda args, **options: sent.append(args))
     return sent
 
 
@@ -112,3 +112,16 @@ def test_a_rolled_back_publication_queues_nothing(db, rel, queued):
 def test_the_refresh_task_stores_the_weeks(db, rel):
     assert tasks.refresh.run([rel.id]) == 4
     assert services.stored_through(rel.id) == week(-1)
+
+
+def test_the_demo_network_has_weeks_to_compare(app, db):
+    from cogrow.demo import load_demo
+    from cogrow.relationships.models import SupplyRelationship
+
+    assert load_demo() is True
+    ids = list(db.session.scalars(select(SupplyRelationship.id)))
+    first, last = services.default_window()
+    figures = services.at_fences(ids, first, last)
+    assert all(fig.wape_firm is not None and fig.bias_material is not None for fig in figures.values()), figures
+    # the primes lean different ways: some relationships over-forecast, some under
+    assert {fig.bias_material > 0 for fig in figures.values()} == {True, False}

@@ -49,7 +49,7 @@ def _after_commit(session: Session) -> None:
     if not has_app_context() or current_app.config.get("CELERY_TASK_ALWAYS_EAGER"):
         return
     try:
-        refresh.apply_async(args=[ids])
+        refresh.apply_async(args=[ids], retry=False)
     except Exception:  # noqa: BLE001 - the nightly run stores these weeks anyway
         logger.warning("could not queue the reliability refresh of relationships %s", ids, exc_info=True)
 
