@@ -14,6 +14,7 @@ from cogrow.core.auth import requires
 from cogrow.core.errors import BadRequest, UnsupportedMediaType
 from cogrow.core.schema import Body, Flag, Moment, PageQuery, Query, Resource
 from cogrow.edi import importers  # noqa: F401  (registers the EDI import kinds with the import pipeline)
+from cogrow.edi import delivery  # noqa: F401  (registers the webhook delivery task for the workers)
 from cogrow.edi import models, outbound, services
 from cogrow.imports import api as imports_api
 
@@ -98,7 +99,11 @@ class ReceiveQuery(Query):
     reason: str | None = Field(default=None, description="Needed with `confirm` when a forecast cuts firm weeks.")
 
 
-class ForecastExportQuery(Query):
+class ExportQuery(Query):
+    webhook: Flag = Field(default=False, description="Also POST the interchange to your organisation's webhooks.")
+
+
+class ForecastExportQuery(ExportQuery):
     firm_only: Flag = Field(default=False, description="The 862 shipping schedule: firm weeks only (X12).")
 
 
@@ -204,29 +209,30 @@ def edi_interchange(relationship_id: int, interchange_id: int):
 @operation("exportForecastEdi", tag="edi", query=ForecastExportQuery, response=Interchange, status=201)
 def edi_export_forecast(relationship_id: int, version_no: int, query: ForecastExportQuery):
     """The 830 / DELFOR of a forecast version (the 862 with `firm_only=true`), numbered and logged."""
-    return _interchange(outbound.export_forecast(g.actor, relationship_id, version_no, query.firm_only))
+    return _interchange(outbound.export_forecast(g.actor, relationship_id, version_no, query.firm_only,
+                                                 query.webhook))
 
 
 @bp.post("/relationships/<int:relationship_id>/edi/exports/orders/<int:po_id>")
 @requires("admin", "planner", "procurement", kind="prime", api=True)
-@operation("exportOrderEdi", tag="edi", response=Interchange, status=201)
-def edi_export_order(relationship_id: int, po_id: int):
+@operation("exportOrderEdi", tag="edi", query=ExportQuery, response=Interchange, status=201)
+def edi_export_order(relationship_id: int, po_id: int, query: ExportQuery):
     """The 850 / ORDERS of an issued purchase order, numbered and logged."""
-    return _interchange(outbound.export_order(g.actor, relationship_id, po_id))
+    return _interchange(outbound.export_order(g.actor, relationship_id, po_id, query.webhook))
 
 
 @bp.post("/relationships/<int:relationship_id>/edi/exports/acknowledgements/<int:po_id>")
 @requires("admin", "production", kind="supplier", api=True)
-@operation("exportAcknowledgementEdi", tag="edi", response=Interchange, status=201)
-def edi_export_ack(relationship_id: int, po_id: int):
+@operation("exportAcknowledgementEdi", tag="edi", query=ExportQuery, response=Interchange, status=201)
+def edi_export_ack(relationship_id: int, po_id: int, query: ExportQuery):
     """The 855 / ORDRSP of the supplier's answer to a PO, numbered and logged."""
-    return _interchange(outbound.export_ack(g.actor, relationship_id, po_id))
+    return _interchange(outbound.export_ack(g.actor, relationship_id, po_id, query.webhook))
 
 
 @bp.post("/relationships/<int:relationship_id>/edi/exports/shipments/<int:shipment_id>")
 @requires("admin", "production", kind="supplier", api=True)
-@operation("exportShipmentEdi", tag="edi", response=Interchange, status=201)
-def edi_export_asn(relationship_id: int, shipment_id: int):
+@operation("exportShipmentEdi", tag="edi", query=ExportQuery, response=Interchange, status=201)
+def edi_export_asn(relationship_id: int, shipment_id: int, query: ExportQuery):
     """The 856 / DESADV of an ASN, numbered and logged."""
-    return _interchange(outbound.export_asn(g.actor, relationship_id, shipment_id))
+    return _interchange(outbound.export_asn(g.actor, relationship_id, shipment_id, query.webhook))
 

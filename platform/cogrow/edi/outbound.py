@@ -112,7 +112,18 @@ def asn_doc(rel: SupplyRelationship, shipment: Shipment) -> AsnDoc:
 # ---------------------------------------------------------------- exports (logged, committed)
 
 
-def export_forecast(actor: Actor, relationship_id: int, version_no: int, firm_only: bool = False) -> Interchange:
+def _sent(actor: Actor, row: Interchange, webhook: bool) -> Interchange:
+    """Commit the logged interchange; with `webhook`, hand it to the organisation's webhooks too."""
+    db.session.commit()
+    if webhook:
+        from cogrow.edi import delivery
+
+        delivery.queue(row, actor.organisation_id)
+    return row
+
+
+def export_forecast(actor: Actor, relationship_id: int, version_no: int, firm_only: bool = False,
+                    webhook: bool = False) -> Interchange:
     rel = relationships.get_relationship(actor, relationship_id)
     _side(actor, rel, "prime")
     partner = services.require_partner(rel.id)
@@ -122,11 +133,10 @@ def export_forecast(actor: Actor, relationship_id: int, version_no: int, firm_on
         raise Conflict(_("Version %(n)s has no bucket from the current week on.", n=version_no))
     family = "shipping_schedule" if firm_only else "forecast"
     row = services.write_outbound(actor, partner, "prime", family, [doc], doc.reference)
-    db.session.commit()
-    return row
+    return _sent(actor, row, webhook)
 
 
-def export_order(actor: Actor, relationship_id: int, po_id: int) -> Interchange:
+def export_order(actor: Actor, relationship_id: int, po_id: int, webhook: bool = False) -> Interchange:
     rel = relationships.get_relationship(actor, relationship_id)
     _side(actor, rel, "prime")
     partner = services.require_partner(rel.id)
@@ -134,26 +144,23 @@ def export_order(actor: Actor, relationship_id: int, po_id: int) -> Interchange:
     if po.status == "draft":
         raise Conflict(_("A draft is not sent: issue the PO first."), state=po.status)
     row = services.write_outbound(actor, partner, "prime", "order", [order_doc(rel, po)], po.number)
-    db.session.commit()
-    return row
+    return _sent(actor, row, webhook)
 
 
-def export_ack(actor: Actor, relationship_id: int, po_id: int) -> Interchange:
+def export_ack(actor: Actor, relationship_id: int, po_id: int, webhook: bool = False) -> Interchange:
     rel = relationships.get_relationship(actor, relationship_id)
     _side(actor, rel, "supplier")
     partner = services.require_partner(rel.id)
     po = orders.get_po(actor, rel.id, po_id)
     row = services.write_outbound(actor, partner, "supplier", "ack", [ack_doc(po)], po.number)
-    db.session.commit()
-    return row
+    return _sent(actor, row, webhook)
 
 
-def export_asn(actor: Actor, relationship_id: int, shipment_id: int) -> Interchange:
+def export_asn(actor: Actor, relationship_id: int, shipment_id: int, webhook: bool = False) -> Interchange:
     rel = relationships.get_relationship(actor, relationship_id)
     _side(actor, rel, "supplier")
     partner = services.require_partner(rel.id)
     shipment = shipments.get_shipment(actor, rel.id, shipment_id)
     row = services.write_outbound(actor, partner, "supplier", "asn", [asn_doc(rel, shipment)], shipment.number)
-    db.session.commit()
-    return row
+    return _sent(actor, row, webhook)
 

@@ -133,14 +133,15 @@ def export(relationship_id: int):
     except ValueError:
         flash(_("Choose what to export."), "error")
         return redirect(url_for("edi.page", relationship_id=relationship_id))
+    webhook = request.form.get("webhook") == "on"
     if family in ("forecast", "shipping_schedule"):
-        row = outbound.export_forecast(g.actor, relationship_id, object_id, family == "shipping_schedule")
+        row = outbound.export_forecast(g.actor, relationship_id, object_id, family == "shipping_schedule", webhook)
     elif family == "order":
-        row = outbound.export_order(g.actor, relationship_id, object_id)
+        row = outbound.export_order(g.actor, relationship_id, object_id, webhook)
     elif family == "ack":
-        row = outbound.export_ack(g.actor, relationship_id, object_id)
+        row = outbound.export_ack(g.actor, relationship_id, object_id, webhook)
     elif family == "asn":
-        row = outbound.export_asn(g.actor, relationship_id, object_id)
+        row = outbound.export_asn(g.actor, relationship_id, object_id, webhook)
     else:
         flash(_("Choose what to export."), "error")
         return redirect(url_for("edi.page", relationship_id=relationship_id))
