@@ -803,7 +803,7 @@ def _message(segments: list[Segment], side: str, partner: PartnerSettings) -> Do
 
 
 def detect(text: str) -> bool:
-    head = text[:64].lstrip("\ufeff").lstrip(" \t\r\n")
+    head = text[:4096].lstrip("\ufeff").lstrip(" \t\r\n")
     return head.startswith(("UNA", "UNB"))
 
 
