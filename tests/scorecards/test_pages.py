@@ -48,6 +48,7 @@ def test_the_drill_down_lists_exactly_the_rows_the_figure_counts(client, db, ten
     page = client.get(_url(tenant_a, "/rows", measure="otif", month=month.label)).get_data(as_text=True)
     assert page.count('data-test="counted-row"') == 3
     assert page.count('data-counted="1"') == 2
+    assert client.get(_url(tenant_a, "/rows")).status_code == 200  # no measure named: OTIF
     fig = services.figures([tenant_a.relationship.id], [month], today(), utcnow(), ["otif"])["otif"]
     assert fig[(tenant_a.relationship.id, month.label)].den == 3
 

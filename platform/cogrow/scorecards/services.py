@@ -591,6 +591,9 @@ def scorecard(actor: Actor, relationship_id: int, first: str | None, last: str |
 
 
 def measure_of(key: str | None) -> Measure:
+    """The measure named `key` (the first, OTIF, when none is named); 422 naming `measure` for an unknown one."""
+    if not key:
+        return next(iter(MEASURES.values()))
     if key not in MEASURES:
         raise ValidationFailed(str(_l("Unknown measure.")),
                                fields={"measure": str(_l("Must be one of: %(choices)s.", choices=", ".join(MEASURES)))})
