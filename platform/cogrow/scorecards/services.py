@@ -57,8 +57,8 @@ from cogrow.extensions import db
 from cogrow.forecasts.models import Authorization, ForecastCommit, ForecastPublication
 from cogrow.orders.models import ChangeProposal, PurchaseOrder, PurchaseOrderLine
 from cogrow.relationships import services as relationships
-from cogrow.reliability import services as reliability
 from cogrow.relationships.models import SupplyRelationship
+from cogrow.reliability import services as reliability
 from cogrow.scorecards.periods import (
     DEFAULT_MONTHS, MAX_MONTHS, Month, date_bounds, date_month, moment_bounds, moment_month, month_of, parse_month,
     span,
@@ -69,7 +69,6 @@ from cogrow.shipments.models import Shipment, ShipmentLine
 logger = logging.getLogger("cogrow.scorecards")
 
 ZERO = Decimal("0")
-SIDES = ("supplier", "prime")
 
 
 @dataclass(frozen=True)
@@ -114,9 +113,6 @@ class Figure:
         if not self.den:
             return None
         return self.num / self.den
-
-
-EMPTY = {kind: Figure(ZERO, ZERO, kind) for kind in ("share", "days", "count")}
 
 
 # ---------------------------------------------------------------- the supplier's measures
@@ -503,7 +499,9 @@ def measure_rows(relationship_id: int, measure: Measure, months: Sequence[Month]
         return [r for r in rows if r["month"] is not None]
     sub = rows.subquery("rows")
     result = db.session.execute(select(sub).where(sub.c.month.is_not(None)))
-    return [dict(r._mapping) for r in result]
+    # SQLite computes day spans as floats: rows carry Decimals to 6 places, as PostgreSQL's NUMERIC gives them.
+    return [{k: Decimal(str(round(v, 6))) if isinstance(v, float) else v for k, v in r._mapping.items()}
+            for r in result]
 
 
 def rollup(figs: dict[tuple[int, str], Figure], kind: str, relationship_ids: Iterable[int] | None = None,
