@@ -22,12 +22,12 @@ def statement(relationship_id: int):
     if fmt and fmt not in FORMATS:
         raise BadRequest(_("Unknown export format."), fields={"format": _("Must be one of: %(choices)s.", choices="print, xlsx, pdf")})
     result = services.compute(g.actor, relationship_id, month)
-    if fmt:
+    if fmt in ("xlsx", "pdf"):  # the file is made first: an issue is recorded only for a file that exists
+        response = export.xlsx(result) if fmt == "xlsx" else export.pdf(result)
+        services.record_issue(g.actor, result, fmt)
+        return response
+    if fmt == "print":
         issue = services.record_issue(g.actor, result, fmt)
-        if fmt == "xlsx":
-            return export.xlsx(result)
-        if fmt == "pdf":
-            return export.pdf(result)
         return render_template("liability/print.html", rel=result.relationship, statement=result, issue=issue,
                                export=export)
     months = [services.current_month()]
