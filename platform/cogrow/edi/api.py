@@ -142,7 +142,7 @@ def edi_settings_update(relationship_id: int, body: EdiSettingsIn):
 @bp.post("/relationships/<int:relationship_id>/edi/interchanges")
 @requires(api=True)
 @operation("receiveInterchange", tag="edi", query=ReceiveQuery, response=InterchangeReceived, status=201,
-           also={202: InterchangeReceived}, upload=("multipart/form-data",) + EDI_TYPES)
+           also={202: InterchangeReceived}, upload=("multipart/form-data",))  # raw bodies: see EDI_TYPES
 def edi_receive(relationship_id: int, query: ReceiveQuery):
     """Send an interchange (X12 or EDIFACT, as the settings say): multipart `file` or the raw body.
 
