@@ -110,3 +110,14 @@ def test_the_exports_api_is_for_the_side_that_sends_the_message(app, db, tenant_
     listed = client.get(f"/api/v1/relationships/{rel_id}/edi/interchanges",
                         headers={"Authorization": f"Bearer {tenant_a.tokens['supplier:admin']}"}).get_json()
     assert [r["message_type"] for r in listed["data"]] == ["862", "830"] and listed["data"][0]["content"] is None
+
+
+@pytest.mark.usefixtures("in_request", "partner")
+def test_a_part_number_holding_a_separator_is_a_409_not_a_500(app, db, tenant_a, planner, items):
+    items[0].prime_part_number = "ED*STAR"
+    db.session.commit()
+    forecasts.publish(planner, tenant_a.relationship.id, horizon([i.id for i in items]))
+    response = app.test_client().post(f"/api/v1/relationships/{tenant_a.relationship.id}/edi/exports/forecasts/1",
+                                      headers={"Authorization": f"Bearer {tenant_a.tokens['prime:planner']}"})
+    assert response.status_code == 409 and "separator" in response.get_json()["error"]["message"]
+    assert db.session.scalar(select(Interchange)) is None

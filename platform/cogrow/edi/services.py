@@ -208,7 +208,12 @@ def write_outbound(actor: Actor, partner: PartnerSettings, from_side: str, famil
     if message_type is None:
         raise NotFound(_("%(standard)s has no message for this.", standard=partner.standard.upper()))
     envelope = outbound_envelope(partner, from_side, message_type)
-    text = syntax.write(docs, envelope, partner)
+    try:
+        text = syntax.write(docs, envelope, partner)
+    except ValueError as exc:  # a value holding one of the partner's separators
+        db.session.rollback()
+        raise Conflict(_("This message cannot be written with the partner's separators: %(reason)s",
+                         reason=str(exc)[:120]), fields={"element_separator": str(exc)[:120]}) from None
     row = log_interchange(partner, "out", envelope, text, status="sent", reference=reference, documents=len(docs),
                           actor=actor)
     audit.record(actor, "edi.sent", row, detail={"message": message_type, "control_number": envelope.control_number,
