@@ -106,3 +106,16 @@ def test_the_panel_lists_every_relationship_of_the_actor(db, tenant_a, history):
     mine = next(row for row in panel.rows if row.relationship_id == history.id)
     assert (mine.fences.bias_firm, mine.fences.bias_material) == (Decimal("0.2000"), Decimal("0.2000"))
     assert mine.counterpart == tenant_a.supplier.name
+
+
+def test_the_panel_partial_renders_for_the_supplier(app, db, tenant_a, history):
+    from flask import render_template_string
+
+    from cogrow.core.auth import Actor
+
+    actor = Actor(organisation_id=tenant_a.supplier.id, org_kind="supplier", role="production")
+    with app.test_request_context("/"):
+        html = render_template_string('{% include "reliability/_panel.html" %}',
+                                      reliability_panel=services.relationship_panel(actor, history.id))
+    assert tenant_a.prime.name in html and "+20.0%" in html and "83.3%" in html
+    assert f"/relationships/{history.id}/reliability" in html
