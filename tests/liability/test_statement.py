@@ -233,16 +233,17 @@ def test_later_records_leave_a_past_statement_and_its_hash_alone(db, tenant_a):
     past, mid = last_month(), last_month().first_day + timedelta(days=9)
     authorize(item, "FAB", 500, past.first_day, at(mid))
     line = po_line(item, 800, mid + timedelta(days=90), issued_at=at(mid), status="acknowledged")
-    ship(line, 100, mid)
+    shipped = ship(line, 100, mid)
     db.session.commit()
     before = services.compute(actor, rel.id, past)
     assert before.total == 700 * item.unit_price  # max(open PO 800 - 100, FAB 500 - 100 shipped): each unit once
-    # after the month: another item, a grant, a shipment, a new PO and a forecast version
+    # after the month: another item, a grant, a shipment, a new PO, a forecast version and the receipt
     other = f.ItemFactory(supply_relationship=rel)
     authorize(item, "FAB", 900, past.first_day, earlier())
     ship(line, 50, today())
     po_line(other, 10, today() + timedelta(days=30), issued_at=earlier())
     publish(rel, {item: {week_start(today()): 70}}, earlier())
+    shipped.quantity_received, shipped.shipment.status, shipped.shipment.received_at = D(100), "received", earlier()
     db.session.commit()
     after = services.compute(actor, rel.id, past)
     assert after.sha256 == before.sha256 and after.total == before.total

@@ -234,7 +234,7 @@ def compute(actor: Actor, relationship_id: int, month: Month) -> Statement:
     shipline = ShipmentLine.__table__
     shipped = [dict(r._mapping) for r in db.session.execute(
         select(shipline.c.id, shipline.c.shipment_id, ship.c.number, shipline.c.po_line_id, shipline.c.item_id,
-               shipline.c.ship_date, shipline.c.quantity_shipped, shipline.c.quantity_received, ship.c.received_at)
+               shipline.c.ship_date, shipline.c.quantity_shipped)  # receipts: the records, with their own instant
         .join(ship, ship.c.id == shipline.c.shipment_id)
         .where(shipline.c.relationship_id == rel.id, ship.c.status != "cancelled", shipline.c.ship_date <= as_of_day)
         .order_by(shipline.c.id))]
@@ -373,11 +373,13 @@ def _records(rel_id: int, month: Month, start: datetime, before: datetime) -> li
             .group_by(ship.c.id, ship.c.number, ship.c.ship_date, ship.c.received_at, ship.c.status)
             .order_by(ship.c.id)):
         if month.first_day <= ship_date < month.next_first_day:
+            # A later receipt does not change what was sent; a cancellation has no date, so it shows from then on.
+            state = "cancelled" if status == "cancelled" else "shipped"
             records.append(dict(key=f"ship-{sid}", at=ship_date, kind="shipped", document=number,
-                                state=status, quantity=qty, note=""))
+                                state=state, quantity=qty, note=""))
         if received_at is not None and start <= _aware(received_at) < before:
             records.append(dict(key=f"receipt-{sid}", at=received_at, kind="received", document=number,
-                                state=status, quantity=received, note=""))
+                                state="received", quantity=received, note=""))
     return sorted(records, key=lambda r: (_sort_moment(r["at"]), r["key"]))
 
 
