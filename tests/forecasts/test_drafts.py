@@ -83,6 +83,7 @@ def test_a_draft_is_edited_from_the_latest_version_and_discarded(db, tenant_a, p
     result = drafts.draft_whatif(planner, rel_id, draft.id)
     assert [c.item_id for c in result.changed] == [items[0].id]
     assert result.changed[0].guaranteed_change == Decimal(-10)
+    assert [d.id for d in drafts.list_drafts(planner, rel_id)] == [draft.id]
     drafts.discard_draft(planner, rel_id, draft.id)
     assert _count(db, ForecastDraft) == 0 and services.latest_of(rel_id).version_no == 1
 
@@ -118,6 +119,8 @@ def test_the_import_preview_offers_the_what_if_of_its_rows(app, db, tenant_a, pl
     shown = client.get(opened.headers["Location"]).get_data(as_text=True)
     assert 'data-test="whatif-table"' in shown and item.prime_part_number in shown
     assert 'data-test="whatif-chart"' in shown
+    listed = client.get(f"/relationships/{rel_id}/forecasts").get_data(as_text=True)
+    assert 'data-test="drafts"' in listed and f"/forecast-drafts/{draft.id}" in listed
     # Publishing the import's draft confirms the import (its reason rule included).
     refused = client.post(f"/relationships/{rel_id}/forecast-drafts/{draft.id}/publish", data={"reason": ""})
     assert refused.status_code == 422

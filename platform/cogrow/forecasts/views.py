@@ -108,7 +108,7 @@ def _render_version(relationship_id: int, pub: ForecastPublication | None, error
         can_commit=bool(pub and pub.version_no == latest_no and _can_commit(rel)), can_plan=_can_plan(rel),
         errors=errors, form=form, page=page, pages=pages, reasons=services.REASON_CODES,
         reason_label=services.reason_label, iso_label=iso_label, changed=changed, cuts=cuts, notices=notices,
-        internal=g.actor.organisation_id == rel.prime_id,
+        internal=g.actor.organisation_id == rel.prime_id, drafts=drafts.list_drafts(g.actor, rel.id),
     ), status
 
 
