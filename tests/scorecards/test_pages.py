@@ -93,6 +93,10 @@ def test_the_api_answers_both_scorecards(client, db, tenant_a):
     asn = next(m for m in body["measures"] if m["key"] == "asn_accuracy")
     assert asn["period"]["value"] is None
     assert {m["side"] for m in body["measures"]} == {"supplier", "prime"} and body["forecast"][-1]["month"] == ""
+    doc = client.get("/api/v1/openapi.json").get_json()
+    operation = doc["paths"]["/api/v1/relationships/{relationship_id}/scorecard"]["get"]
+    assert operation["operationId"] == "getScorecard"
+    assert {p["name"] for p in operation["parameters"]} >= {"relationship_id", "start", "end"}
 
 
 def test_another_organisations_scorecard_is_404_everywhere(client, db, tenant_a, tenant_b):
