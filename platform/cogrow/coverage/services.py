@@ -38,6 +38,10 @@ Asia/Seoul, `today` its local date). Every term is computed by SQL over the inpu
   max(0, guaranteed − supply) (None when the quantity is 0).
 - **shortage_qty** = the largest shortage[w] over the weeks due within the item's lead time
   (week_start <= today + lead_time_days); **shortage_week** = the first such week with a shortage.
+
+The demand inputs (forecast buckets and PO lines) come in as a `Demand`: reconcile and the sweep read the published
+rows (`PUBLISHED`); the what-if (coverage.whatif) passes a draft's rows in their place to the same statements, as a
+SELECT that writes nothing (`ledger_select`).
 """
 from __future__ import annotations
 
