@@ -222,6 +222,7 @@ def _forecast_validate(family: str) -> Callable[[Actor, SupplyRelationship, list
         grant_where: list[int] = []
         plan = ForecastPlan(received, buckets, grants, {})
         seen: set[str] = set()
+        zones: dict[date, str] = {}  # each week's zone by the fences, computed once
         for item in doc.items:
             known = items.get(item.part_number)
             if known is None or item.part_number in seen:
@@ -242,7 +243,10 @@ def _forecast_validate(family: str) -> Callable[[Actor, SupplyRelationship, list
                     continue
                 buckets.append((item_id, bucket.week_start, bucket.quantity))
                 where.append(bucket.position)
-                if (bucket.zone == "firm") != (_fence_zone(rel, bucket.week_start, base) == "firm"):
+                fence = zones.get(bucket.week_start)
+                if fence is None:
+                    fence = zones[bucket.week_start] = _fence_zone(rel, bucket.week_start, base)
+                if (bucket.zone == "firm") != (fence == "firm"):
                     plan.zones_differ += 1
             for auth in item.authorizations:
                 grants.append((item_id, auth.kind, auth.cum_start, auth.quantity))
