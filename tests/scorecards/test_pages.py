@@ -40,6 +40,9 @@ def test_both_sides_see_both_scorecards_with_a_chart_per_measure(client, db, ten
         for key in services.MEASURES:
             assert f'data-test="chart-scorecard-{key}"' in html
         assert f'data-month="{month.label}" data-value="{Decimal(2) / 3}"' in html
+        asn = html[html.index('<tr data-measure="asn_accuracy">'):]
+        assert asn.index(f'data-month="{month.label}" data-value=""') < asn.index("</tr>")  # nothing received
+        assert ">—</a>" in asn[:asn.index("</tr>")]
 
 
 def test_the_drill_down_lists_exactly_the_rows_the_figure_counts(client, db, tenant_a):
