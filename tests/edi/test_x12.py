@@ -159,3 +159,56 @@ def test_a_bad_interchange_names_its_segment_and_element(text, segment, element)
 def test_the_error_position_counts_segments_from_the_isa():
     error = _error(interchange(_replace("FST*100*C*W*20261118", "FST*100*C*W*2026111")))
     assert (error.segment, error.position, error.element) == ("FST", 7, "FST04")
+
+
+# ---------------------------------------------------------------- properties
+
+from datetime import timedelta  # noqa: E402
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+def _split_by_days(start, end, quantity):
+    """The slow reference: walk the period day by day, floor of the cumulative share at each week's last day."""
+    days = (end - start).days + 1
+    out, before, counted, day = {}, Decimal(0), 0, start
+    while day <= end:
+        counted += 1
+        monday = day - timedelta(days=day.weekday())
+        if day.weekday() == 6 or day == end:
+            upto = (quantity * counted / days).quantize(Decimal(1).scaleb(min(quantity.as_tuple().exponent, 0)),
+                                                        rounding="ROUND_FLOOR")
+            out[monday] = upto - before
+            before = upto
+        day += timedelta(days=1)
+    return sorted(out.items())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dates(date(2026, 1, 1), date(2028, 12, 31)), st.integers(0, 120),
+       st.decimals(0, 100000, places=2, allow_nan=False, allow_infinity=False))
+def test_the_period_split_matches_a_day_by_day_reference_and_adds_up(start, length, quantity):
+    end = start + timedelta(days=length)
+    parts = split_period(start, end, quantity)
+    assert sum(q for _w, q in parts) == quantity
+    assert parts == _split_by_days(start, end, quantity)
+    assert all(w.weekday() == 0 and start - timedelta(days=6) <= w <= end for w, _q in parts)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_a_damaged_interchange_raises_edi_error_and_nothing_else(data):
+    text = interchange(BODY_830)
+    for _ in range(data.draw(st.integers(1, 4))):
+        if not text:
+            break
+        at = data.draw(st.integers(0, len(text) - 1))
+        action = data.draw(st.sampled_from(["delete", "replace", "insert", "cut"]))
+        char = data.draw(st.sampled_from(list("*~>^\r\n 0A-.:+'?\ufeff\x00é")))
+        text = {"delete": text[:at] + text[at + 1:], "replace": text[:at] + char + text[at + 1:],
+                "insert": text[:at] + char + text[at:], "cut": text[:at]}[action]
+    try:
+        x12.parse(text, x12_partner())
+    except EdiError as error:
+        assert error.segment and error.position >= 1 and error.message

@@ -7,7 +7,8 @@ The rule (documented for integrators in the README):
   quantity is spread over the ISO weeks the period touches in proportion to the period's calendar days in
   each week. Week k gets floor(Q * D_k / D) - floor(Q * D_(k-1) / D), where D_k counts the period's days up
   to the end of week k and D all its days: the parts are whole units (at the quantity's own decimal scale),
-  they add up to Q exactly, and the remainders spread evenly instead of piling on the last week.
+  they add up to Q exactly, and the remainders spread evenly instead of piling on the last week. Every week the
+  period touches gets a bucket, 0 included: the period says what those weeks need.
 """
 from __future__ import annotations
 
@@ -36,7 +37,6 @@ def split_period(start: date, end: date, quantity: Decimal) -> list[tuple[date, 
         sunday = monday + timedelta(days=6)
         counted += (min(sunday, end) - max(monday, start)).days + 1
         upto = (quantity * counted / total_days).quantize(unit, rounding=ROUND_FLOOR)
-        if upto - before or counted == total_days:
-            out.append((monday, upto - before))
+        out.append((monday, upto - before))
         before, monday = upto, monday + timedelta(days=7)
-    return [(week, qty) for week, qty in out if qty or len(out) == 1]
+    return out
