@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import io
+import string
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 import time_machine
+from fontTools.cffLib import CFFFontSet
 from openpyxl import load_workbook
 from pypdf import PdfReader
+from pypdf.generic import NameObject, StreamObject
 from sqlalchemy import select
 
 from cogrow.core.models import AuditLog
@@ -164,20 +167,70 @@ def test_the_xlsx_export_parses_back_and_its_issue_is_audited(client, db, four_i
     assert digest in client.get(f"/relationships/{tenant.relationship.id}/liability").get_data(as_text=True)
 
 
+def _pdf_text(data: bytes) -> str:
+    """The PDF's text as pypdf reads it through each font's ToUnicode map.
+
+    fpdf2 maps its two-byte codes to the font's CIDs in an embedded CMap stream. pypdf does not read such a stream
+    and takes each byte for a code, which breaks the text once a font has more than 255 glyphs. Naming Identity-H,
+    whose codes are two bytes too, makes pypdf pair each code with its ToUnicode entry; the text comes from that map
+    alone, so nothing else about the file changes what is read."""
+    reader = PdfReader(io.BytesIO(data))
+    for page in reader.pages:
+        for ref in page["/Resources"]["/Font"].values():
+            font = ref.get_object()
+            if font["/Subtype"] == "/Type0" and isinstance(font["/Encoding"].get_object(), StreamObject):
+                font[NameObject("/Encoding")] = NameObject("/Identity-H")
+    return "".join(page.extract_text() for page in reader.pages)
+
+
+def _font_programs(data: bytes) -> dict[str, bytes]:
+    """The embedded font program of every font the pages use, by font name (b"" when the font is not embedded)."""
+    programs = {}
+    for page in PdfReader(io.BytesIO(data)).pages:
+        for ref in page["/Resources"]["/Font"].values():
+            font = ref.get_object()
+            for part in (font, *(d.get_object() for d in font.get("/DescendantFonts", ()))):
+                if "/FontDescriptor" in part:
+                    descriptor = part["/FontDescriptor"].get_object()
+                    stream = next((descriptor[k] for k in ("/FontFile", "/FontFile2", "/FontFile3") if k in descriptor),
+                                  None)
+                    programs[part["/BaseFont"]] = stream.get_object().get_data() if stream is not None else b""
+    return programs
+
+
 def test_the_pdf_carries_the_figures_the_hash_and_korean_text(client, db, four_items):
     tenant, _ = four_items
     sign_in(client, tenant.users["prime:procurement"])
     answer = client.get(f"/relationships/{tenant.relationship.id}/liability?format=pdf&month={this_month().label}")
     assert answer.status_code == 200 and answer.mimetype == "application/pdf" and answer.data.startswith(b"%PDF")
-    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(answer.data)).pages)
+    text = _pdf_text(answer.data)
     digest = db.session.scalar(select(LiabilityIssue.sha256).where(LiabilityIssue.format == "pdf"))
-    assert KOREAN_PRIME in text and digest in text
+    assert KOREAN_PRIME in text and digest in text and "As of now" in text
     assert "2,390,000" in text and "940,000" in text and "LB-po" in text
+    metadata = PdfReader(io.BytesIO(answer.data)).metadata
+    assert metadata.subject == digest and KOREAN_PRIME in metadata.title
     tenant.users["prime:procurement"].locale = "ko"
     db.session.commit()
     korean = client.get(f"/relationships/{tenant.relationship.id}/liability?format=pdf")  # the user's language
-    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(korean.data)).pages)
+    text = _pdf_text(korean.data)
     assert "품번" in text and "합계" in text  # the Korean labels of "Part number" and "Total"
+
+
+def test_the_pdf_embeds_its_korean_font(client, db, four_items):
+    """A reader on a machine without any Korean font shows the glyphs the file carries: every font is embedded, and
+    the embedded program has a glyph for each character of the text (not the reader's fallback)."""
+    tenant, _ = four_items
+    tenant.users["prime:procurement"].locale = "ko"
+    db.session.commit()
+    sign_in(client, tenant.users["prime:procurement"])
+    data = client.get(f"/relationships/{tenant.relationship.id}/liability?format=pdf").data
+    programs = _font_programs(data)
+    assert programs and all(programs.values()), f"fonts not embedded: {[n for n, p in programs.items() if not p]}"
+    (program,) = programs.values()
+    cff = CFFFontSet()
+    cff.decompile(io.BytesIO(program), None)
+    characters = set(_pdf_text(data)) - set(string.whitespace)
+    assert "품" in characters and len(cff[cff.fontNames[0]].charset) > len(characters)
 
 
 def test_the_printable_page_is_an_issue_too(client, db, four_items):

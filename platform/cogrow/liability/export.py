@@ -1,8 +1,8 @@
-"""The liability statement as XLSX (openpyxl, as the other exports) and as PDF (ReportLab).
+"""The liability statement as XLSX (openpyxl, as the other exports) and as PDF (fpdf2).
 
-The PDF sets Korean text in ReportLab's built-in CID font HYGothic-Medium (Adobe's Korean font collection): ReportLab
-ships its metrics, so no font file is needed on the server, and the text stays extractable (a test reads it back).
-The font is not embedded: a PDF reader shows it with its own Korean font, as every common reader does.
+The PDF sets its text in Noto Sans KR (OFL), which the pylopdf-fonts-ko package ships, so no font comes from the
+machine. fpdf2 embeds the subset of glyphs the statement uses: a reader on a machine without any Korean font shows
+the same glyphs, and the text stays extractable through the font's ToUnicode map (a test reads it back).
 """
 from __future__ import annotations
 
@@ -10,10 +10,9 @@ import io
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
-from xml.sax.saxutils import escape
 
 from flask import Response, send_file
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
 
 from cogrow.core.fields import grouped_text
 from cogrow.core.formatting import format_day, format_moment
@@ -21,7 +20,9 @@ from cogrow.imports.export import XLSX_MIMETYPE, content_disposition, safe_stem,
 from cogrow.liability.services import Statement
 
 PDF_MIMETYPE = "application/pdf"
-PDF_FONT = "HYGothic-Medium"
+PDF_FONT = "NotoSansKR"
+# Spaces Babel puts in dates and times that Noto Sans KR has no glyph for, set as the no-break space it has.
+PDF_SPACES = str.maketrans(dict.fromkeys("\u2007\u2009\u202f", "\u00a0"))
 
 
 def record_kind(kind: str) -> str:
@@ -136,55 +137,51 @@ def pdf(statement: Statement) -> Response:
 
 def pdf_bytes(statement: Statement) -> bytes:
     """The statement on A4 landscape pages: heading figures, the items with their total, the dated records."""
-    from reportlab.lib import colors
-    from reportlab.lib.enums import TA_RIGHT
-    from reportlab.lib.pagesizes import A4, landscape
-    from reportlab.lib.styles import ParagraphStyle
-    from reportlab.lib.units import mm
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from fpdf import FPDF, FontFace
+    from pylopdf_fonts_ko import sans_path
 
-    if PDF_FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(PDF_FONT))
-    heading = ParagraphStyle("heading", fontName=PDF_FONT, fontSize=14, leading=18)
-    body = ParagraphStyle("body", fontName=PDF_FONT, fontSize=8, leading=10)
+    doc = FPDF(orientation="landscape", format="A4")
+    doc.set_margins(12, 12, 12)
+    doc.set_auto_page_break(True, margin=12)
+    doc.set_title(title(statement))
+    doc.set_subject(statement.sha256)
+    doc.set_creator("Cogrow")
+    doc.set_lang(str(get_locale()))
+    doc.add_font(PDF_FONT, fname=sans_path())
+    doc.set_draw_color(128)
+    doc.set_line_width(0.1)
+    doc.add_page()
 
-    text = ParagraphStyle("cell", fontName=PDF_FONT, fontSize=7, leading=9)
-    number = ParagraphStyle("number", parent=text, alignment=TA_RIGHT)
-    width = landscape(A4)[0] - 24 * mm
+    def paragraph(text: str, size: float, leading: float, after: float) -> None:
+        doc.set_font(PDF_FONT, size=size)
+        doc.multi_cell(0, leading, text.translate(PDF_SPACES), new_x="LMARGIN", new_y="NEXT")
+        doc.ln(after)
 
     def table(rows: Sequence[Sequence[Any]], shares: Sequence[float], numeric: Sequence[int] = (),
-              header: bool = True) -> Table:
-        """Cells as paragraphs (long text wraps inside its column); columns share the page width by `shares`, and
-        the `numeric` ones are right-aligned below the header."""
-        cells = [[Paragraph(escape(_cell(v)), number if c in numeric and (r > 0 or not header) else text)
-                  for c, v in enumerate(row)] for r, row in enumerate(rows)]
-        total = sum(shares)
-        t = Table(cells, colWidths=[width * share / total for share in shares], repeatRows=1 if header else 0)
-        style = [("GRID", (0, 0), (-1, -1), 0.25, colors.grey), ("VALIGN", (0, 0), (-1, -1), "TOP")]
-        if header:
-            style.append(("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8ecf1")))
-        t.setStyle(TableStyle(style))
-        return t
+              header: bool = True) -> None:
+        """Columns share the page width by `shares` and long text wraps inside its column; the `numeric` columns
+        are right-aligned. A header row has a shaded background and repeats on every page the table runs to."""
+        doc.set_font(PDF_FONT, size=7)
+        align = tuple("RIGHT" if c in numeric else "LEFT" for c in range(len(shares)))
+        with doc.table(col_widths=shares, text_align=align, v_align="TOP", line_height=3.2, padding=(0.8, 1.2),
+                       first_row_as_headings=header, headings_style=FontFace(fill_color="#e8ecf1")) as grid:
+            for row in rows:
+                grid.row([_cell(v).translate(PDF_SPACES) for v in row])
+        doc.ln(4)
 
-    buffer = io.BytesIO()
-    doc = SimpleDocTemplate(buffer, pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm,
-                            topMargin=12 * mm, bottomMargin=12 * mm, title=title(statement),
-                            subject=statement.sha256, creator="Cogrow")
     items = [item_headers(statement.currency), *(item_row(line) for line in statement.items),
              [_("Total"), *[""] * 11, statement.total]]
-    records = [record_headers(), *(record_row(r) for r in statement.records)]
-    story = [Paragraph(escape(title(statement)), heading), Spacer(1, 4 * mm),
-             table([[label, value] for label, value in summary_rows(statement)], (1, 3), header=False),
-             Spacer(1, 3 * mm),
-             Paragraph(escape(as_of_note(statement)), body), Spacer(1, 4 * mm),
-             table(items, (1.6, 1.3, *[1] * 11), numeric=range(2, 13)), Spacer(1, 6 * mm),
-             Paragraph(escape(_("Dated records of the month")), heading), Spacer(1, 2 * mm),
-             table(records, (1.5, 1.3, 1.3, 1, 0.8, 3), numeric=(4,)) if statement.records
-             else Paragraph(escape(_("No records in this month.")), body)]
-    doc.build(story)
-    return buffer.getvalue()
+    paragraph(title(statement), 14, 6.4, 3)
+    table([[label, value] for label, value in summary_rows(statement)], (1, 3), header=False)
+    paragraph(as_of_note(statement), 8, 3.6, 3)
+    table(items, (1.6, 1.3, *[1] * 11), numeric=range(2, 13))
+    paragraph(_("Dated records of the month"), 14, 6.4, 1)
+    if statement.records:
+        table([record_headers(), *(record_row(r) for r in statement.records)], (1.5, 1.3, 1.3, 1, 0.8, 3),
+              numeric=(4,))
+    else:
+        paragraph(_("No records in this month."), 8, 3.6, 0)
+    return bytes(doc.output())
 
 
 def as_of_note(statement: Statement) -> str:
