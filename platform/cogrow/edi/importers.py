@@ -142,7 +142,7 @@ def _record(actor: Actor, received: Received, batch: Any, reference: str) -> dic
             "control_number": received.envelope.control_number}
 
 
-def _one(received: Received, kind: type) -> tuple[Any, list[RowError]]:
+def _one(received: Received) -> tuple[Any, list[RowError]]:
     if len(received.docs) != 1:
         doc = received.docs[1]
         return None, [RowError(doc.position, None, _("One %(kind)s per interchange: this one holds %(n)s.",
@@ -210,7 +210,7 @@ def _forecast_validate(family: str) -> Callable[[Actor, SupplyRelationship, list
         received, errors = receive(rel, rows, family)
         if received is None:
             return None, errors
-        doc, errors = _one(received, ForecastDoc)
+        doc, errors = _one(received)
         if doc is None:
             return None, errors
         base = current_week()
@@ -485,7 +485,7 @@ def _asn_validate(actor: Actor, rel: SupplyRelationship, rows: list[ParsedRow]) 
     received, errors = receive(rel, rows, "asn")
     if received is None:
         return None, errors
-    doc, errors = _one(received, AsnDoc)
+    doc, errors = _one(received)
     if doc is None:
         return None, errors
     assert isinstance(doc, AsnDoc)
