@@ -15,13 +15,17 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("supply_relationship", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("due_date_tolerance_days", sa.Integer(), server_default="0", nullable=False))
-        batch_op.create_check_constraint(op.f("ck_supply_relationship_due_date_tolerance"),
-                                         "due_date_tolerance_days >= 0 AND due_date_tolerance_days <= 30")
+    # A plain ADD COLUMN on both databases: SQLite's batch mode would copy supply_relationship and drop the old
+    # table, which every foreign key into it forbids while rows exist. SQLite cannot add a CHECK to an existing
+    # table, so there the 0..30 range is held by the form and the API (the model declares it for new schemas).
+    op.add_column("supply_relationship",
+                  sa.Column("due_date_tolerance_days", sa.Integer(), server_default="0", nullable=False))
+    if op.get_bind().dialect.name == "postgresql":
+        op.create_check_constraint(op.f("ck_supply_relationship_due_date_tolerance"), "supply_relationship",
+                                   "due_date_tolerance_days >= 0 AND due_date_tolerance_days <= 30")
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("supply_relationship", schema=None) as batch_op:
-        batch_op.drop_constraint(op.f("ck_supply_relationship_due_date_tolerance"), type_="check")
-        batch_op.drop_column("due_date_tolerance_days")
+    if op.get_bind().dialect.name == "postgresql":
+        op.drop_constraint(op.f("ck_supply_relationship_due_date_tolerance"), "supply_relationship", type_="check")
+    op.drop_column("supply_relationship", "due_date_tolerance_days")
