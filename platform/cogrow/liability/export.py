@@ -12,7 +12,8 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Response, send_file
-from flask_babel import get_locale, gettext as _
+from flask_babel import get_locale
+from flask_babel import gettext as _
 
 from cogrow.core.fields import grouped_text
 from cogrow.core.formatting import format_day, format_moment
