@@ -18,6 +18,7 @@ from cogrow.forecasts.models import Authorization, ForecastBucket
 from cogrow.imports import services as imports
 from cogrow.orders.models import ChangeProposal, PurchaseOrder
 from cogrow.shipments.models import Shipment
+from tests.conftest import sign_in
 from tests.edi.conftest import horizon, week
 from tests.edi.support import PRIME_ID, SUPPLIER_ID, envelope, unplaced
 
@@ -82,7 +83,7 @@ def test_an_830_whose_cumulative_shipped_quantity_differs_is_reported(db, tenant
     assert line[5:] == ["35", "0", "differs"]
 
 
-def test_an_862_replaces_the_firm_weeks_it_names_and_exports_back(db, tenant_a, planner, items):
+def test_an_862_replaces_the_firm_weeks_it_names_and_exports_back(app, db, tenant_a, planner, items):
     rel_id = tenant_a.relationship.id
     ids = [i.id for i in items]
     forecasts.publish(planner, rel_id, horizon(ids, "10"))
@@ -92,7 +93,14 @@ def test_an_862_replaces_the_firm_weeks_it_names_and_exports_back(db, tenant_a, 
     doc = schedule.__class__(schedule.reference, schedule.horizon_start, schedule.horizon_end,
                              (first.__class__(first.part_number, first.uom, (changed,)),), firm_only=True)
     text = x12.write([doc], envelope("862", "000000900"), services.partner_of(rel_id))
-    _apply(planner, rel_id, text, reason="The line stops for maintenance")  # the weeks left out cut to 0
+    batch, _r = services.receive(planner, rel_id, "862.x12", text.encode())
+    cuts = batch.summary["cuts"]
+    assert cuts["count"] == tenant_a.relationship.firm_fence_weeks - 1 and cuts["lines"][0][3] == "0"
+    client = app.test_client()
+    sign_in(client, tenant_a.users["prime:planner"])
+    page = client.get(f"/relationships/{rel_id}/imports/{batch.id}").get_data(as_text=True)
+    assert 'data-test="preview-cuts"' in page and 'data-test="cut-reason"' in page
+    imports.confirm(planner, rel_id, batch.id, reason="The line stops for maintenance")  # weeks left out: 0
     new = {(i, w): (q, z) for i, w, q, z in _buckets(db, rel_id, 2)}
     item_id = next(i.id for i in items if i.prime_part_number == first.part_number)
     assert new[(item_id, week(0))] == (Decimal(77), "firm")

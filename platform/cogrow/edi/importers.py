@@ -26,7 +26,7 @@ from cogrow.core import audit
 from cogrow.core.auth import Actor
 from cogrow.core.errors import AppError
 from cogrow.core.fields import decimal_text
-from cogrow.core.weeks import current_week, local_today, weeks_between
+from cogrow.core.weeks import current_week, iso_label, local_today, weeks_between
 from cogrow.edi import registry, services
 from cogrow.edi.documents import AckDoc, AsnDoc, Doc, EdiError, Envelope, ForecastDoc, PurchaseOrderDoc
 from cogrow.edi.models import PartnerSettings
@@ -44,6 +44,7 @@ from cogrow.shipments import services as shipments
 from cogrow.shipments.models import Shipment
 
 logger = logging.getLogger("cogrow.edi")
+MAX_CUT_LINES = 500
 
 
 def _chunk(text: str | None) -> str | None:
@@ -166,7 +167,7 @@ class ForecastPlan:
     parts: dict[int, str]
     shipped: list[tuple[str, date, Decimal, Decimal]] = field(default_factory=list)  # part, start, theirs, ours
     zones_differ: int = 0
-    cuts: int = 0
+    cuts: list[Any] = field(default_factory=list)  # forecasts.services.Cut: firm-zone cells this version lowers
 
 
 def _fence_zone(rel: SupplyRelationship, week: date, base: date) -> str:
@@ -275,7 +276,7 @@ def _forecast_validate(family: str) -> Callable[[Actor, SupplyRelationship, list
         if errors:
             errors.sort(key=lambda e: e.row)
             return None, errors
-        plan.cuts = len(forecasts.firm_cuts(rel.id, buckets, forecasts.latest_of(rel.id)))
+        plan.cuts = forecasts.firm_cuts(rel.id, buckets, forecasts.latest_of(rel.id))
         return plan, []
 
     return validate
@@ -304,12 +305,23 @@ def _forecast_preview(actor: Actor, rel: SupplyRelationship, plan: ForecastPlan)
                     "version_no": (latest.version_no if latest else 0) + 1, "items": len(plan.parts),
                     "buckets": len(plan.buckets), "total": decimal_text(sum(totals.values(), Decimal(0))),
                     "grants": len(plan.grants), "shipped_mismatches": mismatches,
-                    "zones_differ": plan.zones_differ, "firm_cuts": plan.cuts},
-        "cuts": {"count": plan.cuts},
+                    "zones_differ": plan.zones_differ, "firm_cuts": len(plan.cuts)},
+        "cuts": _cuts(rel, plan.cuts),
         "headers": [_("Part number"), _("Weeks"), _("Total"), _("FAB authorized"), _("RAW authorized"),
                     _("Shipped (partner)"), _("Shipped (Cogrow)"), _("Cumulative check")],
         "lines": lines,
     }
+
+
+def _cuts(rel: SupplyRelationship, cuts: list[Any]) -> dict[str, Any]:
+    """The firm-zone cells the version lowers, as the import page shows a forecast file's."""
+    amount = sum((c.amount for c in cuts), Decimal(0))
+    return {"count": len(cuts), "amount": decimal_text(amount), "currency": cuts[0].currency if cuts else rel.currency,
+            "headers": [_("Part number"), _("Week"), _("Previous quantity"), _("New quantity"), _("Cut"),
+                        _("Unit price"), _("Value no longer guaranteed")],
+            "lines": [[c.part_number, iso_label(c.week), decimal_text(c.previous), decimal_text(c.new),
+                       decimal_text(c.units), decimal_text(c.unit_price), decimal_text(c.amount)]
+                      for c in cuts[:MAX_CUT_LINES]]}
 
 
 def _forecast_apply(actor: Actor, rel: SupplyRelationship, plan: ForecastPlan, batch: Any,
