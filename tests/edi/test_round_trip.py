@@ -53,7 +53,7 @@ def test_an_830_exported_and_imported_again_publishes_the_same_buckets_and_logs_
 
     applied = _apply(planner, rel_id, text)
     assert applied.status == "applied" and applied.summary["result"]["version_no"] == 2
-    assert applied.summary["result"]["shipped_mismatches"] == 0
+    assert applied.summary["result"]["edi"]["shipped_mismatches"] == 0
     assert _buckets(db, rel_id, 2) == _buckets(db, rel_id, 1)
     assert db.session.scalar(select(func.count()).select_from(Authorization)) == 1  # the same maximum: no new grant
     log = {(r.direction, r.message_type, r.status) for r in db.session.scalars(select(Interchange))}
@@ -78,7 +78,7 @@ def test_an_830_whose_cumulative_shipped_quantity_differs_is_reported(db, tenant
     shp = next(line for line in text.splitlines() if line.startswith("SHP*"))
     text = text.replace(shp, shp.replace("SHP*02*0*", "SHP*02*35*"))
     batch, _rejection = services.receive(planner, rel_id, "shp.edi", text.encode())
-    assert batch.summary["summary"]["shipped_mismatches"] == 1
+    assert batch.summary["edi"]["shipped_mismatches"] == 1
     line = next(line for line in batch.summary["lines"] if line[0] == items[0].prime_part_number)
     assert line[5:] == ["35", "0", "differs"]
 

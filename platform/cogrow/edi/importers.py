@@ -140,7 +140,14 @@ def _record(actor: Actor, received: Received, batch: Any, reference: str) -> dic
     audit.record(actor, "edi.received", inbound, detail={"message": received.envelope.message_type,
                                                           "control_number": received.envelope.control_number})
     return {"interchange_id": inbound.id, "functional_ack_id": outbound.id,
-            "control_number": received.envelope.control_number}
+            "edi": {"message": received.envelope.message_type, "control_number": received.envelope.control_number}}
+
+
+def _envelope_facts(received: Received) -> dict[str, Any]:
+    """What the preview and result say about the interchange itself, under "edi" (the import page lists the
+    summary's own keys; these stay in the API's preview and result)."""
+    return {"message": received.envelope.message_type, "control_number": received.envelope.control_number,
+            "sender": received.envelope.sender_id, "test": received.envelope.test}
 
 
 def _one(received: Received) -> tuple[Any, list[RowError]]:
@@ -300,12 +307,11 @@ def _forecast_preview(actor: Actor, rel: SupplyRelationship, plan: ForecastPlan)
                       _("differs") if theirs is not None and theirs != ours else ""])
     mismatches = sum(1 for _p, _s, theirs, ours in plan.shipped if theirs != ours)
     return {
-        "summary": {"message": plan.received.envelope.message_type,
-                    "control_number": plan.received.envelope.control_number,
-                    "version_no": (latest.version_no if latest else 0) + 1, "items": len(plan.parts),
+        "summary": {"version_no": (latest.version_no if latest else 0) + 1, "items": len(plan.parts),
                     "buckets": len(plan.buckets), "total": decimal_text(sum(totals.values(), Decimal(0))),
-                    "grants": len(plan.grants), "shipped_mismatches": mismatches,
-                    "zones_differ": plan.zones_differ, "firm_cuts": len(plan.cuts)},
+                    "grants": len(plan.grants), "firm_cuts": len(plan.cuts)},
+        "edi": {**_envelope_facts(plan.received), "shipped_mismatches": mismatches,
+                "zones_differ": plan.zones_differ},
         "cuts": _cuts(rel, plan.cuts),
         "headers": [_("Part number"), _("Weeks"), _("Total"), _("FAB authorized"), _("RAW authorized"),
                     _("Shipped (partner)"), _("Shipped (Cogrow)"), _("Cumulative check")],
@@ -338,8 +344,9 @@ def _forecast_apply(actor: Actor, rel: SupplyRelationship, plan: ForecastPlan, b
         audit.record(actor, "edi.shipped_mismatch", pub, detail={
             "part_number": part, "cum_start": start.isoformat(), "partner": str(theirs), "cogrow": str(ours)})
     result = {"version_no": pub.version_no, "publication_id": pub.id, "buckets": pub.bucket_count,
-              "firm_cuts": pub.firm_cuts, "grants": len(plan.grants), "shipped_mismatches": len(mismatches)}
+              "firm_cuts": pub.firm_cuts, "grants": len(plan.grants)}
     result.update(_record(actor, plan.received, batch, plan.received.docs[0].reference))
+    result["edi"]["shipped_mismatches"] = len(mismatches)
     return result
 
 
@@ -409,10 +416,7 @@ def _order_validate(actor: Actor, rel: SupplyRelationship, rows: list[ParsedRow]
 
 
 def _order_preview(actor: Actor, rel: SupplyRelationship, plan: OrderPlan) -> dict[str, Any]:
-    preview = order_imports.preview_po_lines(actor, rel, plan.plans)
-    preview["summary"] = {"message": plan.received.envelope.message_type,
-                          "control_number": plan.received.envelope.control_number, **preview["summary"]}
-    return preview
+    return {**order_imports.preview_po_lines(actor, rel, plan.plans), "edi": _envelope_facts(plan.received)}
 
 
 def _order_apply(actor: Actor, rel: SupplyRelationship, plan: OrderPlan, batch: Any,
@@ -424,8 +428,8 @@ def _order_apply(actor: Actor, rel: SupplyRelationship, plan: OrderPlan, batch: 
                                                              PurchaseOrder.number.in_(numbers))):
         orders.check_action(actor, po, "issue", None)
         orders.transition(actor, po, "issue")
-    result["issued_pos"] = len(numbers)
     result.update(_record(actor, plan.received, batch, ", ".join(numbers)))
+    result["edi"]["issued_pos"] = len(numbers)
     return result
 
 
@@ -468,10 +472,7 @@ def _ack_validate(actor: Actor, rel: SupplyRelationship, rows: list[ParsedRow]) 
 
 
 def _ack_preview(actor: Actor, rel: SupplyRelationship, plan: AckPlan) -> dict[str, Any]:
-    preview = order_imports.preview_po_responses(actor, rel, plan.plans)
-    preview["summary"] = {"message": plan.received.envelope.message_type,
-                          "control_number": plan.received.envelope.control_number, **preview["summary"]}
-    return preview
+    return {**order_imports.preview_po_responses(actor, rel, plan.plans), "edi": _envelope_facts(plan.received)}
 
 
 def _ack_apply(actor: Actor, rel: SupplyRelationship, plan: AckPlan, batch: Any,
@@ -558,9 +559,8 @@ def _asn_validate(actor: Actor, rel: SupplyRelationship, rows: list[ParsedRow]) 
 
 
 def _asn_preview(actor: Actor, rel: SupplyRelationship, plan: AsnPlan) -> dict[str, Any]:
-    return {"summary": {"message": plan.received.envelope.message_type,
-                        "control_number": plan.received.envelope.control_number,
-                        "shipment": plan.values["number"], "lines": len(plan.lines)},
+    return {"summary": {"lines": len(plan.lines)},
+            "edi": {**_envelope_facts(plan.received), "shipment": plan.values["number"]},
             "headers": [_("PO number"), _("Line"), _("Prime part number"), _("Quantity")], "lines": plan.lines}
 
 
@@ -580,7 +580,8 @@ def _asn_apply(actor: Actor, rel: SupplyRelationship, plan: AsnPlan, batch: Any,
         raise type(exc)(f"{exc.message} ({', '.join(fields) or plan.received.envelope.message_type})",
                         fields=fields or exc.fields) from None
     progress(len(plan.lines), len(plan.lines))
-    return {"shipment_id": shipment.id, "number": shipment.number, "lines": len(plan.lines), **result}
+    result["edi"]["shipment"] = shipment.number
+    return {"shipment_id": shipment.id, "lines": len(plan.lines), **result}
 
 
 def _shipment_link(rel: SupplyRelationship, result: dict[str, Any]) -> tuple[str, str] | None:
