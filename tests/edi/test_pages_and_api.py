@@ -99,7 +99,7 @@ def test_the_exports_api_is_for_the_side_that_sends_the_message(app, db, tenant_
     rel_id = tenant_a.relationship.id
     forecasts.publish(planner, rel_id, horizon([i.id for i in items]))
     client = app.test_client()
-    url = f"/api/v1/relationships/{rel_id}/edi/exports/forecasts/1"
+    url = f"/api/v1/relationships/{rel_id}/edi/exports/forecast/1"
     prime = client.post(url, headers={"Authorization": f"Bearer {tenant_a.tokens['prime:planner']}"})
     assert prime.status_code == 201 and prime.get_json()["content"].startswith("ISA*")
     firm = client.post(url + "?firm_only=true", headers={"Authorization": f"Bearer {tenant_a.tokens['prime:planner']}"})
@@ -117,7 +117,7 @@ def test_a_part_number_holding_a_separator_is_a_409_not_a_500(app, db, tenant_a,
     items[0].prime_part_number = "ED*STAR"
     db.session.commit()
     forecasts.publish(planner, tenant_a.relationship.id, horizon([i.id for i in items]))
-    response = app.test_client().post(f"/api/v1/relationships/{tenant_a.relationship.id}/edi/exports/forecasts/1",
+    response = app.test_client().post(f"/api/v1/relationships/{tenant_a.relationship.id}/edi/exports/forecast/1",
                                       headers={"Authorization": f"Bearer {tenant_a.tokens['prime:planner']}"})
     assert response.status_code == 409 and "separator" in response.get_json()["error"]["message"]
     assert db.session.scalar(select(Interchange)) is None

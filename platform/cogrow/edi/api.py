@@ -204,7 +204,7 @@ def edi_interchange(relationship_id: int, interchange_id: int):
     return _interchange(services.get_interchange(g.actor, relationship_id, interchange_id))
 
 
-@bp.post("/relationships/<int:relationship_id>/edi/exports/forecasts/<int:version_no>")
+@bp.post("/relationships/<int:relationship_id>/edi/exports/forecast/<int:version_no>")
 @requires("admin", "planner", "procurement", kind="prime", api=True)
 @operation("exportForecastEdi", tag="edi", query=ForecastExportQuery, response=Interchange, status=201)
 def edi_export_forecast(relationship_id: int, version_no: int, query: ForecastExportQuery):
