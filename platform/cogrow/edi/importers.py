@@ -599,24 +599,20 @@ LABELS = {"forecast": lambda: _("EDI forecast (830 / DELFOR)"),
           "asn": lambda: _("EDI ship notice (856 / DESADV)")}
 
 
-def kind_name(family: str) -> str:
-    return services.KIND_PREFIX + family
-
-
 def _register() -> None:
-    prime_roles, supplier_roles = ("admin", "planner"), ("admin", "production")
-    for family in ("forecast", "shipping_schedule"):
+    prime, supplier = ("prime", ("admin", "planner")), ("supplier", ("admin", "production"))
+    kinds = {"forecast": (prime, _forecast_validate("forecast"), _forecast_preview, _forecast_apply),
+             "shipping_schedule": (prime, _forecast_validate("shipping_schedule"), _forecast_preview, _forecast_apply),
+             "order": (prime, _order_validate, _order_preview, _order_apply),
+             "ack": (supplier, _ack_validate, _ack_preview, _ack_apply),
+             "asn": (supplier, _asn_validate, _asn_preview, _asn_apply)}
+    for family, ((side, roles), validate, preview, apply) in kinds.items():
+        forecast = family in ("forecast", "shipping_schedule")
         register(ImportKind(
-            name=kind_name(family), label=LABELS[family], org_kind="prime", roles=prime_roles, columns=COLUMNS,
-            validate=_forecast_validate(family), preview=_forecast_preview, apply=_forecast_apply,
-            confirm_check=_forecast_confirm_check, after_commit=_after_forecast, result_link=_version_link))
-    register(ImportKind(name=kind_name("order"), label=LABELS["order"], org_kind="prime", roles=prime_roles,
-                        columns=COLUMNS, validate=_order_validate, preview=_order_preview, apply=_order_apply))
-    register(ImportKind(name=kind_name("ack"), label=LABELS["ack"], org_kind="supplier", roles=supplier_roles,
-                        columns=COLUMNS, validate=_ack_validate, preview=_ack_preview, apply=_ack_apply))
-    register(ImportKind(name=kind_name("asn"), label=LABELS["asn"], org_kind="supplier", roles=supplier_roles,
-                        columns=COLUMNS, validate=_asn_validate, preview=_asn_preview, apply=_asn_apply,
-                        result_link=_shipment_link))
-
+            name=services.kind_name(family), label=LABELS[family], org_kind=side, roles=roles, columns=COLUMNS,
+            validate=validate, preview=preview, apply=apply,
+            confirm_check=_forecast_confirm_check if forecast else None,
+            after_commit=_after_forecast if forecast else None,
+            result_link=_version_link if forecast else _shipment_link if family == "asn" else None))
 
 _register()

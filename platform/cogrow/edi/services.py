@@ -36,6 +36,11 @@ FAMILY_SIDES = {"forecast": "prime", "shipping_schedule": "prime", "order": "pri
 MAX_LOG = 200
 
 
+def kind_name(family: str) -> str:
+    """The import kind of a message family (cogrow.edi.importers registers them)."""
+    return KIND_PREFIX + family
+
+
 # ---------------------------------------------------------------- partner settings
 
 
@@ -286,7 +291,6 @@ def receive(actor: Actor, relationship_id: int, filename: str | None, data: byte
     A batch found invalid here comes back with the functional acknowledgement that rejects it (nothing logged,
     nothing changed); an applied one logs the interchange and an accepting acknowledgement.
     """
-    from cogrow.edi.importers import kind_name
     from cogrow.imports import services as imports
     from cogrow.imports.reader import PayloadTooLarge
 

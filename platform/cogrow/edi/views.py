@@ -8,7 +8,7 @@ from sqlalchemy import select
 from cogrow.core.auth import requires
 from cogrow.core.errors import AppError
 from cogrow.edi import models, outbound, services
-from cogrow.edi.importers import LABELS, kind_name
+from cogrow.edi.importers import LABELS
 from cogrow.extensions import db
 from cogrow.forecasts.models import ForecastPublication
 from cogrow.imports import services as imports
@@ -44,7 +44,7 @@ def _choices(rel) -> dict[str, list[tuple[int, str]]]:
 
 def _render(rel, partner, errors=None, values=None, status=200):
     families = [str(LABELS[f]()) for f in services.FAMILY_SIDES
-                if imports.may_upload(g.actor, rel, imports.kind_or_404(kind_name(f)))]
+                if imports.may_upload(g.actor, rel, imports.kind_or_404(services.kind_name(f)))]
     shown = values or (services.defaults() if partner is None else
                        {k: getattr(partner, k) for k in services.defaults()})
     return render_template(
