@@ -130,3 +130,25 @@ def test_the_import_preview_offers_the_what_if_of_its_rows(app, db, tenant_a, pl
     db.session.expire_all()
     assert latest(db).status == "applied" and services.latest_of(rel_id).version_no == 2
     assert _count(db, ForecastDraft) == 0
+
+
+def test_the_api_sets_cells_of_a_draft_and_refuses_a_bad_one_without_change(client, db, tenant_a):
+    rel_id = tenant_a.relationship.id
+    part = tenant_a.item.prime_part_number
+    base = f"/api/v1/relationships/{rel_id}/forecast-drafts"
+    draft_id = client.post(base, json=_body(part, ["100"] * 26), headers=_h(tenant_a, "prime:planner")).get_json()["id"]
+    cell = {"buckets": [{"part_number": part, "week": iso_label(week(1)), "quantity": "7"}]}
+    for _twice in range(2):
+        answer = client.post(f"{base}/{draft_id}/cells", json=cell, headers=_h(tenant_a, "prime:planner"))
+        assert answer.status_code == 200, answer.get_json()
+        assert answer.get_json()["bucket_count"] == 26
+    quantities = db.session.scalars(select(ForecastDraftBucket.quantity).where(
+        ForecastDraftBucket.draft_id == draft_id, ForecastDraftBucket.week_start == week(1))).all()
+    assert quantities == [Decimal("7")]
+    bad = {"buckets": [{"part_number": part, "week": iso_label(week(1)), "quantity": "-1"}]}
+    refused = client.post(f"{base}/{draft_id}/cells", json=bad, headers=_h(tenant_a, "prime:planner"))
+    assert refused.status_code in (400, 422) and "quantity" in str(refused.get_json())
+    assert db.session.scalars(select(ForecastDraftBucket.quantity).where(
+        ForecastDraftBucket.draft_id == draft_id, ForecastDraftBucket.week_start == week(1))).all() == [Decimal("7")]
+    assert client.post(f"{base}/{draft_id}/cells", json=cell,
+                       headers=_h(tenant_a, "supplier:production")).status_code in (403, 404)

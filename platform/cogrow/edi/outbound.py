@@ -14,7 +14,7 @@ from sqlalchemy import select
 from cogrow.catalog.models import Item
 from cogrow.core.auth import Actor
 from cogrow.core.errors import Conflict, Forbidden
-from cogrow.core.weeks import current_week, weeks_between
+from cogrow.core.weeks import current_week, local_today, weeks_between
 from cogrow.edi import services
 from cogrow.edi.documents import (AckDoc, AsnDoc, AsnLine, AsnOrder, Authorization, Bucket, ForecastDoc,
                                   ForecastItem, LineChange, OrderLine, PurchaseOrderDoc)
@@ -72,7 +72,7 @@ def order_doc(rel: SupplyRelationship, po: PurchaseOrder) -> PurchaseOrderDoc:
                             items[line.item_id].uom, line.due_date, line.unit_price, po.currency)
                   for line in sorted(po.lines, key=lambda ln: ln.line_no))
     issued = po.issued_at or po.created_at
-    return PurchaseOrderDoc(number=po.number, order_date=issued.date(), lines=lines, currency=po.currency)
+    return PurchaseOrderDoc(number=po.number, order_date=local_today(issued), lines=lines, currency=po.currency)
 
 
 def ack_doc(po: PurchaseOrder) -> AckDoc:

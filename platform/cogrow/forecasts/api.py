@@ -180,11 +180,12 @@ def forecast_drafts_create(relationship_id: int, body: ForecastDraftCreate) -> F
     return ForecastDraft.model_validate(draft)
 
 
-@bp.patch(f"{DRAFTS}/<int:draft_id>")
+@bp.post(f"{DRAFTS}/<int:draft_id>/cells")
 @requires("admin", "planner", kind="prime", api=True)
-@operation("editForecastDraft", tag="forecasts", body=ForecastDraftCells, response=ForecastDraft)
-def forecast_drafts_edit(relationship_id: int, draft_id: int, body: ForecastDraftCells) -> ForecastDraft:
-    """Set cells of a draft."""
+@operation("setForecastDraftCells", tag="forecasts", body=ForecastDraftCells, response=ForecastDraft)
+def forecast_drafts_set_cells(relationship_id: int, draft_id: int, body: ForecastDraftCells) -> ForecastDraft:
+    """Set cells of a draft. Each call names the cells it sets (the same call twice gives the same draft), so it
+    is an action on the draft rather than a versioned edit: no If-Match."""
     draft = drafts.set_cells(g.actor, relationship_id, draft_id,
                              [(b.item, b.monday, b.quantity) for b in body.buckets])
     return ForecastDraft.model_validate(draft)
