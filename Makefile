@@ -40,7 +40,7 @@ run: install
 CALENDAR_INSTANTS ?= 2026-12-28T09:00:00+09:00 2026-12-31T23:59:00+09:00 2027-01-01T00:30:00+09:00 \
 	2027-01-04T10:00:00+09:00 2028-02-29T12:00:00+09:00 2026-12-06T23:30:00+09:00 2026-12-07T00:30:00+09:00
 CALENDAR_SUITES ?= tests/orders tests/forecasts tests/imports/test_forecast_import.py tests/production \
-	tests/shipments tests/coverage tests/alerts tests/home
+	tests/shipments tests/coverage tests/alerts tests/home tests/reliability tests/scorecards tests/liability tests/edi
 
 # The whole suite on SQLite (with Redis, worker and browser tests), the database tests on PostgreSQL,
 # then the calendar pass.
