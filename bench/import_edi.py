@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import statistics
 import sys
 import tempfile
@@ -28,32 +27,9 @@ sys.path.insert(0, str(REPO / "platform"))
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/cogrow_bench_edi"
 
 
-def _reset_pg(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    admin = url.replace("postgresql+psycopg://", "postgresql://").rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def _build_app(url: str):
-    os.environ.setdefault("COGROW_VAR_DIR", tempfile.mkdtemp(prefix="cogrow-bench-edi-"))
-    import logging
-
-    from cogrow import create_app
-    from cogrow.config import TestingConfig
-
-    app = create_app(TestingConfig(url))
-    app.config["IMPORT_ASYNC_ROWS"] = 10**9          # measure the synchronous, one-transaction apply
-    app.config["IMPORT_INLINE_PARSE_BYTES"] = 10**12  # ... and the read in this process (the worker's work)
-    logging.getLogger().setLevel(logging.WARNING)
-    with app.app_context():
-        from flask_migrate import upgrade
-
-        upgrade()
-    return app
+# The same database reset and app (synchronous apply, read in process) as the CSV import's bench; bench/ is on
+# sys.path when this runs as a script.
+from import_forecast import _build_app, _reset_pg
 
 
 def _tenant(label: str, n_items: int):
