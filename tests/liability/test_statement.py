@@ -354,3 +354,13 @@ def test_this_months_terms_are_the_coverage_ledgers(db, four_items):
         ledger = db.session.get(CoverageLedger, item.id)
         line = _line(statement, item)
         assert {t: getattr(line, t) for t in terms} == {t: getattr(ledger, t) for t in terms}, item.prime_part_number
+
+
+def test_states_and_zones_are_shown_in_the_readers_language(client, four_items):
+    tenant, _ = four_items
+    sign_in(client, tenant.users["supplier:production"])
+    client.post("/lang", data={"lang": "ko", "next": "/home"})
+    html = client.get(f"/relationships/{tenant.relationship.id}/liability").get_data(as_text=True)
+    cells = re.findall(r"<td>([^<]*)</td>", html)
+    assert "확정" in cells and "firm" not in cells  # the firm buckets' zone
+    assert "발행됨" in cells and "issued" not in cells  # the open PO line's state

@@ -46,6 +46,8 @@ STATUS_LABELS = {
         "partially_shipped": _l("Partially shipped"), "closed": _l("Closed"), "cancelled": _l("Cancelled"),
         "accepted": _l("Accepted"), "withdrawn": _l("Withdrawn"),
     },
+    # The zone a forecast bucket was fixed in when published (domain.md, "Forecast publication").
+    "zone": {"firm": _l("firm"), "material": _l("material"), "planning": _l("planning")},
     "alert": {
         "open": _l("Open"),
         "acknowledged": _l("Acknowledged"),

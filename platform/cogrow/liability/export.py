@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 
 from cogrow.core.fields import grouped_text
 from cogrow.core.formatting import format_day, format_moment
+from cogrow.core.labels import status_label
 from cogrow.imports.export import XLSX_MIMETYPE, content_disposition, safe_stem, xlsx_value
 from cogrow.liability.services import Statement
 
@@ -35,6 +36,13 @@ def record_kind(kind: str) -> str:
               "ship": _("PO shipped"), "release": _("Shipment released"), "shipped": _("Shipment sent"),
               "received": _("Shipment received")}
     return labels.get(kind, kind)
+
+
+def record_state(record: dict[str, Any]) -> str:
+    """A dated record's state in words: a shipment's or a purchase order's."""
+    if not record["state"]:
+        return ""
+    return status_label(record["state"], "shipment" if record["kind"] in ("shipped", "received") else "po")
 
 
 def _when(value: Any) -> str:
@@ -80,7 +88,7 @@ def record_headers() -> list[str]:
 
 
 def record_row(record: dict[str, Any]) -> list[Any]:
-    return [_when(record["at"]), record_kind(record["kind"]), record["document"], record["state"],
+    return [_when(record["at"]), record_kind(record["kind"]), record["document"], record_state(record),
             record["quantity"], record["note"]]
 
 
