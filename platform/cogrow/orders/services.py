@@ -257,17 +257,21 @@ def _apply_lines(po: PurchaseOrder, resolved: list[dict[str, Any]], *, replace: 
             changed[str(line_no)] = {k: {kk: str(vv) if isinstance(vv, date) else vv for kk, vv in v.items()}
                                      for k, v in diff.items()}
             item_ids.update({before_item, existing.item_id})
-    removed = []
+    removed, removed_lines = [], []
     if replace:
         gone = [line for no, line in by_no.items() if no not in given]
         if gone:
             db.session.execute(delete(ChangeProposal).where(ChangeProposal.line_id.in_([line.id for line in gone])))
-            for line in gone:
+            for line in sorted(gone, key=lambda line: line.line_no):
                 removed.append(line.line_no)
+                # What was cut, for the log: the line itself is deleted (scorecards and liability read this).
+                removed_lines.append({"line_no": line.line_no, "item_id": line.item_id,
+                                      "due_date": line.due_date.isoformat(), "quantity": str(line.quantity)})
                 item_ids.add(line.item_id)
                 po.lines.remove(line)
                 db.session.delete(line)
-    return {"added": added, "changed": changed, "removed": sorted(removed), "item_ids": item_ids}
+    return {"added": added, "changed": changed, "removed": removed, "removed_lines": removed_lines,
+            "item_ids": item_ids}
 
 
 # ---------------------------------------------------------------- changing
@@ -413,6 +417,8 @@ def revise_lines(actor: Actor, po: PurchaseOrder, lines: list[dict[str, Any]] | 
         result = _apply_lines(po, _resolve_lines(rel, lines, field_prefix), replace=replace)
         if result["added"] or result["changed"] or result["removed"]:
             detail["lines"] = {k: result[k] for k in ("added", "changed", "removed")}
+            if result["removed_lines"]:
+                detail["lines"]["removed_lines"] = result["removed_lines"]
             item_ids = result["item_ids"] | before_items
     if not detail:
         return detail
@@ -463,6 +469,8 @@ def transition(actor: Actor, po: PurchaseOrder, action: str, reason: str | None 
     if not (before == "draft" and target == "cancelled"):  # a cancelled draft never bound anything
         _reconcile(po, f"po.{action}")
     audit.record(actor, f"po.{action}", po, detail=detail)
+    from cogrow.edi import auto as edi_auto  # the 850 / 855 by webhook, when the EDI partner sends by itself
+    edi_auto.po_changed(po, action)
     logger.info("PO %s: %s -> %s by %s", po.number, before, target, actor)
 
 
@@ -537,6 +545,8 @@ def add_proposal(actor: Actor, po: PurchaseOrder, values: dict[str, Any]) -> Cha
         "due_date": proposal.proposed_due_date.isoformat() if proposal.proposed_due_date else None,
         "reason": proposal.reason})
     _reconcile(po, "po.propose")
+    from cogrow.edi import auto as edi_auto  # the supplier's 855 / ORDRSP by webhook, when EDI sends by itself
+    edi_auto.po_changed(po, "propose")
     return proposal
 
 

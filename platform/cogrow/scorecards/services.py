@@ -20,7 +20,8 @@ The prime's planning discipline:
   date lay inside the firm fence (the relationship's current `firm_fence_weeks` counted from the week of the
   change). Read from the audit log (`po.revised`, `po.cancel`): due dates at the time are rebuilt backwards from
   the lines as they are now. A count, per month of the change. A line removed by a revision (how a single line is
-  cancelled) has no due date in the log: it is listed with the rows but not counted.
+  cancelled) counts as a cancellation at the due date the revision's log recorded for it; an older row that
+  recorded none is listed with the rows but not counted.
 - **late_proposals**: change proposals made in the month, answered (accepted or rejected) after more than the
   relationship's `po_ack_days` days, or still open past them; withdrawn ones are left out (nobody had to answer).
 - **authorizations_honoured**: FAB authorization periods (item, cumulative start) closed in the month, a period
@@ -278,7 +279,8 @@ def _authorization_rows(ctx: Context):
 
 
 def _fence_change_rows(ctx: Context) -> list[dict[str, Any]]:
-    """Lines revised or cancelled inside the firm fence, from the audit log (one statement whatever the data)."""
+    """Lines revised or cancelled inside the firm fence, from the audit log (one statement whatever the data, and
+    one more for the parts of removed lines)."""
     po, rel, line = PurchaseOrder, SupplyRelationship, PurchaseOrderLine
     months = list(ctx.months)
     # Each audit row comes once per line of its PO as the PO is now (the line's current due date and part).
@@ -303,6 +305,7 @@ def _fence_change_rows(ctx: Context) -> list[dict[str, Any]]:
             lines[r.id][r.line_no] = (r.due_date, r.prime_part_number)
     due_now: dict[int, dict[int, date | None]] = {p: {no: v[0] for no, v in ls.items()} for p, ls in lines.items()}
     out: list[dict[str, Any]] = []
+    removed_items: dict[tuple[int, int], int] = {}  # (audit row, line no) -> the removed line's item
     for e in events:  # newest first: each revision is undone after it is read, so older ones see their due dates
         state = due_now.setdefault(e.id, {})
         detail = e.detail or {}
@@ -323,11 +326,15 @@ def _fence_change_rows(ctx: Context) -> list[dict[str, Any]]:
                     touched.append((no, state.get(no), "revised"))
             for no in detail["lines"].get("added", []):
                 state.pop(int(no), None)
-            for no in detail["lines"].get("removed", []):
-                # The log keeps no due date for a removed line (a line cancelled alone is removed this way): it is
-                # listed, not counted, as it cannot be placed against the fence.
-                touched.append((int(no), None, "removed"))
-                state[int(no)] = None
+            cut = {int(r["line_no"]): r for r in detail["lines"].get("removed_lines", [])}
+            for no in map(int, detail["lines"].get("removed", [])):
+                if no in cut:  # a line cancelled alone: the log keeps its due date and item
+                    state[no] = date.fromisoformat(cut[no]["due_date"])
+                    removed_items[(e.audit_id, no)] = int(cut[no]["item_id"])
+                    touched.append((no, state[no], "cancelled"))
+                else:  # an older row keeps no due date: listed, not counted, as it cannot be placed against the fence
+                    touched.append((no, None, "removed"))
+                    state[no] = None
         if month is None:
             continue
         for no, due, what in touched:
@@ -337,7 +344,17 @@ def _fence_change_rows(ctx: Context) -> list[dict[str, Any]]:
             part = lines[e.id][no][1] if no in lines[e.id] else ""
             out.append({"relationship_id": e.relationship_id, "month": month, "num": Decimal(counted),
                         "den": Decimal(1), "po_number": e.number, "line_no": no, "part_number": part, "change": what,
-                        "changed_at": e.at, "due_date": due, "fence_end": fence_end, "counted": counted})
+                        "changed_at": e.at, "due_date": due, "fence_end": fence_end, "counted": counted,
+                        "item_id": removed_items.get((e.audit_id, no))})
+    # A removed line is not among the PO's lines any more (and its number may since name another): its part is
+    # the one of the item the log recorded, read in one more statement.
+    item_ids = {r["item_id"] for r in out if r["item_id"] is not None}
+    parts = dict(db.session.execute(select(Item.id, Item.prime_part_number).where(Item.id.in_(item_ids))).all()
+                 ) if item_ids else {}
+    for r in out:
+        item_id = r.pop("item_id")
+        if item_id is not None:
+            r["part_number"] = parts.get(item_id, "")
     out.sort(key=lambda r: (r["changed_at"], r["po_number"], r["line_no"]))
     return out
 
