@@ -90,6 +90,7 @@ COVER_STATES = (*BINDING_STATES, "closed")
 TASK_FOR_TOPIC = {outbox.RECONCILE: "cogrow.coverage.reconcile", "notify": "cogrow.alerts.dispatch",
                   "import": "cogrow.imports.parse",  # "import": an uploaded file for the worker to read (imports)
                   "import.apply": "cogrow.imports.apply"}  # a confirmed file for the worker to apply (imports)
+RELAY_TOPICS, TASK_FOR_TOPIC["edi.send"] = (*RELAY_TOPICS, "edi.send"), "cogrow.edi.send"  # EDI auto-send (edi.auto)
 
 _item = Item.__table__
 _rel = SupplyRelationship.__table__

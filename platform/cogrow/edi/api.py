@@ -14,7 +14,7 @@ from cogrow.core.auth import requires
 from cogrow.core.errors import BadRequest, UnsupportedMediaType
 from cogrow.core.schema import Body, Flag, Moment, PageQuery, Query, Resource
 from cogrow.edi import importers  # noqa: F401  (registers the EDI import kinds with the import pipeline)
-from cogrow.edi import delivery  # noqa: F401  (registers the webhook delivery task for the workers)
+from cogrow.edi import delivery, sending  # noqa: F401  (register the webhook delivery and auto-send tasks for the workers)
 from cogrow.edi import models, outbound, services
 from cogrow.imports import api as imports_api
 
@@ -49,6 +49,8 @@ class EdiSettings(Resource):
     repetition_separator: str = Field(description="X12 repetition separator; the release character for EDIFACT.")
     uom_codes: dict[str, str] = Field(description="EDI unit code -> Cogrow unit of measure.")
     test_mode: bool
+    auto_send: bool = Field(description="Send each forecast version published, PO issued, PO answer and shipment to "
+                            "the sending side's webhooks by itself (from the worker).")
 
 
 class EdiSettingsIn(Body):
@@ -66,6 +68,7 @@ class EdiSettingsIn(Body):
     repetition_separator: str | None = None
     uom_codes: dict[str, str] | None = None
     test_mode: bool | None = None
+    auto_send: bool | None = None
 
 
 class Interchange(Resource):

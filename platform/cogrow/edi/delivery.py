@@ -78,9 +78,12 @@ def deliver_task(self, interchange_id: int, organisation_id: int) -> dict[int, s
     return outcomes
 
 
-def queue(row: Interchange, organisation_id: int) -> None:
-    """Hand the delivery to the notify worker (after the caller's commit)."""
+def queue(row: Interchange, organisation_id: int, countdown: int | None = None) -> None:
+    """Hand the delivery to the notify worker (after the caller's commit), now or in `countdown` seconds."""
     try:
-        deliver_task.apply_async(args=[row.id, organisation_id], queue=NOTIFY_QUEUE)
+        if countdown is None:
+            deliver_task.apply_async(args=[row.id, organisation_id], queue=NOTIFY_QUEUE)
+        else:
+            deliver_task.apply_async(args=[row.id, organisation_id], queue=NOTIFY_QUEUE, countdown=countdown)
     except Exception:  # the interchange is logged and downloadable; a broker outage must not fail the export
         logger.exception("could not queue the webhook delivery of EDI interchange %s", row.id)

@@ -46,6 +46,7 @@ class PartnerSettings(db.Model):
     repetition_separator: Mapped[str] = mapped_column(String(1), default="^")   # X12 ISA11; EDIFACT: release
     uom_codes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)     # EDI code -> Cogrow uom
     test_mode: Mapped[bool] = mapped_column(Boolean, default=False)
+    auto_send: Mapped[bool] = mapped_column(Boolean, default=False)   # queue exports to webhooks (edi.auto)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     def uom_from_edi(self, code: str) -> str | None:

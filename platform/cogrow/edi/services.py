@@ -105,7 +105,8 @@ def defaults(standard: str = "x12") -> dict[str, Any]:
     return {"standard": standard, "version": DEFAULT_VERSIONS[standard], "prime_qualifier": "ZZ",
             "prime_edi_id": "", "prime_group_id": "", "supplier_qualifier": "ZZ", "supplier_edi_id": "",
             "supplier_group_id": "", "element_separator": element, "component_separator": component,
-            "segment_terminator": segment, "repetition_separator": repetition, "uom_codes": {}, "test_mode": False}
+            "segment_terminator": segment, "repetition_separator": repetition, "uom_codes": {}, "test_mode": False,
+            "auto_send": False}
 
 
 def save_partner(actor: Actor, relationship_id: int, values: dict[str, Any]) -> PartnerSettings:
@@ -205,9 +206,10 @@ def log_interchange(partner: PartnerSettings, direction: str, envelope: Envelope
     return row
 
 
-def write_outbound(actor: Actor, partner: PartnerSettings, from_side: str, family: str, docs: Sequence[Doc],
+def write_outbound(actor: Actor | None, partner: PartnerSettings, from_side: str, family: str, docs: Sequence[Doc],
                    reference: str) -> Interchange:
-    """Write docs as one interchange from `from_side`, log it as sent (no commit)."""
+    """Write docs as one interchange from `from_side`, log it as sent (no commit). No actor: sent by itself
+    (auto-send), audited under the sending side's organisation."""
     syntax = syntax_of(partner)
     message_type = syntax.messages.get(family)
     if message_type is None:
@@ -221,8 +223,11 @@ def write_outbound(actor: Actor, partner: PartnerSettings, from_side: str, famil
                          reason=str(exc)[:120]), fields={"element_separator": str(exc)[:120]}) from None
     row = log_interchange(partner, "out", envelope, text, status="sent", reference=reference, documents=len(docs),
                           actor=actor)
-    audit.record(actor, "edi.sent", row, detail={"message": message_type, "control_number": envelope.control_number,
-                                                 "reference": reference[:64]})
+    rel = db.session.get(SupplyRelationship, partner.relationship_id)
+    audit.record(actor, "edi.sent", row, organisation_id=None if actor else (
+        rel.prime_id if from_side == "prime" else rel.supplier_id),
+        detail={"message": message_type, "control_number": envelope.control_number, "reference": reference[:64],
+                **({} if actor else {"auto": True})})
     return row
 
 

@@ -80,6 +80,7 @@ def save_settings(relationship_id: int):
     rel, partner = services.get_partner(g.actor, relationship_id)
     values = {name: request.form.get(name, "") for name in SETTING_FIELDS}
     values["test_mode"] = request.form.get("test_mode") == "on"
+    values["auto_send"] = request.form.get("auto_send") == "on"
     if values["standard"] in models.DEFAULT_VERSIONS:
         values["version"] = models.DEFAULT_VERSIONS[values["standard"]]
     codes = _uom_codes(request.form.get("uom_codes", ""))

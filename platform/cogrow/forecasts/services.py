@@ -585,6 +585,8 @@ def publish(actor: Actor, relationship_id: int, buckets: Sequence[tuple[int, dat
     enqueue_reconcile(rel.id, item_ids, "forecast.published")
     from cogrow.reliability.tasks import refresh_after_commit  # queued once this version is committed
     refresh_after_commit(rel.id)
+    from cogrow.edi import auto as edi_auto  # the prime's 830 / DELFOR by webhook, when its EDI partner sends by itself
+    edi_auto.queue("forecast", rel.id, pub.id)
     if commit:
         db.session.commit()
         if cuts:

@@ -221,6 +221,8 @@ def create_shipment(actor: Actor, relationship_id: int, values: dict[str, Any]) 
             "number": shipment.number, "lines": [[line_id, str(q)] for line_id, q in lines],
             "closed_pos": shipped.closed})
         outbox.enqueue_reconcile(rel.id, sorted(shipped.item_ids), "shipment.created")
+        from cogrow.edi import auto as edi_auto  # the supplier's 856 / DESADV by webhook, when EDI sends by itself
+        edi_auto.queue("asn", rel.id, shipment.id)
         db.session.commit()
     except Exception:
         db.session.rollback()

@@ -40,6 +40,7 @@ def upgrade() -> None:
         sa.Column("repetition_separator", sa.String(length=1), nullable=False),
         sa.Column("uom_codes", sa.JSON(), nullable=False),
         sa.Column("test_mode", sa.Boolean(), nullable=False),
+        sa.Column("auto_send", sa.Boolean(), nullable=False),
         sa.Column("updated_at", cogrow.core.types.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint("standard IN ('x12', 'edifact')", name=op.f("ck_edi_partner_standard")),
         _fk("edi_partner", "relationship_id", "supply_relationship", "CASCADE"),
