@@ -121,3 +121,26 @@ def test_a_part_number_holding_a_separator_is_a_409_not_a_500(app, db, tenant_a,
                                       headers={"Authorization": f"Bearer {tenant_a.tokens['prime:planner']}"})
     assert response.status_code == 409 and "separator" in response.get_json()["error"]["message"]
     assert db.session.scalar(select(Interchange)) is None
+
+
+def test_the_generic_imports_page_does_not_offer_the_edi_kinds(app, db, tenant_a):
+    """An interchange uploaded there would be read as a CSV: EDI uploads belong on the EDI tab."""
+    from cogrow.imports.registry import KINDS, get_kind
+
+    rel_id = tenant_a.relationship.id
+    for who, generic in (("prime:planner", "forecast"), ("supplier:production", "production")):
+        html = _client(app, tenant_a, who).get(f"/relationships/{rel_id}/imports").get_data(as_text=True)
+        assert f'data-test="upload-{generic}"' in html and 'data-test="upload-edi_' not in html
+    assert get_kind("edi_forecast").own_page and "edi_forecast" in KINDS  # the pipeline still finds the kind
+    assert all(not kind.name.startswith("edi_") for kind in KINDS.values())
+
+
+def test_auto_send_is_saved_from_the_page_and_shown_by_the_api(app, db, tenant_a):
+    rel_id = tenant_a.relationship.id
+    admin = _client(app, tenant_a, "prime:admin")
+    assert admin.post(f"/relationships/{rel_id}/edi/settings", data={**SETTINGS, "auto_send": "on"}).status_code == 302
+    assert services.partner_of(rel_id).auto_send is True
+    assert 'name="auto_send" checked' in admin.get(f"/relationships/{rel_id}/edi").get_data(as_text=True)
+    assert admin.get(f"/api/v1/relationships/{rel_id}/edi/settings").get_json()["auto_send"] is True
+    assert admin.post(f"/relationships/{rel_id}/edi/settings", data=SETTINGS).status_code == 302
+    assert services.partner_of(rel_id).auto_send is False

@@ -613,6 +613,6 @@ def _register() -> None:
             validate=validate, preview=preview, apply=apply,
             confirm_check=_forecast_confirm_check if forecast else None,
             after_commit=_after_forecast if forecast else None,
-            result_link=_version_link if forecast else _shipment_link if family == "asn" else None))
+            result_link=_version_link if forecast else _shipment_link if family == "asn" else None, own_page=True))
 
 _register()

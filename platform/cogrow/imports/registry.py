@@ -67,9 +67,18 @@ class ImportKind:
     after_commit: Callable[[ImportBatch], None] | None = None
     # Where the applied result lives: (relationship, result) -> (label, url) or None.
     result_link: Callable[[SupplyRelationship, dict[str, Any]], tuple[str, str] | None] | None = None
+    # Uploaded on a page of its own (EDI interchanges: the EDI tab), so the generic imports page does not offer it.
+    own_page: bool = False
 
 
-KINDS: dict[str, ImportKind] = {}
+class _Kinds(dict[str, ImportKind]):
+    """Every registered kind by name (`get`, `in`); `values()` are the kinds the generic imports page offers."""
+
+    def values(self) -> list[ImportKind]:  # type: ignore[override]
+        return [kind for kind in super().values() if not kind.own_page]
+
+
+KINDS: dict[str, ImportKind] = _Kinds()
 
 
 def register(kind: ImportKind) -> ImportKind:
