@@ -22,6 +22,8 @@ cum_shipped, guaranteed) and the liability by the one formula, coverage.liabilit
 The statement's hash is the sha256 of a canonical serialization of its input rows (`canonical_bytes`): UTF-8 JSON
 with sorted keys, no whitespace, decimals as plain normalized text ("1500", "0.5"), dates and UTC instants in ISO
 8601, every list sorted by its rows' ids. The same records give the same hash; any changed row changes it.
+A revision's dated record carries the lines it removed (line, item, quantity, due date) when its log kept them;
+its note names them in the reader's language, outside the hash, so every reader's statement has the same hash.
 """
 from __future__ import annotations
 
@@ -41,7 +43,8 @@ from cogrow.catalog.models import Item
 from cogrow.core import audit
 from cogrow.core.auth import Actor
 from cogrow.core.errors import BadRequest
-from cogrow.core.fields import decimal_text
+from cogrow.core.fields import decimal_text, grouped_text
+from cogrow.core.formatting import format_day
 from cogrow.core.models import AuditLog
 from cogrow.core.types import utcnow
 from cogrow.core.weeks import business_zone, local_today, week_start
@@ -301,7 +304,19 @@ def compute(actor: Actor, relationship_id: int, month: Month) -> Statement:
                      open_lines=[dict(p, part_number=items[p["item_id"]].prime_part_number)
                                  for p in po_lines if p["open"] > 0],
                      firm_buckets=[dict(b, part_number=items[b["item_id"]].prime_part_number) for b in firm],
-                     records=records, sha256=digest, inputs=inputs)
+                     records=[_noted(r, items) for r in records], sha256=digest, inputs=inputs)
+
+
+def _noted(record: dict[str, Any], items: dict[int, Item]) -> dict[str, Any]:
+    """The record as read: a revision's note names each line it removed with its quantity and due date, so the
+    statement shows what was cut. Written in the reader's language after the hash, which covers the lines as data."""
+    cut = record.get("removed_lines")
+    if not cut:
+        return record
+    parts = [_("Line %(line)s (%(part)s) removed: %(quantity)s due %(due)s", line=r["line_no"],
+               part=items[r["item_id"]].prime_part_number if r["item_id"] in items else "",
+               quantity=grouped_text(r["quantity"]), due=format_day(r["due_date"])) for r in cut]
+    return dict(record, note="; ".join([record["note"], *parts] if record["note"] else parts))
 
 
 def _item_lines(rel: SupplyRelationship, items: dict[int, Item], auths: list[dict], shipped: list[dict],
@@ -359,8 +374,15 @@ def _records(rel_id: int, month: Month, start: datetime, before: datetime) -> li
             .order_by(AuditLog.at, AuditLog.id)):
         detail = detail or {}
         state = detail.get("to") or (detail.get("status") or {}).get("to") or ""
-        records.append(dict(key=f"audit-{audit_id}", at=at, kind=action.removeprefix("po."), document=number,
-                            state=state, quantity=None, note=str(detail.get("reason") or "")[:200]))
+        record = dict(key=f"audit-{audit_id}", at=at, kind=action.removeprefix("po."), document=number,
+                      state=state, quantity=None, note=str(detail.get("reason") or "")[:200])
+        lines = detail.get("lines") if action == "po.revised" else None  # elsewhere "lines" may be a count
+        cut = lines.get("removed_lines") if isinstance(lines, dict) else None
+        if cut:  # the lines a revision removed (a line cancelled alone), as its log kept them (older rows did not)
+            record["removed_lines"] = [dict(line_no=int(r["line_no"]), item_id=int(r["item_id"]),
+                                            quantity=Decimal(r["quantity"]), due_date=date.fromisoformat(r["due_date"]))
+                                       for r in cut]
+        records.append(record)
     ship = Shipment.__table__
     shipline = ShipmentLine.__table__
     for sid, number, ship_date, received_at, status, qty, received in db.session.execute(
