@@ -876,7 +876,13 @@ def functional_ack(received: Envelope, accepted: bool, errors: Sequence[EdiError
     return _interchange(envelope, partner, [("CONTRL:D:3:UN", body)])
 
 
+def outline(text: str, partner: PartnerSettings) -> list[tuple[int, str, str]]:
+    """(position, tag, UNH01 of a UNH segment else "") of each segment."""
+    return [(segment.position, segment.tag, str(segment.elements[0]) if segment.tag == "UNH" and segment.elements
+             else "") for segment in _segments(text, partner) if getattr(segment, "position", None)]
+
+
 registry.register(registry.Syntax(
     name="edifact", parse=parse, write=write, functional_ack=functional_ack, detect=detect, peek=peek,
     messages={**{table.family: table.message for table in TABLES.values()}, "functional_ack": CONTRL},
-    versions=(VERSION,)))
+    versions=(VERSION,), outline=outline))

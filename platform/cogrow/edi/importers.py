@@ -10,6 +10,7 @@ in the interchange, its column the segment and element (e.g. "FST04").
 from __future__ import annotations
 
 import logging
+import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -599,6 +600,36 @@ LABELS = {"forecast": lambda: _("EDI forecast (830 / DELFOR)"),
           "asn": lambda: _("EDI ship notice (856 / DESADV)")}
 
 
+# The checks below name X12 elements; an EDIFACT interchange's errors name the EDIFACT element carrying the same
+# value (per family: X12's LIN01 is an 856's PO line, which a DESADV carries in RFF+ON).
+EDIFACT_ELEMENTS = {
+    "forecast": {"LIN03": "LIN03.1", "UIT01": "QTY01.3", "FST01": "QTY01.2", "FST04": "DTM01.2",
+                 "ATH01": "SCC01", "ATH03": "QTY01.2", "ATH05": "DTM01.2"},
+    "order": {"BEG03": "BGM02", "PO101": "LIN01", "PO102": "QTY01.2", "PO103": "QTY01.3", "PO104": "PRI01.2",
+              "PO107": "LIN03.1", "DTM02": "DTM01.2", "CUR02": "CUX01.2"},
+    "ack": {"BAK02": "BGM03", "BAK03": "RFF01.2", "PO101": "LIN01", "ACK02": "QTY01.2", "ACK05": "DTM01.2",
+            "NTE02": "FTX04.1"},
+    "asn": {"PRF01": "RFF01.2", "LIN01": "RFF01.3", "LIN03": "LIN03.1", "SN102": "QTY01.2", "SN103": "QTY01.3"},
+}
+_LOCATED = re.compile(r"[A-Z0-9]{2,3} #\d+")   # a parser's error ("DTM #5 DTM01.3: ...") already names its element
+
+
+def _in_syntax(family: str, validate: Callable[[Actor, SupplyRelationship, list[ParsedRow]], tuple[Any, list[RowError]]]
+               ) -> Callable[[Actor, SupplyRelationship, list[ParsedRow]], tuple[Any, list[RowError]]]:
+    """The kind's validate, its errors naming EDIFACT elements for an EDIFACT partner."""
+    names = EDIFACT_ELEMENTS["forecast" if family == "shipping_schedule" else family]
+
+    def checked(actor: Actor, rel: SupplyRelationship, rows: list[ParsedRow]) -> tuple[Any, list[RowError]]:
+        plan, errors = validate(actor, rel, rows)
+        partner = services.partner_of(rel.id)
+        if errors and partner is not None and partner.standard == "edifact":
+            errors = [e if _LOCATED.match(e.message) else RowError(e.row, names.get(e.column or "", e.column),
+                                                                    e.message) for e in errors]
+        return plan, errors
+
+    return checked
+
+
 def _register() -> None:
     prime, supplier = ("prime", ("admin", "planner")), ("supplier", ("admin", "production"))
     kinds = {"forecast": (prime, _forecast_validate("forecast"), _forecast_preview, _forecast_apply),
@@ -610,7 +641,7 @@ def _register() -> None:
         forecast = family in ("forecast", "shipping_schedule")
         register(ImportKind(
             name=services.kind_name(family), label=LABELS[family], org_kind=side, roles=roles, columns=COLUMNS,
-            validate=validate, preview=preview, apply=apply,
+            validate=_in_syntax(family, validate), preview=preview, apply=apply,
             confirm_check=_forecast_confirm_check if forecast else None,
             after_commit=_after_forecast if forecast else None,
             result_link=_version_link if forecast else _shipment_link if family == "asn" else None, own_page=True))

@@ -55,6 +55,9 @@ class Syntax:
     peek: Callable[[str, PartnerSettings], Envelope]
     messages: dict[str, str] = field(default_factory=dict)                      # family -> message type
     versions: tuple[str, ...] = ()                                               # accepted versions
+    # The interchange's segments as (position, tag, message reference): the reference is the ST02 / UNH01 of a
+    # message's header segment, "" for the others. Places an error in its message for the 997 / CONTRL.
+    outline: Callable[[str, PartnerSettings], list[tuple[int, str, str]]] | None = None
 
 
 SYNTAXES: dict[str, Syntax] = {}

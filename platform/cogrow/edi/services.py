@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -332,10 +333,62 @@ def receive(actor: Actor, relationship_id: int, filename: str | None, data: byte
     batch = imports.upload(actor, rel.id, kind_name(family), name, wrap(text), content_type="application/json")
     rejection = None
     if batch.status == "invalid":
-        errors = [EdiError(str(e.get("column") or ""), int(e.get("row") or 0), e.get("column"), e.get("message"))
-                  for e in (batch.errors or [])[:20]]
-        rejection = syntax.functional_ack(envelope, False, errors, _rejection_envelope(partner, envelope), partner)
+        rejection = syntax.functional_ack(envelope, False, rejected_errors(syntax, partner, text, batch.errors),
+                                          _rejection_envelope(partner, envelope), partner)
     return batch, rejection
+
+
+def rejected_errors(syntax: registry.Syntax, partner: PartnerSettings, text: str,
+                    rows: Sequence[dict[str, Any]] | None) -> list[EdiError]:
+    """The errors a rejecting 997 / CONTRL names, each with its segment tag, position and element.
+
+    An interchange that does not parse gives the parser's own EdiError (EDIFACT's knows its message and its
+    position in it). Otherwise the batch's row errors (row = segment position, column = element, e.g. "QTY01.3")
+    are placed: the segment tag is the one found at that position (the element is kept when it belongs to that
+    segment), and the message is the one whose header (ST / UNH) precedes the position."""
+    try:
+        syntax.parse(text, partner)
+    except EdiError as exc:
+        return [place(syntax, partner, text, [exc])[0]]
+    except Exception:  # noqa: BLE001 - a reader's bug: the batch's own errors still say where
+        logger.exception("EDI parse failed while naming the errors of a rejected interchange")
+    errors = []
+    for row in (rows or [])[:20]:
+        column = str(row.get("column") or "")
+        errors.append(EdiError("", int(row.get("row") or 0), column if _ELEMENT.fullmatch(column) else None,
+                               str(row.get("message") or "")))
+    placed = place(syntax, partner, text, errors)
+    for error in placed:  # an element of another segment than the one at that position would point wrong
+        match = _ELEMENT.fullmatch(error.element or "")
+        if match and match.group(1) != error.segment:
+            error.element = None
+    return placed
+
+
+_ELEMENT = re.compile(r"([A-Z][A-Z0-9]{1,2}?)[0-9]{2}(\.[0-9]+)?")
+
+
+def place(syntax: registry.Syntax, partner: PartnerSettings, text: str, errors: list[EdiError]) -> list[EdiError]:
+    """Give each error the tag of its segment when it has none, and its message's reference and position in
+    that message (header = 1) when the syntax did not (attributes `message_reference`, `message_position`)."""
+    if syntax.outline is None or not errors:
+        return errors
+    try:
+        segments = syntax.outline(text, partner)
+    except EdiError:
+        return errors
+    tags = {position: tag for position, tag, _ref in segments}
+    for error in errors:
+        if not error.segment or not error.segment.isalnum():
+            error.segment = tags.get(error.position, error.segment)
+        if getattr(error, "message_reference", ""):
+            continue
+        header = max(((position, reference) for position, _tag, reference in segments
+                      if reference and position <= error.position), default=None)
+        if header is not None:
+            error.message_reference = header[1]
+            error.message_position = error.position - header[0] + 1
+    return errors
 
 
 def _rejection_envelope(partner: PartnerSettings, received: Envelope) -> Envelope:

@@ -143,7 +143,7 @@ class Separators:
 
 
 def _err(seg: Seg | None, element: int | None, message: str, tag: str | None = None) -> EdiError:
-    tag = tag or (seg.tag if seg else "ISA")
+    tag = tag or (seg.tag if seg else "ISA") or _("(empty)")  # an empty segment (two terminators in a row)
     return EdiError(tag, seg.position if seg else 1, f"{tag}{element:02d}" if element else None, message)
 
 
@@ -843,7 +843,8 @@ def functional_ack(received: Envelope, accepted: bool, errors: Sequence[EdiError
     out.add("AK1", functional_id=FUNCTIONAL_IDS[kind], group_control=received.group_control_number or "0")
     out.add("AK2", set_id=kind, set_control="0001")
     for error in errors:
-        out.add("AK3", segment=error.segment[:3], position=error.position)
+        # AK302 counts from the transaction set's ST (= 1) when the error was placed in its set (services.place).
+        out.add("AK3", segment=error.segment[:3], position=getattr(error, "message_position", None) or error.position)
         element = "".join(c for c in (error.element or "")[-2:] if c.isdigit())
         out.add("AK4", element=element or "1", code="7")
     out.add("AK5", status="A" if accepted else "R")
@@ -851,5 +852,11 @@ def functional_ack(received: Envelope, accepted: bool, errors: Sequence[EdiError
     return _interchange("997", [out.lines], envelope, partner)
 
 
+def outline(text: str, partner: PartnerSettings) -> list[tuple[int, str, str]]:
+    """(position, tag, ST02 of an ST segment else "") of each segment."""
+    return [(seg.position, seg.tag, seg.get(2) if seg.tag == "ST" else "") for seg in tokenize(text)[1]]
+
+
 registry.register(registry.Syntax(name="x12", parse=parse, write=write, functional_ack=functional_ack,
-                                  detect=detect, peek=peek, messages=dict(MESSAGES), versions=("004010",)))
+                                  detect=detect, peek=peek, messages=dict(MESSAGES), versions=("004010",),
+                                  outline=outline))
