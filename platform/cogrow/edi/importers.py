@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from flask import url_for
+from flask import has_request_context, url_for
 from flask_babel import gettext as _
 from sqlalchemy import exists, select
 
@@ -625,9 +625,32 @@ def _in_syntax(family: str, validate: Callable[[Actor, SupplyRelationship, list[
         if errors and partner is not None and partner.standard == "edifact":
             errors = [e if _LOCATED.match(e.message) else RowError(e.row, names.get(e.column or "", e.column),
                                                                     e.message) for e in errors]
+        if errors and partner is not None and not has_request_context():
+            _log_rejection(partner, rows, errors)
         return plan, errors
 
     return checked
+
+
+def _log_rejection(partner: PartnerSettings, rows: list[ParsedRow], errors: list[RowError]) -> None:
+    """A large interchange the worker found invalid: its rejecting 997 / CONTRL is logged (in the worker's
+    transaction that marks the batch invalid), since no request is there to return it. The interchange itself is
+    not logged, so the partner may send it again corrected under the same control number."""
+    text = "".join(r.values.get("interchange") or "" for r in rows)
+    try:
+        syntax = services.syntax_of(partner)
+        received = syntax.peek(text, partner)
+    except (AppError, EdiError):  # no envelope to answer
+        return
+    rows_of = [{"row": e.row, "column": e.column, "message": e.message} for e in errors]
+    envelope, ack = services.functional_ack(partner, received, False,
+                                            services.rejected_errors(syntax, partner, text, rows_of))
+    row = services.log_interchange(partner, "out", envelope, ack, status="sent",
+                                   reference=f"{received.message_type} {received.control_number}")
+    rel = db.session.get(SupplyRelationship, partner.relationship_id)
+    audit.record(None, "edi.rejected", row, organisation_id=rel.prime_id if envelope.sender_id == partner.prime_edi_id
+                 else rel.supplier_id, detail={"message": received.message_type, "control_number": received.control_number,
+                         "errors": len(errors)})
 
 
 def _register() -> None:
