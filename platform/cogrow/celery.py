@@ -73,7 +73,7 @@ def celery_settings(app: Flask) -> dict:
         "task_queues": [Queue(name) for name in QUEUES],
         "task_routes": TASK_ROUTES,
         "imports": ["cogrow.core.tasks", "cogrow.imports.tasks", "cogrow.production.tasks", "cogrow.coverage.tasks", "cogrow.alerts.tasks",
-                    "cogrow.forecasts.tasks"],
+                    "cogrow.forecasts.tasks", "cogrow.reliability.tasks", "cogrow.edi.sending", "cogrow.edi.delivery"],
     }
     if on_redis:
         settings["broker_transport_options"] = dict(visibility)

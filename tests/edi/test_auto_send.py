@@ -163,3 +163,15 @@ def test_turned_off_before_the_worker_runs_sends_nothing(db, tenant_a, planner, 
     assert sending.send_task(event.id) == {} and receivers[1] == []
     db.session.refresh(event)
     assert event.done_at is not None
+
+
+def test_what_a_partner_sent_by_edi_is_not_sent_back_to_it(db, tenant_a, planner, production, items, auto_on,
+                                                           receivers):
+    """An 850 received from the prime issues the PO without queueing an 850 back to the prime; a PO issued on the
+    page still is."""
+    from tests.edi.test_round_trip import _issued_po
+
+    po = _issued_po(db, tenant_a, planner, items)
+    assert po.status == "issued" and _events(db) == []
+    _po(tenant_a, planner, items)
+    assert [event.payload["kind"] for event in _events(db)] == ["order"]

@@ -9,6 +9,9 @@ the organisation's webhooks (cogrow.edi.sending). This module imports no domain:
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import select
@@ -22,6 +25,26 @@ from cogrow.extensions import db
 TOPIC = "edi.send"
 KINDS = ("forecast", "order", "ack", "asn")
 PO_ACTIONS = {"issue": "order", "acknowledge": "ack", "reject": "ack", "propose": "ack"}
+# Set while an inbound interchange is applied: what a partner sent us by EDI is not sent back to it.
+_from_edi: ContextVar[bool] = ContextVar("cogrow_edi_inbound", default=False)
+
+
+@contextmanager
+def inbound() -> Iterator[None]:
+    """Changes made inside come from a partner's own interchange: queue nothing for them."""
+    token = _from_edi.set(True)
+    try:
+        yield
+    finally:
+        _from_edi.reset(token)
+
+
+def applied_inbound(apply: Callable[..., Any]) -> Callable[..., Any]:
+    """An import kind's apply, run as `inbound()`."""
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with inbound():
+            return apply(*args, **kwargs)
+    return run
 
 
 def queue(kind: str, relationship_id: int, object_id: int) -> OutboxEvent | None:
@@ -29,6 +52,8 @@ def queue(kind: str, relationship_id: int, object_id: int) -> OutboxEvent | None
 
     One pending row per object: two proposals made in one transaction give one 855 (it is written from the PO's
     state when the worker runs)."""
+    if _from_edi.get():
+        return None
     partner = db.session.scalar(select(PartnerSettings).where(PartnerSettings.relationship_id == relationship_id))
     if partner is None or not partner.auto_send or not partner.prime_edi_id or not partner.supplier_edi_id:
         return None

@@ -28,7 +28,7 @@ from cogrow.core.auth import Actor
 from cogrow.core.errors import AppError
 from cogrow.core.fields import decimal_text
 from cogrow.core.weeks import current_week, iso_label, local_today, weeks_between
-from cogrow.edi import registry, services
+from cogrow.edi import auto, registry, services
 from cogrow.edi.documents import AckDoc, AsnDoc, Doc, EdiError, Envelope, ForecastDoc, PurchaseOrderDoc
 from cogrow.edi.models import PartnerSettings
 from cogrow.extensions import db
@@ -664,7 +664,7 @@ def _register() -> None:
         forecast = family in ("forecast", "shipping_schedule")
         register(ImportKind(
             name=services.kind_name(family), label=LABELS[family], org_kind=side, roles=roles, columns=COLUMNS,
-            validate=_in_syntax(family, validate), preview=preview, apply=apply,
+            validate=_in_syntax(family, validate), preview=preview, apply=auto.applied_inbound(apply),
             confirm_check=_forecast_confirm_check if forecast else None,
             after_commit=_after_forecast if forecast else None,
             result_link=_version_link if forecast else _shipment_link if family == "asn" else None, own_page=True))
