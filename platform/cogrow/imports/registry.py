@@ -71,14 +71,7 @@ class ImportKind:
     own_page: bool = False
 
 
-class _Kinds(dict[str, ImportKind]):
-    """Every registered kind by name (`get`, `in`); `values()` are the kinds the generic imports page offers."""
-
-    def values(self) -> list[ImportKind]:  # type: ignore[override]
-        return [kind for kind in super().values() if not kind.own_page]
-
-
-KINDS: dict[str, ImportKind] = _Kinds()
+KINDS: dict[str, ImportKind] = {}
 
 
 def register(kind: ImportKind) -> ImportKind:

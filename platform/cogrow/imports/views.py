@@ -39,7 +39,7 @@ def _render_upload(rel, kind, error: str | None = None, status: int = 200, earli
 def list_page(relationship_id: int):
     rel = relationships.get_relationship(g.actor, relationship_id)
     batches = services.list_imports(g.actor, relationship_id)
-    kinds = [k for k in KINDS.values() if services.may_upload(g.actor, rel, k)]
+    kinds = [k for k in KINDS.values() if not k.own_page and services.may_upload(g.actor, rel, k)]
     return render_template("imports/list.html", rel=rel, batches=batches, kinds=kinds,
                            status_label=services.status_label)
 
